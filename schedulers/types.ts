@@ -1,0 +1,119 @@
+/**
+ * Public types of schedlab: the graph model and the scheduler contract.
+ *
+ * Everything here is plain data or an interface, so that graphs, events and stats can be
+ * cloned, sent over IPC and gRPC, stored in results files and replayed. This file imports
+ * nothing: every other module may import it without creating a cycle.
+ */
+
+/** Name of a node in a graph. */
+export type Key = string;
+
+/** "The value of that key": may appear anywhere inside a task's `args` (arrays, plain objects). */
+export interface Ref {
+  $ref: Key;
+}
+
+/**
+ * Run `op(...args)`. `op` is `"<module>#<export>"` where `<module>` is an absolute `file:` URL
+ * or a bare package specifier; build it with `opRef(import.meta.url, 'name')`.
+ */
+export interface Task {
+  op: string;
+  args: unknown[];
+}
+
+/** A literal value node. */
+export interface ValueNode {
+  value: unknown;
+}
+
+/** A node is a task or a literal value. */
+export type GraphNode = Task | ValueNode;
+
+/** A task graph: plain data, keyed by name. */
+export type Graph = Record<Key, GraphNode>;
+
+/** The four interchangeable schedulers. */
+export type SchedulerName = 'sync' | 'threads' | 'processes' | 'distributed';
+
+/** All scheduler names, simplest first (the order the report prefers on ties). */
+export const SCHEDULER_NAMES: readonly SchedulerName[] = ['sync', 'threads', 'processes', 'distributed'];
+
+/** Options for `createScheduler`. */
+export interface SchedulerOptions {
+  /** Worker threads / processes to start. Default: `os.availableParallelism()`. Ignored by `sync`. */
+  workers?: number;
+  /** distributed: connect to a running scheduler at `host:port`; absent = start a local cluster. */
+  address?: string;
+  /** distributed: shared secret sent by clients and workers. */
+  token?: string;
+  /** distributed: TLS material (PEM). With `ca`, the server requires client certificates (mutual TLS). */
+  tls?: TlsOptions;
+}
+
+/** PEM-encoded TLS material for the distributed scheduler. */
+export interface TlsOptions {
+  /** CA certificate(s) used to verify the peer. */
+  ca?: string | Buffer;
+  /** This side's certificate chain. */
+  cert?: string | Buffer;
+  /** This side's private key. */
+  key?: string | Buffer;
+  /** Host name expected in the server certificate (client side), when it differs from the address. */
+  serverName?: string;
+}
+
+/** Options for one `get` call. */
+export interface RunOptions {
+  /** Called for every scheduler event of this run (synchronously, on the main thread). */
+  onEvent?: (e: SchedulerEvent) => void;
+  /** Aborting rejects `get` with an `AbortedError`; running work is abandoned and the scheduler stays usable. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Scheduler events. Times are epoch milliseconds with sub-millisecond resolution
+ * (`performance.timeOrigin + performance.now()`), comparable across threads and processes
+ * of one machine.
+ */
+export type SchedulerEvent =
+  /** A task was handed to a worker (main-side time of submission). */
+  | { type: 'task-start'; key: Key; worker: string; time: number }
+  /** A task finished on a worker; `start`/`end` are measured where it ran. */
+  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean };
+
+/** Cumulative transfer counters of one scheduler since it was created. */
+export interface TransferStats {
+  /** Tasks run (a fused chain counts as its original tasks). */
+  tasks: number;
+  /** Bytes sent from the main process (client) to workers: args, literal values, inputs. */
+  bytesToWorkers: number;
+  /** Bytes sent from workers back to the main process (client): results, intermediates. */
+  bytesFromWorkers: number;
+  /** Bytes sent directly from one worker to another (distributed only; 0 elsewhere). */
+  bytesBetweenWorkers: number;
+}
+
+/** A scheduler: run graphs, report cumulative stats, stop its workers. */
+export interface Scheduler {
+  readonly name: SchedulerName;
+  /** Number of workers this scheduler runs on (1 for sync). */
+  readonly workers: number;
+  /** Seconds spent starting the pool (threads/processes spawned and ready), measured in `createScheduler`. */
+  readonly startupSeconds: number;
+  /** Compute `keys` of `graph`; resolves to their values in the same order. */
+  get(graph: Graph, keys: Key[], options?: RunOptions): Promise<unknown[]>;
+  /** Cumulative counters since creation. */
+  stats(): TransferStats;
+  /** Stop every worker thread and process. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** An error packed to cross a thread, process or network boundary. */
+export interface PackedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}

@@ -1,0 +1,126 @@
+/**
+ * What a bench run will do: presets and the matrix of cells.
+ *
+ * A cell is one (workload, size, scheduler, workers). Cells are grouped by pool — one
+ * (scheduler, workers) — because a pool is started once, warmed, and then measures every
+ * workload and size before it is closed: start-up is paid (and stored) once per pool, not
+ * per cell. `sync` runs first: it is the baseline every speedup is computed against.
+ * This module is pure data: no I/O, so the matrix can be unit-tested and printed.
+ */
+import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/types.js';
+import type { SizeName, Workload } from '../workloads/types.js';
+
+/** How hard to measure each cell. */
+export interface MeasureSettings {
+  /** Target wall time of the timed samples of one cell, seconds (tinybench `time`). */
+  budgetSeconds: number;
+  /** Samples to take when one run fits the budget that many times (tinybench `iterations`). */
+  minSamples: number;
+  /** Upper bound on samples for very fast cells (keeps results files small). */
+  maxSamples: number;
+  /** A single run longer than this fails the cell (a hung or pathological scheduler). */
+  runTimeoutSeconds: number;
+}
+
+/** A named preset: which sizes, and how much time per cell. */
+export interface Preset extends MeasureSettings {
+  name: PresetName;
+  /** One line for `--help` and `schedlab list`. */
+  description: string;
+  sizes: SizeName[];
+}
+
+export type PresetName = 'quick' | 'full';
+
+export const PRESETS: Record<PresetName, Preset> = {
+  quick: {
+    name: 'quick',
+    description:
+      'every workload at size "quick", 1.2 s of samples per cell (3 to 30 samples): about 3 minutes on 2 cores',
+    sizes: ['quick'],
+    budgetSeconds: 1.2,
+    minSamples: 3,
+    maxSamples: 30,
+    runTimeoutSeconds: 120,
+  },
+  full: {
+    name: 'full',
+    description:
+      'every workload at sizes "small" and "medium", 8 s of samples per cell (5 to 100 samples): for a many-core machine, tens of minutes',
+    sizes: ['small', 'medium'],
+    budgetSeconds: 8,
+    minSamples: 5,
+    maxSamples: 100,
+    runTimeoutSeconds: 1800,
+  },
+};
+
+/** 1, 2, 4, … below `max`, then `max` itself (so 6 cores give 1, 2, 4, 6). */
+export function defaultWorkerCounts(max: number): number[] {
+  const counts: number[] = [];
+  for (let n = 1; n < max; n *= 2) counts.push(n);
+  counts.push(max);
+  return counts;
+}
+
+/** One pool: a scheduler started with a number of workers. */
+export interface PoolSpec {
+  scheduler: SchedulerName;
+  workers: number;
+}
+
+/** One cell to measure. */
+export interface CellSpec {
+  workload: Workload;
+  size: SizeName;
+  pool: PoolSpec;
+}
+
+/** The cells of one pool, in the order they run. */
+export interface PoolPlan {
+  pool: PoolSpec;
+  cells: CellSpec[];
+}
+
+export interface MatrixInput {
+  workloads: Workload[];
+  sizes: SizeName[];
+  schedulers: SchedulerName[];
+  workerCounts: number[];
+}
+
+/**
+ * The run's pools and cells. `sync` runs inline on the main thread, so it gets one pool
+ * with 1 worker whatever `workerCounts` says; every other scheduler gets one pool per count.
+ */
+export function planMatrix(input: MatrixInput): PoolPlan[] {
+  const schedulers = SCHEDULER_NAMES.filter((name) => input.schedulers.includes(name));
+  const counts = [...new Set(input.workerCounts)].sort((a, b) => a - b);
+  const plans: PoolPlan[] = [];
+  for (const scheduler of schedulers) {
+    for (const workers of scheduler === 'sync' ? [1] : counts) {
+      const pool = { scheduler, workers };
+      const cells: CellSpec[] = [];
+      for (const workload of input.workloads) {
+        for (const size of input.sizes) cells.push({ workload, size, pool });
+      }
+      plans.push({ pool, cells });
+    }
+  }
+  return plans;
+}
+
+/** Total number of cells in a plan. */
+export function countCells(plans: PoolPlan[]): number {
+  return plans.reduce((n, p) => n + p.cells.length, 0);
+}
+
+/** "threads×2", "sync". */
+export function poolLabel(pool: PoolSpec): string {
+  return pool.scheduler === 'sync' ? 'sync' : `${pool.scheduler}×${pool.workers}`;
+}
+
+/** "matmul/quick on threads×2". */
+export function cellLabel(cell: CellSpec): string {
+  return `${cell.workload.name}/${cell.size} on ${poolLabel(cell.pool)}`;
+}

@@ -1,0 +1,131 @@
+/**
+ * "What the Dask guide claims, checked here."
+ *
+ * Each claim of the seed guide (choosing-schedulers.rst) that means something on Node.js is
+ * tested against this run's cells, and the single figure that decides it is shown. The
+ * deciding case is the most demanding one the run contains (the cell pair that moved the
+ * most data, the workload with the cheapest tasks), so a claim is not confirmed on a case
+ * where it could not have failed. A claim with no cells to decide it is "not measured".
+ * The guide's GIL claim is Python-only; it is checked too, since users coming from Dask
+ * expect it, and on this runtime it should fail.
+ */
+import { compareSamples } from './compare.js';
+import { bytesThroughMain, totalBytes, type CellGroup, type UsableCell } from './cells.js';
+import { cellLabel, formatBytes, formatMicros, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+import type { Recommendation } from './recommend.js';
+
+export type ClaimVerdict = 'confirmed' | 'not confirmed' | 'not measured';
+
+export interface ClaimCheck {
+  id: string;
+  /** The guide's words. */
+  claim: string;
+  verdict: ClaimVerdict;
+  /** The figure that decides the verdict (or why nothing could). */
+  figure: string;
+}
+
+export function checkClaims(groups: readonly CellGroup[], recommendations: readonly Recommendation[]): ClaimCheck[] {
+  return [threadsShareData(groups), processesRoundTrip(groups), syncForTinyTasks(groups, recommendations), distributedLocality(groups), gilLimitsThreads(groups)];
+}
+
+/** Usable cells of two schedulers with the same workload, size and workers. */
+function pairs(groups: readonly CellGroup[], a: UsableCell['scheduler'], b: UsableCell['scheduler']): Array<[UsableCell, UsableCell]> {
+  const out: Array<[UsableCell, UsableCell]> = [];
+  for (const g of groups) {
+    for (const x of g.usable.filter((c) => c.scheduler === a)) {
+      const y = g.usable.find((c) => c.scheduler === b && c.workers === x.workers);
+      if (y) out.push([x, y]);
+    }
+  }
+  return out;
+}
+
+function where(cell: UsableCell): string {
+  return `${cell.workload}/${cell.size}, ${cell.workers} worker${cell.workers === 1 ? '' : 's'}`;
+}
+
+function maxBy<T>(items: readonly T[], score: (t: T) => number): T | undefined {
+  return items.reduce<T | undefined>((best, t) => (best === undefined || score(t) > score(best) ? t : best), undefined);
+}
+
+function threadsShareData(groups: readonly CellGroup[]): ClaimCheck {
+  const claim = 'Threads share data in the same memory space without transfer costs.';
+  const pair = maxBy(pairs(groups, 'threads', 'processes'), ([, p]) => bytesThroughMain(p));
+  if (!pair || bytesThroughMain(pair[1]) === 0) {
+    return { id: 'threads-share', claim, verdict: 'not measured', figure: 'no workload ran on both threads and processes with data to move' };
+  }
+  const [t, p] = pair;
+  const share = totalBytes(t) / totalBytes(p);
+  const figure = `${where(t)}: threads moved ${formatBytes(totalBytes(t))}, processes ${formatBytes(totalBytes(p))} (${formatPercent(share)})`;
+  return share <= 0.1
+    ? { id: 'threads-share', claim, verdict: 'confirmed', figure }
+    : { id: 'threads-share', claim, verdict: 'not confirmed', figure: `${figure}: values outside SharedArrayBuffer are copied by structured clone` };
+}
+
+function processesRoundTrip(groups: readonly CellGroup[]): ClaimCheck {
+  const claim = 'The multiprocessing scheduler brings intermediate values back to the main process before sending them out again.';
+  const cell = maxBy(
+    groups.flatMap((g) => g.usable.filter((c) => c.scheduler === 'processes')),
+    (c) => c.bytes.fromWorkers,
+  );
+  if (!cell || cell.bytes.fromWorkers === 0) {
+    return { id: 'processes-round-trip', claim, verdict: 'not measured', figure: 'no processes cell returned data' };
+  }
+  const figure = `${where(cell)}: ${formatBytes(cell.bytes.fromWorkers)} came back to the main process, ${formatBytes(cell.bytes.toWorkers)} went out, ${formatBytes(cell.bytes.betweenWorkers)} between workers`;
+  const roundTrip = cell.bytes.betweenWorkers === 0 && cell.bytes.toWorkers > 0;
+  return { id: 'processes-round-trip', claim, verdict: roundTrip ? 'confirmed' : 'not confirmed', figure };
+}
+
+function syncForTinyTasks(groups: readonly CellGroup[], recommendations: readonly Recommendation[]): ClaimCheck {
+  const claim = 'The single-threaded scheduler is the tool for tiny tasks, profiling and debugging (debugging is not timed here).';
+  const candidates = groups
+    .map((g) => ({ g, sync: g.usable.find((c) => c.scheduler === 'sync') }))
+    .filter((x): x is { g: CellGroup; sync: UsableCell } => x.sync !== undefined && x.sync.tasks >= 100 && x.g.usable.some((c) => c.scheduler !== 'sync'));
+  const tiniest = candidates.reduce<(typeof candidates)[number] | undefined>(
+    (best, x) => (!best || x.sync.stats.median / x.sync.tasks < best.sync.stats.median / best.sync.tasks ? x : best),
+    undefined,
+  );
+  if (!tiniest) {
+    return { id: 'sync-tiny-tasks', claim, verdict: 'not measured', figure: 'no workload with 100+ tasks ran on sync and a parallel scheduler' };
+  }
+  const { g, sync } = tiniest;
+  const parallel = g.usable.filter((c) => c.scheduler !== 'sync').reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
+  const row = recommendations.find((r) => r.workload === g.workload && r.sizes.includes(g.size));
+  const perTask = formatMicros((sync.stats.median / sync.tasks) * 1e6);
+  const verdict = compareSamples(sync.samples, parallel.samples).verdict;
+  const noise = verdict === 'noise' ? ' (within noise)' : verdict === 'untested' ? ' (too few samples to test)' : '';
+  const figure = `${g.workload}/${g.size} (${sync.tasks} tasks, ${perTask} each on sync): sync ${formatSeconds(sync.stats.median)} vs best parallel ${cellLabel(parallel)} ${formatSeconds(parallel.stats.median)}${noise}`;
+  return { id: 'sync-tiny-tasks', claim, verdict: row?.pick?.scheduler === 'sync' ? 'confirmed' : 'not confirmed', figure };
+}
+
+function distributedLocality(groups: readonly CellGroup[]): ClaimCheck {
+  const claim = 'The distributed scheduler tracks where data lives and avoids costly interprocess communication for complex graphs.';
+  const pair = maxBy(pairs(groups, 'distributed', 'processes'), ([, p]) => bytesThroughMain(p));
+  if (!pair || bytesThroughMain(pair[1]) === 0) {
+    return { id: 'distributed-locality', claim, verdict: 'not measured', figure: 'no workload with data to move ran on both distributed and processes' };
+  }
+  const [d, p] = pair;
+  const figure = `${where(d)}: distributed moved ${formatBytes(bytesThroughMain(d))} through the client and ${formatBytes(d.bytes.betweenWorkers)} worker to worker; processes moved ${formatBytes(bytesThroughMain(p))} through the main process; time ${formatSeconds(d.stats.median)} vs ${formatSeconds(p.stats.median)}`;
+  return { id: 'distributed-locality', claim, verdict: bytesThroughMain(d) < 0.5 * bytesThroughMain(p) ? 'confirmed' : 'not confirmed', figure };
+}
+
+function gilLimitsThreads(groups: readonly CellGroup[]): ClaimCheck {
+  const claim = 'Pure-language code like JSON parsing does not parallelise under threads (a Python GIL limit; Node has no GIL).';
+  const json = groups.filter((g) => /json/i.test(g.workload));
+  const best = maxBy(
+    json.flatMap((g) => {
+      const sync = g.usable.find((c) => c.scheduler === 'sync' && c.workers === 1);
+      return sync ? g.usable.filter((c) => c.scheduler === 'threads' && c.workers > 1).map((t) => ({ t, sync })) : [];
+    }),
+    ({ t, sync }) => sync.stats.median / t.stats.median,
+  );
+  if (!best) {
+    return { id: 'gil-threads', claim, verdict: 'not measured', figure: 'no JSON workload ran on sync and on threads with 2+ workers' };
+  }
+  const { t, sync } = best;
+  const speedup = sync.stats.median / t.stats.median;
+  const faster = compareSamples(sync.samples, t.samples).verdict === 'faster';
+  const figure = `${where(t)}: threads ${formatSpeedup(speedup)} against sync`;
+  return { id: 'gil-threads', claim, verdict: faster ? 'not confirmed' : 'confirmed', figure };
+}

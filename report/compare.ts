@@ -1,0 +1,65 @@
+/**
+ * Is one set of timing samples faster than another, beyond noise?
+ *
+ * Both the recommendation (winner against runner-up) and the baseline comparison (this run
+ * against an earlier one) ask the same question of raw samples, so they share this one
+ * test: a percentile bootstrap of the ratio of medians, median(candidate) / median(reference),
+ * with a 95 % confidence interval. When the interval excludes 1 the difference is beyond
+ * noise; otherwise the two are "within noise". The medians match what the harness reports,
+ * and the bootstrap makes no normality assumption (timings are skewed by GC pauses).
+ *
+ * The resampling uses a fixed-seed generator so the same results file always renders the
+ * same report. With fewer than MIN_SAMPLES samples on either side the interval means
+ * nothing, so the verdict is 'untested' rather than a guess.
+ */
+import { median, quantileSorted, sampleWithReplacement } from 'simple-statistics';
+
+/** Fewer samples than this on either side: no test, verdict 'untested'. */
+export const MIN_SAMPLES = 3;
+const RESAMPLES = 2000;
+const CONFIDENCE = 0.95;
+const SEED = 0x5eed;
+
+export interface Comparison {
+  /** median(candidate) / median(reference): below 1 means the candidate is faster. */
+  ratio: number;
+  /** 95 % bootstrap interval of `ratio`; null when there were too few samples to test. */
+  ci: [number, number] | null;
+  /** faster / slower: the interval excludes 1. noise: it contains 1. untested: too few samples. */
+  verdict: 'faster' | 'slower' | 'noise' | 'untested';
+  /** Sample counts: [reference, candidate]. */
+  n: [number, number];
+}
+
+/** Compare a candidate's timing samples with a reference's (both in seconds). */
+export function compareSamples(reference: readonly number[], candidate: readonly number[]): Comparison {
+  const n: [number, number] = [reference.length, candidate.length];
+  const ratio = median([...candidate]) / median([...reference]);
+  if (reference.length < MIN_SAMPLES || candidate.length < MIN_SAMPLES) {
+    return { ratio, ci: null, verdict: 'untested', n };
+  }
+  const random = seededRandom(SEED);
+  const ratios: number[] = [];
+  for (let i = 0; i < RESAMPLES; i++) {
+    const r = median(sampleWithReplacement([...reference], reference.length, random));
+    const c = median(sampleWithReplacement([...candidate], candidate.length, random));
+    ratios.push(c / r);
+  }
+  ratios.sort((a, b) => a - b);
+  const tail = (1 - CONFIDENCE) / 2;
+  const ci: [number, number] = [quantileSorted(ratios, tail), quantileSorted(ratios, 1 - tail)];
+  const verdict = ci[1] < 1 ? 'faster' : ci[0] > 1 ? 'slower' : 'noise';
+  return { ratio, ci, verdict, n };
+}
+
+/** mulberry32: a small, fast, seedable generator (Math.random cannot be seeded). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * schedlab's report: reads results files (and only results files) and says which scheduler
+ * to use for each workload on the machine that ran them, with the evidence.
+ *
+ * Pipeline, as in criterion: the harness has already measured and stored everything; here
+ * load.ts reads it, model.ts decides (recommend.ts, claims.ts, baseline.ts, charts.ts, all
+ * pure functions of the results), and render-html.ts / render-markdown.ts lay the model out.
+ * Problems with the input that still leave something to show become warnings, returned to
+ * the caller and printed at the top of the report; only an unreadable main input throws.
+ */
+import { extname } from 'node:path';
+import { writeFileAtomic } from '../results/io.js';
+import { loadResults } from './load.js';
+import { buildReport, type BaselineInput } from './model.js';
+import { renderHtml } from './render-html.js';
+import { renderMarkdown } from './render-markdown.js';
+
+export interface RenderReportOptions {
+  /** The results file to report on. */
+  input: string;
+  /** An earlier results file to compare with. */
+  baseline?: string;
+  /** Where to write the report. Default for html: the input's path with `.html`; md is returned as text unless given. */
+  output?: string;
+  format: 'html' | 'md';
+}
+
+export interface RenderReportResult {
+  /** The file written, if any. */
+  outputPath?: string;
+  /** The Markdown text (format 'md'). */
+  text?: string;
+  /** Everything the reader should know about the input: failed cells, partial run, baseline problems. */
+  warnings: string[];
+}
+
+/**
+ * Render the report. Throws `ResultsFileError` when `input` is missing, not a results file
+ * or from a newer schema; a bad baseline is a warning and the report renders without it.
+ */
+export async function renderReport(options: RenderReportOptions): Promise<RenderReportResult> {
+  const { results, warnings: loadWarnings } = await loadResults(options.input);
+  let baseline: BaselineInput | null = null;
+  if (options.baseline !== undefined) {
+    try {
+      const loaded = await loadResults(options.baseline);
+      baseline = { file: options.baseline, results: loaded.results };
+      loadWarnings.push(...loaded.warnings);
+    } catch (err) {
+      baseline = { file: options.baseline, results: null, error: (err as Error).message };
+    }
+  }
+  const model = buildReport(results, options.input, baseline, loadWarnings);
+
+  if (options.format === 'md') {
+    const text = renderMarkdown(model);
+    if (options.output) await writeReport(options.output, text);
+    return { outputPath: options.output, text, warnings: model.warnings };
+  }
+  const outputPath = options.output ?? defaultHtmlPath(options.input);
+  await writeReport(outputPath, await renderHtml(model, new Date()));
+  return { outputPath, warnings: model.warnings };
+}
+
+async function writeReport(path: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`cannot write the report to ${path} (${reason}); check that its directory exists and is writable, or pick another path with -o`);
+  }
+}
+
+/** results/run.json → results/run.html */
+export function defaultHtmlPath(input: string): string {
+  const ext = extname(input);
+  return (ext ? input.slice(0, -ext.length) : input) + '.html';
+}
+
+export type { ReportModel } from './model.js';

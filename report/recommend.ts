@@ -1,0 +1,184 @@
+/**
+ * The recommendation: which scheduler and worker count to use for each workload, and why.
+ *
+ * For each (workload, size) the fastest usable cell is found by median time. Every usable
+ * cell that is not slower than it beyond noise (see compare.ts) is a candidate, and the
+ * simplest candidate wins: sync < threads < processes < distributed, then fewer workers.
+ * A parallel scheduler therefore has to earn its complexity with a measured difference.
+ * The runner-up is the fastest cell of another scheduler (or the fastest cell, when a simpler
+ * one was preferred to it), and the reason is a line built from the figures that differ
+ * most between the two: bytes through the main process, per-task overhead, start-up, speedup.
+ *
+ * Consecutive sizes of a workload with the same verdict share one row; the row shows the
+ * figures of its largest size. A group with no usable cell gets a row with no verdict.
+ */
+import type { Cell } from '../results/schema.js';
+import { compareSamples, type Comparison } from './compare.js';
+import { bytesThroughMain, simplicityRank, type CellGroup, type UsableCell } from './cells.js';
+import { cellLabel, formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+
+export interface Recommendation {
+  workload: string;
+  /** Sizes this row covers (same verdict), smallest first. */
+  sizes: string[];
+  /** The size whose figures are shown: the largest of `sizes`. */
+  size: string;
+  /** null: no usable cell, so no verdict. */
+  pick: UsableCell | null;
+  /** Speedup of `pick` against sync with 1 worker (the harness's figure). */
+  speedup: number | null;
+  runnerUp: UsableCell | null;
+  /** runnerUp median / pick median − 1: how much slower the runner-up is (negative: faster, within noise). */
+  margin: number | null;
+  /** The runner-up's samples compared with the pick's. */
+  comparison: Comparison | null;
+  /** True when a faster cell exists but is within noise, so the simpler pick was preferred. */
+  preferredSimpler: boolean;
+  reason: string;
+  /** Cells of the shown size that could not be ranked (failed or unverified). */
+  excluded: Cell[];
+}
+
+export function recommend(groups: readonly CellGroup[]): Recommendation[] {
+  const rows: Recommendation[] = [];
+  for (const group of groups) {
+    const row = recommendGroup(group);
+    const previous = rows.at(-1);
+    if (previous && previous.workload === row.workload && sameVerdict(previous, row)) {
+      rows[rows.length - 1] = { ...row, sizes: [...previous.sizes, ...row.sizes] };
+    } else {
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+function sameVerdict(a: Recommendation, b: Recommendation): boolean {
+  if (a.pick === null || b.pick === null) return a.pick === b.pick;
+  return a.pick.scheduler === b.pick.scheduler && a.pick.workers === b.pick.workers;
+}
+
+export function recommendGroup(group: CellGroup): Recommendation {
+  const excluded = group.cells.filter((c) => !group.usable.includes(c as UsableCell));
+  const base = { workload: group.workload, sizes: [group.size], size: group.size, excluded };
+  if (group.usable.length === 0) {
+    return {
+      ...base,
+      pick: null,
+      speedup: null,
+      runnerUp: null,
+      margin: null,
+      comparison: null,
+      preferredSimpler: false,
+      reason: group.cells.length
+        ? `no verdict: all ${group.cells.length} cells failed or were unverified`
+        : 'no verdict: no cells ran',
+    };
+  }
+  const fastest = group.usable.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
+  const bySimplicity = [...group.usable].sort(
+    (a, b) => simplicityRank(a.scheduler) - simplicityRank(b.scheduler) || a.workers - b.workers || a.stats.median - b.stats.median,
+  );
+  const pick =
+    bySimplicity.find((c) => c === fastest || compareSamples(fastest.samples, c.samples).verdict === 'noise') ?? fastest;
+  const runnerUp = pick !== fastest ? fastest : fastestOtherScheduler(group.usable, pick);
+  const comparison = runnerUp ? compareSamples(pick.samples, runnerUp.samples) : null;
+  const sync = group.usable.find((c) => c.scheduler === 'sync' && c.workers === 1);
+  const speedup = pick.speedup ?? (sync ? sync.stats.median / pick.stats.median : null);
+  return {
+    ...base,
+    pick,
+    speedup,
+    runnerUp,
+    margin: runnerUp ? runnerUp.stats.median / pick.stats.median - 1 : null,
+    comparison,
+    preferredSimpler: pick !== fastest,
+    reason: explain(pick, runnerUp, comparison, pick !== fastest),
+  };
+}
+
+function fastestOtherScheduler(cells: readonly UsableCell[], pick: UsableCell): UsableCell | null {
+  const others = cells.filter((c) => c.scheduler !== pick.scheduler);
+  const pool = others.length ? others : cells.filter((c) => c !== pick);
+  if (pool.length === 0) return null;
+  return pool.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
+}
+
+/** One line: why the pick, from the figures that separate it from the runner-up. */
+function explain(pick: UsableCell, runnerUp: UsableCell | null, comparison: Comparison | null, preferredSimpler: boolean): string {
+  const facts: string[] = [];
+  if (preferredSimpler && runnerUp && comparison) {
+    facts.push(`within noise of ${cellLabel(runnerUp)} (${ratioInterval(comparison)}); ${pick.scheduler} is simpler`);
+  } else if (comparison?.verdict === 'untested') {
+    facts.push(`only ${Math.min(...comparison.n)} samples: margin not tested for noise`);
+  }
+  const { runTime, startup } = runnerUp ? contrasts(pick, runnerUp) : { runTime: [], startup: [] };
+  facts.push(...runTime);
+  if (pick.speedup !== null && pick.speedup >= 1.2 && pick.workers > 1) {
+    const efficiency = pick.efficiency ?? pick.speedup / pick.workers;
+    facts.push(`${formatSpeedup(pick.speedup)} on ${pick.workers} workers (${formatPercent(efficiency)} efficiency)`);
+  }
+  if (facts.length === 0) {
+    facts.push(runnerUp ? `median ${formatSeconds(pick.stats.median)} vs ${formatSeconds(runnerUp.stats.median)} for ${cellLabel(runnerUp)}` : 'the only cell measured');
+  }
+  // Start-up is excluded from the timed runs, so it explains a choice only after the run-time facts.
+  facts.push(...startup);
+  return facts.slice(0, 2).join('; ');
+}
+
+/** Measured differences large enough to explain a verdict (at least 2× and not trivially small). */
+function contrasts(pick: UsableCell, other: UsableCell): { runTime: string[]; startup: string[] } {
+  const runTime: string[] = [];
+  const startup: string[] = [];
+  const pickBytes = bytesThroughMain(pick);
+  const otherBytes = bytesThroughMain(other);
+  if (otherBytes >= 1e6 && otherBytes > 2 * pickBytes) {
+    const shares = pick.scheduler === 'threads' ? 'shares data in memory; ' : '';
+    runTime.push(`${shares}${other.scheduler} ${movedThroughMain(other.scheduler, otherBytes)} vs ${formatBytes(pickBytes)}`);
+  }
+  const po = pick.perTaskOverheadUs;
+  const oo = other.perTaskOverheadUs;
+  if (po !== null && oo !== null && oo > 2 * Math.max(po, 0) && oo - po > 1 && pick.tasks >= 100) {
+    runTime.push(`per-task overhead ${formatMicros(Math.max(po, 0))} vs ${formatMicros(oo)} on ${other.scheduler}`);
+  }
+  if (other.startupSeconds > 2 * pick.startupSeconds && other.startupSeconds - pick.startupSeconds > 0.05) {
+    startup.push(
+      pick.startupSeconds === 0
+        ? `no pool to start (${other.scheduler}: ${formatSeconds(other.startupSeconds)})`
+        : `starts in ${formatSeconds(pick.startupSeconds)} vs ${formatSeconds(other.startupSeconds)} for ${other.scheduler}`,
+    );
+  }
+  return { runTime, startup };
+}
+
+/** "moved 1.9 GB through the main process", in the words that fit each scheduler's boundary. */
+function movedThroughMain(scheduler: UsableCell['scheduler'], bytes: number): string {
+  const amount = formatBytes(bytes);
+  switch (scheduler) {
+    case 'threads':
+      return `copied ${amount} between the main thread and its workers`;
+    case 'distributed':
+      return `moved ${amount} through the client`;
+    default:
+      return `moved ${amount} through the main process`;
+  }
+}
+
+/** "time ratio 0.97, 95 % CI 0.91–1.04": the runner-up's median over the pick's, with its interval. */
+export function ratioInterval(c: Comparison): string {
+  const r = c.ratio.toFixed(2);
+  return c.ci ? `time ratio ${r}, 95 % CI ${c.ci[0].toFixed(2)}–${c.ci[1].toFixed(2)}` : `time ratio ${r}, untested`;
+}
+
+/** How much slower the runner-up is: "+35 % slower", "-3 %, within noise", "+12 %, untested". */
+export function marginText(r: Recommendation): string {
+  const m = formatChange(r.margin!);
+  switch (r.comparison?.verdict) {
+    case 'noise':
+      return `${m}, within noise`;
+    case 'untested':
+      return `${m}, untested`;
+    default:
+      return `${m} ${r.margin! >= 0 ? 'slower' : 'faster'}`;
+  }
+}

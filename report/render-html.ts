@@ -1,0 +1,209 @@
+/**
+ * The self-contained HTML page: templates/report.html filled with escaped sections, the
+ * stylesheet, the chart configurations as JSON, Chart.js's UMD build and the page script,
+ * all inline, so the file opens offline from disk and can be mailed as one attachment.
+ *
+ * Templates are read at run time from the source tree (report/templates/, shipped in the
+ * package's `files`), located relative to this module's compiled path dist/report/.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Cell, Environment } from '../results/schema.js';
+import type { BaselineComparison } from './baseline.js';
+import type { CellGroup } from './cells.js';
+import type { ChartSpec } from './charts.js';
+import type { ClaimCheck } from './claims.js';
+import { cellLabel, cellName, formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+import { Html, html, jsonForScript, scriptForInline } from './html.js';
+import type { ReportModel } from './model.js';
+import { marginText, ratioInterval, type Recommendation } from './recommend.js';
+
+const TEMPLATES = new URL('../../report/templates/', import.meta.url);
+
+async function template(name: string): Promise<string> {
+  const url = new URL(name, TEMPLATES);
+  try {
+    return await readFile(url, 'utf8');
+  } catch (err) {
+    throw new Error(`report template ${url.pathname} cannot be read (${(err as Error).message}); reinstall schedlab or run from a full checkout`);
+  }
+}
+
+/** Chart.js's browser (UMD) build, found through the package's own entry point. */
+async function chartJs(): Promise<{ source: string; version: string }> {
+  const require = createRequire(import.meta.url);
+  const dist = dirname(require.resolve('chart.js'));
+  const source = await readFile(join(dist, 'chart.umd.js'), 'utf8');
+  const version = /Chart\.js v([\d.]+)/.exec(source)?.[1] ?? 'unknown';
+  return { source, version };
+}
+
+/** Replace each `{{name}}` with its value; a placeholder without a value is a template bug. */
+function fill(text: string, values: Record<string, string>): string {
+  return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`report template uses {{${name}}} but the renderer gives no value for it`);
+    return value;
+  });
+}
+
+export async function renderHtml(model: ReportModel, generatedAt: Date): Promise<string> {
+  const [page, style, script, chart] = await Promise.all([template('report.html'), template('report.css'), template('report.js'), chartJs()]);
+  const { results } = model;
+  const env = results.environment;
+  const charts = model.groups.flatMap((g) => g.charts);
+  return fill(page, {
+    title: html`schedlab report — ${results.runId}`.value,
+    runId: html`${results.runId}`.value,
+    summary: html`${results.preset} preset, ${results.status === 'partial' ? 'partial run' : 'complete run'}, started ${results.startedAt}${
+      results.finishedAt ? `, finished ${results.finishedAt}` : ''
+    } · ${env.cpuModel}, ${env.availableParallelism} cores · Node ${env.node}`.value,
+    warnings: warningsSection(model.warnings).value,
+    recommendations: recommendationTable(model.recommendations).value,
+    claims: claimsTable(model.claims).value,
+    baseline: model.baseline ? baselineSection(model.baseline, model.inputFile).value : '',
+    workloads: model.groups.length ? model.groups.map(groupSection).join('\n') : html`<p>No cells in this run.</p>`.value,
+    missing: missingSection(model).value,
+    environment: environmentPanel(env, results.startedAt, results.finishedAt).value,
+    inputFile: html`${model.inputFile}`.value,
+    generatedAt: generatedAt.toISOString(),
+    chartjsVersion: chart.version,
+    style,
+    data: jsonForScript({ charts }),
+    chartjs: scriptForInline(chart.source),
+    script: scriptForInline(script),
+  });
+}
+
+function schedulerBadge(cell: Pick<Cell, 'scheduler' | 'workers'>): Html {
+  return html`<span class="scheduler ${cell.scheduler}">${cellLabel(cell)}</span>`;
+}
+
+function verdictClass(verdict: string): string {
+  return verdict.replace(/\s+/g, '-');
+}
+
+function warningsSection(warnings: string[]): Html {
+  if (warnings.length === 0) return html``;
+  return html`<section class="warnings" id="warnings"><h2>Warnings (${warnings.length})</h2><ul>${warnings.map((w) => html`<li>${w}</li>`)}</ul></section>`;
+}
+
+function recommendationTable(rows: Recommendation[]): Html {
+  if (rows.length === 0) return html`<p>No cells ran, so there is nothing to recommend.</p>`;
+  return html`<table class="recommendations" id="recommendation-table">
+<thead><tr><th>Workload</th><th>Size</th><th>Use</th><th class="num">Speedup vs sync</th><th>Runner-up</th><th class="num">Margin</th><th>Why</th></tr></thead>
+<tbody>${rows.map(recommendationRow)}</tbody></table>`;
+}
+
+function recommendationRow(r: Recommendation): Html {
+  const sizes = r.sizes.join(', ');
+  if (!r.pick) {
+    return html`<tr class="no-verdict"><td><a href="#${sectionId(r.workload, r.size)}">${r.workload}</a></td><td>${sizes}</td><td colspan="4"><span class="verdict failed">no verdict</span></td><td>${r.reason}</td></tr>`;
+  }
+  const margin = r.margin === null ? '—' : marginText(r);
+  return html`<tr><td><a href="#${sectionId(r.workload, r.size)}">${r.workload}</a></td><td>${sizes}</td><td>${schedulerBadge(r.pick)}${r.preferredSimpler ? html` <span class="tag">within noise, simpler</span>` : ''}</td>
+<td class="num">${r.speedup === null ? '—' : formatSpeedup(r.speedup)}</td>
+<td>${r.runnerUp ? schedulerBadge(r.runnerUp) : '—'}</td>
+<td class="num" title="${r.comparison ? ratioInterval(r.comparison) : ''}">${margin}</td><td>${r.reason}</td></tr>`;
+}
+
+function claimsTable(claims: ClaimCheck[]): Html {
+  return html`<table class="claims" id="claims-table"><thead><tr><th>Claim</th><th>Here</th><th>Deciding figure</th></tr></thead>
+<tbody>${claims.map(
+    (c) => html`<tr data-claim="${c.id}"><td>${c.claim}</td><td><span class="verdict ${verdictClass(c.verdict)}">${c.verdict}</span></td><td>${c.figure}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+function baselineSection(b: BaselineComparison, inputFile: string): Html {
+  const counts = (['improved', 'regressed', 'within noise', 'too few samples'] as const)
+    .map((v) => [v, b.changes.filter((c) => c.verdict === v).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([v, n]) => `${n} ${v}`)
+    .join(', ');
+  return html`<section id="baseline"><h2>Against the baseline</h2>
+<p class="lead">${inputFile} (this run) against ${b.baselineFile} (run ${b.baselineRunId}): change in median time per cell, with a 95 % bootstrap confidence interval; “improved” or “regressed” only when the interval excludes no change.${counts ? ` ${counts}.` : ''}</p>
+${b.environmentDifferences.length ? html`<p class="warnings">Environments differ: ${b.environmentDifferences.join('; ')}.</p>` : ''}
+${
+  b.changes.length
+    ? html`<table id="baseline-table"><thead><tr><th>Cell</th><th class="num">Baseline median</th><th class="num">This run</th><th class="num">Change</th><th class="num">95 % CI</th><th>Verdict</th></tr></thead><tbody>${b.changes.map(
+        (c) => html`<tr><td>${cellName(c.current)}</td><td class="num">${formatSeconds(c.baseline.stats.median)}</td><td class="num">${formatSeconds(c.current.stats.median)}</td>
+<td class="num">${formatChange(c.change)}</td><td class="num">${c.ci ? `${formatChange(c.ci[0])} to ${formatChange(c.ci[1])}` : '—'}</td><td><span class="verdict ${verdictClass(c.verdict)}">${c.verdict}</span></td></tr>`,
+      )}</tbody></table>`
+    : html`<p><strong>No cell in common with the baseline</strong>: nothing to compare.</p>`
+}
+${b.uncomparable.length ? html`<p>Not compared (failed or unverified in one of the runs): ${b.uncomparable.join(', ')}.</p>` : ''}
+</section>`;
+}
+
+function groupSection(group: CellGroup & { charts: ChartSpec[] }): string {
+  const params = Object.entries(group.cells[0]?.params ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const perCell = group.charts.filter((c) => c.kind !== 'gantt');
+  const streams = group.charts.filter((c) => c.kind === 'gantt');
+  return html`<section class="workload" id="${sectionId(group.workload, group.size)}" data-workload="${group.workload}" data-size="${group.size}">
+<h3>${group.workload} — ${group.size}</h3>
+${params ? html`<p class="params">Parameters: ${params}</p>` : ''}
+${group.usable.length ? '' : html`<p><strong>No usable cell</strong>: every run of this workload and size failed or was unverified.</p>`}
+<div class="charts">${perCell.map(figure)}</div>
+${streams.length ? html`<div class="charts wide">${streams.map(figure)}</div>` : ''}
+${cellTable(group.cells)}
+</section>`.value;
+}
+
+/** A stable fragment id for a workload/size section (workload names are user-chosen). */
+function sectionId(workload: string, size: string): string {
+  return `evidence-${encodeURIComponent(workload)}-${encodeURIComponent(size)}`.replace(/%/g, '_');
+}
+
+function figure(spec: ChartSpec): Html {
+  return html`<figure data-kind="${spec.kind}"><h4>${spec.title}</h4><div class="chart-box" style="height:${spec.height}px"><canvas data-chart="${spec.id}" role="img" aria-label="${spec.title}"></canvas></div><figcaption>${spec.caption}</figcaption></figure>`;
+}
+
+function cellTable(cells: Cell[]): Html {
+  return html`<div class="table-scroll"><table class="cells"><thead><tr><th>Cell</th><th>Status</th><th class="num">Median</th><th class="num">Min – max</th><th class="num">±rme</th><th class="num">n</th><th class="num">Speedup (efficiency)</th><th class="num">Overhead/task</th><th class="num">Bytes to / from / between workers</th><th class="num">Peak memory</th><th class="num">Start-up</th></tr></thead>
+<tbody>${cells.map((c) => {
+    const s = c.stats;
+    return html`<tr><td>${schedulerBadge(c)}</td><td><span class="verdict ${c.status}">${c.status}</span></td>
+<td class="num">${s ? formatSeconds(s.median) : '—'}</td><td class="num">${s ? `${formatSeconds(s.min)} – ${formatSeconds(s.max)}` : '—'}</td><td class="num">${s ? `${s.rme.toFixed(1)} %` : '—'}</td><td class="num">${c.samples.length}</td>
+<td class="num">${c.speedup === null ? '—' : formatSpeedup(c.speedup)}${c.efficiency === null ? '' : ` (${formatPercent(c.efficiency)})`}</td>
+<td class="num">${c.perTaskOverheadUs === null ? '—' : formatMicros(c.perTaskOverheadUs)}</td>
+<td class="num">${formatBytes(c.bytes.toWorkers)} / ${formatBytes(c.bytes.fromWorkers)} / ${formatBytes(c.bytes.betweenWorkers)}</td>
+<td class="num">${formatBytes(c.peakMemoryBytes)}</td><td class="num">${formatSeconds(c.startupSeconds)}</td></tr>`;
+  })}</tbody></table></div>`;
+}
+
+function missingSection(model: ReportModel): Html {
+  const { results } = model;
+  const absent = Math.max(0, results.plannedCells - results.cells.length);
+  if (model.missing.length === 0 && absent === 0) return html``;
+  return html`<section id="missing"><h2>Missing and failed cells</h2>
+${absent ? html`<p>The run stopped early: ${results.cells.length} of ${results.plannedCells} planned cells ran; <strong>${absent} never ran</strong> and are absent from every chart and verdict.</p>` : ''}
+${
+  model.missing.length
+    ? html`<table id="missing-table"><thead><tr><th>Cell</th><th>Why it is left out</th></tr></thead><tbody>${model.missing.map(
+        ({ cell, why }) => html`<tr><td>${cellName(cell)}</td><td>${why}</td></tr>`,
+      )}</tbody></table>`
+    : ''
+}
+</section>`;
+}
+
+function environmentPanel(env: Environment, startedAt: string, finishedAt: string | null): Html {
+  const packages = Object.entries(env.packages)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  const rows: Array<[string, string]> = [
+    ['Machine', `${env.cpuModel}${env.hostname ? ` (${env.hostname})` : ''}`],
+    ['Cores', `${env.cores} logical, ${env.availableParallelism} available`],
+    ['Memory', formatBytes(env.totalMemoryBytes)],
+    ['OS', `${env.os.platform} ${env.os.release} ${env.os.arch}`],
+    ['Runtime', `Node ${env.node}, V8 ${env.v8}`],
+    ['Packages', packages || '—'],
+    ['Git commit', env.gitCommit ?? 'not in a git checkout'],
+    ['Command', env.command.join(' ')],
+    ['Date', finishedAt ? `${startedAt} → ${finishedAt}` : `${startedAt} (did not finish)`],
+  ];
+  return html`<dl class="env">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${k === 'Command' ? html`<code>${v}</code>` : v}</dd>`)}</dl>`;
+}

@@ -1,0 +1,89 @@
+/**
+ * The report as Markdown, for a pull request or a chat message: the recommendation table,
+ * the best time of each scheduler per workload, the Dask claims, the baseline summary and
+ * the warnings. Same model as the HTML page, so both always say the same thing.
+ */
+import { SCHEDULER_SIMPLICITY } from './cells.js';
+import { cellLabel, cellName, formatChange, formatSeconds, formatSpeedup } from './format.js';
+import type { ReportModel } from './model.js';
+import { marginText } from './recommend.js';
+
+/** Escape what would break a table cell or start formatting. */
+function md(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([*_`[\]<>])/g, '\\$1').replace(/\n/g, ' ');
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+export function renderMarkdown(model: ReportModel): string {
+  const { results } = model;
+  const env = results.environment;
+  const out: string[] = [
+    `## schedlab: which scheduler? (run ${md(results.runId)})`,
+    '',
+    `${md(results.preset)} preset, ${results.status} run, ${md(results.startedAt)} · ${md(env.cpuModel)}, ${env.availableParallelism} cores · Node ${md(env.node)}`,
+    '',
+  ];
+
+  out.push(
+    ...table(
+      ['Workload', 'Size', 'Use', 'Speedup vs sync', 'Runner-up', 'Margin', 'Why'],
+      model.recommendations.map((r) =>
+        r.pick
+          ? [
+              md(r.workload),
+              md(r.sizes.join(', ')),
+              `**${cellLabel(r.pick)}**${r.preferredSimpler ? ' (within noise, simpler)' : ''}`,
+              r.speedup === null ? '—' : formatSpeedup(r.speedup),
+              r.runnerUp ? cellLabel(r.runnerUp) : '—',
+              r.margin === null ? '—' : marginText(r),
+              md(r.reason),
+            ]
+          : [md(r.workload), md(r.sizes.join(', ')), 'no verdict', '—', '—', '—', md(r.reason)],
+      ),
+    ),
+    '',
+  );
+
+  const schedulers = SCHEDULER_SIMPLICITY.filter((s) => results.cells.some((c) => c.scheduler === s));
+  out.push('**Best median time per scheduler** (workers in brackets)', '');
+  out.push(
+    ...table(
+      ['Workload/size', ...schedulers],
+      model.groups.map((g) => [
+        md(`${g.workload}/${g.size}`),
+        ...schedulers.map((s) => {
+          const best = g.usable.filter((c) => c.scheduler === s).sort((a, b) => a.stats.median - b.stats.median)[0];
+          return best ? `${formatSeconds(best.stats.median)} (${best.workers})` : '—';
+        }),
+      ]),
+    ),
+    '',
+  );
+
+  out.push('**What the Dask guide claims, checked here**', '');
+  for (const c of model.claims) out.push(`- *${c.verdict}*: ${md(c.claim)} — ${md(c.figure)}`);
+  out.push('');
+
+  if (model.baseline) {
+    const b = model.baseline;
+    out.push(`**Against baseline ${md(b.baselineFile)}** (run ${md(b.baselineRunId)}; 95 % bootstrap CI of the change in median)`, '');
+    const notable = b.changes.filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
+    const quiet = b.changes.length - notable.length;
+    for (const c of notable) {
+      out.push(`- ${c.verdict}: ${md(cellName(c.current))} ${formatChange(c.change)} (CI ${formatChange(c.ci![0])} to ${formatChange(c.ci![1])})`);
+    }
+    out.push(b.changes.length ? `- ${quiet} of ${b.changes.length} common cells within noise or untested` : '- no cell in common with the baseline');
+    if (b.uncomparable.length) out.push(`- not compared (failed or unverified in one run): ${md(b.uncomparable.join(', '))}`);
+    out.push('');
+  }
+
+  if (model.warnings.length) {
+    out.push('**Warnings**', '');
+    for (const w of model.warnings) out.push(`- ${md(w)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,30 @@
+// Draws the report's charts from the embedded JSON. Each chart's configuration was built by
+// report/charts.ts; this script only attaches it to its canvas, adds the tooltip text that
+// needs a function, and resizes the charts around printing so they fit the page.
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.color = '#374151';
+
+  function ganttTooltip(ctx) {
+    var raw = ctx.raw;
+    return raw.key + ': ' + raw.x[0] + ' – ' + raw.x[1];
+  }
+
+  data.charts.forEach(function (spec) {
+    var canvas = document.querySelector('canvas[data-chart="' + spec.id + '"]');
+    if (!canvas) throw new Error('report: no canvas for chart ' + spec.id);
+    var config = spec.config;
+    if (spec.kind === 'gantt') {
+      config.options.plugins.tooltip = { callbacks: { label: ganttTooltip } };
+    }
+    new Chart(canvas, config);
+  });
+
+  function resizeAll() {
+    Object.values(Chart.instances).forEach(function (chart) { chart.resize(); });
+  }
+  window.addEventListener('beforeprint', resizeAll);
+  window.addEventListener('afterprint', resizeAll);
+})();

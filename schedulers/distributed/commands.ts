@@ -1,0 +1,146 @@
+/**
+ * The `schedlab scheduler` and `schedlab worker <host:port>` commands as plain functions over
+ * plain option objects (the CLI parses flags into these; the local cluster's entry files call
+ * them too). Both run until SIGINT/SIGTERM, or until `close()`; TLS options are PEM file paths.
+ */
+import { readFileSync } from 'node:fs';
+import { OptionError } from '../errors.js';
+import type { TlsOptions } from '../types.js';
+import type { SecurityOptions } from './security.js';
+import { startSchedulerServer } from './scheduler/server.js';
+import { startWorker } from './worker/worker.js';
+
+/** TLS flags shared by both commands: paths of PEM files. */
+export interface TlsFileOptions {
+  tlsCert?: string;
+  tlsKey?: string;
+  /** CA to verify peers; on a server it also makes client certificates mandatory (mutual TLS). */
+  tlsCa?: string;
+  /** Expected host name in the server certificate, when it differs from the address dialled. */
+  tlsServerName?: string;
+}
+
+export interface SchedulerCommandOptions extends TlsFileOptions {
+  /** Default 127.0.0.1. A non-loopback host needs a token or TLS, or `insecure`. */
+  host?: string;
+  /** Default 8786; 0 picks a free port. */
+  port?: number;
+  token?: string;
+  insecure?: boolean;
+  /** A worker silent this long is declared lost. Default 5000. */
+  heartbeatTimeoutMs?: number;
+  /** Workers a task may take down before it fails. Default 3. */
+  allowedFailures?: number;
+  /** Where progress lines go. Default: stderr. */
+  log?: (line: string) => void;
+  /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
+  handleSignals?: boolean;
+}
+
+export interface WorkerCommandOptions extends TlsFileOptions {
+  token?: string;
+  insecure?: boolean;
+  /** Ops run at once in this worker (executor threads). Default 1. */
+  nthreads?: number;
+  name?: string;
+  /** Where the worker's data server listens (peers fetch from it). */
+  listenHost?: string;
+  /** Host other workers and clients should dial to reach this worker. */
+  advertiseHost?: string;
+  log?: (line: string) => void;
+  handleSignals?: boolean;
+}
+
+export interface RunningCommand {
+  /** host:port the scheduler listens on (scheduler) or the worker id (worker). */
+  readonly address: string;
+  /** Resolves once the command stopped. */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+const stderrLog = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function readPem(path: string | undefined, flag: string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new OptionError(flag, `cannot read ${flag} file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Security options from command flags (PEM paths read here). */
+export function securityFromFlags(options: { token?: string; insecure?: boolean } & TlsFileOptions): SecurityOptions {
+  const cert = readPem(options.tlsCert, '--tls-cert');
+  const key = readPem(options.tlsKey, '--tls-key');
+  const ca = readPem(options.tlsCa, '--tls-ca');
+  if ((cert === undefined) !== (key === undefined)) throw new OptionError('--tls-cert', '--tls-cert and --tls-key go together: pass both');
+  const tls: TlsOptions | undefined = cert || ca ? { cert, key, ca, serverName: options.tlsServerName } : undefined;
+  return { token: options.token || undefined, tls, insecure: options.insecure };
+}
+
+function onSignals(close: () => Promise<void>): () => void {
+  const handler = (): void => void close();
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+/** Start a scheduler; resolves once it listens. */
+export async function runSchedulerCommand(options: SchedulerCommandOptions = {}): Promise<RunningCommand> {
+  const log = options.log ?? stderrLog;
+  const port = options.port ?? 8786;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError('--port', `--port must be an integer 0..65535, got ${port}`);
+  const server = await startSchedulerServer({
+    host: options.host,
+    port,
+    security: securityFromFlags(options),
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    allowedFailures: options.allowedFailures,
+    log,
+  });
+  log(`schedlab scheduler listening on ${server.address}`);
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let detach = (): void => {};
+  const close = async (): Promise<void> => {
+    detach();
+    await server.close();
+    resolveClosed();
+  };
+  if (options.handleSignals ?? true) detach = onSignals(close);
+  return { address: server.address, closed, close };
+}
+
+/** Start a worker connected to the scheduler at `address`; resolves once the scheduler accepted it. */
+export async function runWorkerCommand(address: string, options: WorkerCommandOptions = {}): Promise<RunningCommand> {
+  const log = options.log ?? stderrLog;
+  if (options.nthreads !== undefined && (!Number.isInteger(options.nthreads) || options.nthreads < 1)) {
+    throw new OptionError('--nthreads', `--nthreads must be a positive integer, got ${options.nthreads}`);
+  }
+  const worker = await startWorker(address, {
+    security: securityFromFlags(options),
+    nthreads: options.nthreads,
+    name: options.name,
+    listenHost: options.listenHost,
+    advertiseHost: options.advertiseHost,
+    log,
+  });
+  const id = await worker.id;
+  let detach = (): void => {};
+  const closed = worker.stopped.then(({ reason, crashed }) => {
+    detach();
+    log(`schedlab worker ${id} stopped: ${reason}`);
+    if (crashed) process.exitCode = 70;
+  });
+  const close = async (): Promise<void> => {
+    await worker.close();
+    await closed;
+  };
+  if (options.handleSignals ?? true) detach = onSignals(close);
+  return { address: id, closed, close };
+}

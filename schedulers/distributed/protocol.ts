@@ -1,0 +1,210 @@
+/**
+ * The wire protocol shared by the scheduler, worker and client processes: it loads
+ * `schedlab.proto` and declares the TypeScript shape of every message.
+ *
+ * Why @grpc/proto-loader (dynamic) rather than static codegen: codegen needs `protoc` plus a
+ * plugin at build time and generated files to keep in sync; proto-loader is already a
+ * dependency, reads the one `.proto` at start-up (a few ms, once per process) and the hot
+ * payloads are opaque `bytes` (v8.serialize'd values and args), so generated classes would
+ * buy no speed. The interfaces below are the hand-written mirror of the `.proto`; keep them
+ * in step (field names are snake_case because we load with `keepCase`).
+ *
+ * The `.proto` is resolved relative to this module's location in BOTH layouts: compiled
+ * (`dist/schedulers/distributed/protocol.js` -> `../../../schedulers/distributed/`) and
+ * source; `package.json` ships `schedulers/distributed/*.proto` in `files`.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** Largest value piece in one DataChunk message (well under grpc's 4 MiB default limit). */
+export const CHUNK_BYTES = 1 << 20;
+/** Largest control message accepted (submit parts, assignment and completion batches). */
+export const MAX_CONTROL_MESSAGE_BYTES = 16 << 20;
+/** A submit part is closed once its payloads reach this size (stays under the limit above). */
+export const SUBMIT_PART_BYTES = 4 << 20;
+/** Literals and args up to this size travel inline with the graph; larger ones are uploaded to a worker. */
+export const INLINE_PAYLOAD_BYTES = 64 << 10;
+
+/** Channel and server options: message limits and keepalive (dead peers noticed within seconds). */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_CONTROL_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_time_between_pings_ms': 5_000,
+  'grpc.http2.max_pings_without_data': 0,
+};
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_CONTROL_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.http2.min_ping_interval_without_data_ms': 4_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+function protoPath(): string {
+  const candidates = [
+    new URL('../../../schedulers/distributed/schedlab.proto', import.meta.url), // from dist/
+    new URL('./schedlab.proto', import.meta.url), // from the source tree (ts-node)
+  ];
+  for (const url of candidates) {
+    const path = fileURLToPath(url);
+    if (existsSync(path)) return path;
+  }
+  throw new Error(
+    `schedlab.proto not found next to ${fileURLToPath(import.meta.url)}; it must ship in schedulers/distributed/ of the package`,
+  );
+}
+
+interface ProtoPackage {
+  schedlab: {
+    Scheduler: grpc.ServiceClientConstructor;
+    DataService: grpc.ServiceClientConstructor;
+  };
+}
+
+let loaded: ProtoPackage | undefined;
+/** The loaded service definitions (loaded once per process). */
+export function protocol(): ProtoPackage['schedlab'] {
+  if (!loaded) {
+    const definition = protoLoader.loadSync(protoPath(), {
+      keepCase: true,
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    loaded = grpc.loadPackageDefinition(definition) as unknown as ProtoPackage;
+  }
+  return loaded.schedlab;
+}
+
+// ---------------------------------------------------------------- message shapes
+
+export interface FetchRequest { data_ids: string[] }
+export interface DataChunk { data_id: string; total: number; offset: number; bytes: Uint8Array }
+export interface PutReply { stored_bytes: number }
+
+export interface Placement { worker: string; data_id: string; nbytes: number }
+export interface NodeSpec {
+  key: string;
+  op: string;
+  payload: Uint8Array;
+  deps: string[];
+  priority: number;
+  placed?: Placement | null;
+}
+export interface ExternalRef { key: string; data_id: string }
+export interface SubmitPart {
+  run: number;
+  nodes: NodeSpec[];
+  wanted: string[];
+  externals: ExternalRef[];
+  final: boolean;
+  events: boolean;
+}
+export interface ReleaseRun { run: number; keys: string[] }
+export interface CancelRun { run: number }
+export type ClientMessage =
+  | { kind?: 'submit'; submit: SubmitPart }
+  | { kind?: 'release'; release: ReleaseRun }
+  | { kind?: 'cancel'; cancel: CancelRun };
+
+export interface WorkerInfo { id: string; data_address: string; nthreads: number }
+export interface TaskEventMsg {
+  key: string;
+  worker: string;
+  finished: boolean;
+  time: number;
+  start: number;
+  end: number;
+  ok: boolean;
+}
+export interface KeyDone { key: string; data_id: string; worker: string; data_address: string; nbytes: number }
+export interface ErrorInfo {
+  kind: 'task' | 'worker-lost' | 'graph' | string;
+  name: string;
+  message: string;
+  stack: string;
+  code: string;
+  key: string;
+  op: string;
+  worker: string;
+  keys: string[];
+}
+export interface KeyFailed { key: string; error: ErrorInfo }
+export interface RunProgress {
+  run: number;
+  events: TaskEventMsg[];
+  done: KeyDone[];
+  failed: KeyFailed[];
+  tasks_done: number;
+  bytes_between_workers: number;
+}
+export type ClientUpdate =
+  | { kind?: 'welcome'; welcome: { client_id: string; workers: WorkerInfo[] } }
+  | { kind?: 'roster'; roster: { workers: WorkerInfo[] } }
+  | { kind?: 'progress'; progress: RunProgress };
+
+export interface Register { data_port: number; data_host: string; nthreads: number; name: string }
+export interface Completion {
+  data_id: string;
+  ok: boolean;
+  nbytes: number;
+  start: number;
+  end: number;
+  error?: ErrorInfo | null;
+  fetched_bytes: number;
+  fetched: string[];
+  missing: string[];
+}
+export type WorkerMessage =
+  | { kind?: 'register'; register: Register }
+  | { kind?: 'completions'; completions: { items: Completion[] } }
+  | { kind?: 'heartbeat'; heartbeat: { time: number } }
+  | { kind?: 'farewell'; farewell: { reason: string } };
+
+export interface DepLocation { key: string; data_id: string; inline: boolean; bytes: Uint8Array; addresses: string[] }
+export interface Assignment {
+  data_id: string;
+  key: string;
+  op: string;
+  args: Uint8Array;
+  args_data_id: string;
+  deps: DepLocation[];
+}
+export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[] }
+export type WorkerOrders =
+  | { kind?: 'accepted'; accepted: { worker_id: string } }
+  | { kind?: 'assign'; assign: Assignments };
+
+/** Complete an ErrorInfo from a partial one (proto3 has no optional strings: '' means absent). */
+export function errorInfo(init: Partial<ErrorInfo> & { kind: string; message: string }): ErrorInfo {
+  return { name: 'Error', stack: '', code: '', key: '', op: '', worker: '', keys: [], ...init };
+}
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across processes of one machine. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Split "host:port" (IPv6 as "[::1]:8786"). */
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address.trim());
+  if (!match) throw new Error(`bad address "${address}": expected host:port, e.g. 127.0.0.1:8786`);
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
+
+/** Join host and port into a grpc target ("[::1]:8786" for IPv6). */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

@@ -1,0 +1,268 @@
+/**
+ * The scheduler process's gRPC server: it authenticates callers, validates what they send,
+ * feeds `ClusterState` and flushes its decisions in batches.
+ *
+ * Every worker holds one `Work` stream and every client one `Connect` stream for its whole
+ * life. Decisions taken while handling a burst of messages accumulate in per-worker and
+ * per-run outboxes and are written once per event-loop turn (`setImmediate`), so a thousand
+ * small tasks become a handful of messages. A malformed message ends only the call that sent
+ * it (INVALID_ARGUMENT); grpc itself rejects oversized ones (RESOURCE_EXHAUSTED). A worker is
+ * declared lost when its stream ends or its heartbeats stop for `heartbeatTimeoutMs`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  formatAddress,
+  MAX_CONTROL_MESSAGE_BYTES,
+  protocol,
+  SERVER_OPTIONS,
+  type Assignments,
+  type ClientMessage,
+  type ClientUpdate,
+  type RunProgress,
+  type WorkerMessage,
+  type WorkerOrders,
+} from '../protocol.js';
+import { assertListenAllowed, serverCredentials, tokenAccepted, UNAUTHENTICATED, type SecurityOptions } from '../security.js';
+import { ClusterState, type RunRecord, type WorkerRecord } from './state.js';
+
+export interface SchedulerServerOptions {
+  host?: string;
+  /** 0 = an ephemeral port. */
+  port?: number;
+  security?: SecurityOptions;
+  /** A worker silent this long is declared lost (default 5 s; workers beat every second). */
+  heartbeatTimeoutMs?: number;
+  allowedFailures?: number;
+  /** Progress lines (worker joined/lost); default: none. */
+  log?: (line: string) => void;
+}
+
+export interface SchedulerServer {
+  readonly port: number;
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Split an assignment batch so that each message stays well under the message limit. */
+const BATCH_BYTES = MAX_CONTROL_MESSAGE_BYTES / 4;
+
+type WorkerCall = grpc.ServerDuplexStream<WorkerMessage, WorkerOrders>;
+type ClientCall = grpc.ServerDuplexStream<ClientMessage, ClientUpdate>;
+
+export async function startSchedulerServer(options: SchedulerServerOptions = {}): Promise<SchedulerServer> {
+  const host = options.host ?? '127.0.0.1';
+  const security = options.security ?? {};
+  assertListenAllowed(host, security, 'scheduler');
+  const log = options.log ?? (() => {});
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5_000;
+
+  const workerCalls = new Map<WorkerRecord, WorkerCall>();
+  const clientCalls = new Map<string, ClientCall>();
+  const workerOut = new Map<WorkerRecord, Assignments>();
+  const runOut = new Map<RunRecord, RunProgress>();
+  let flushScheduled = false;
+  let nextWorker = 1;
+  let nextClient = 1;
+
+  const scheduleFlush = (): void => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flush);
+  };
+  const state = new ClusterState(
+    {
+      toWorker(worker) {
+        let batch = workerOut.get(worker);
+        if (!batch) workerOut.set(worker, (batch = { tasks: [], cancel: [], release: [] }));
+        scheduleFlush();
+        return batch;
+      },
+      toRun(run) {
+        let progress = runOut.get(run);
+        if (!progress) runOut.set(run, (progress = { run: run.run, events: [], done: [], failed: [], tasks_done: 0, bytes_between_workers: 0 }));
+        scheduleFlush();
+        return progress;
+      },
+    },
+    { allowedFailures: options.allowedFailures },
+  );
+
+  function flush(): void {
+    flushScheduled = false;
+    for (const [worker, batch] of workerOut) {
+      const call = workerCalls.get(worker);
+      if (!call || !state.workers.has(worker.id)) continue;
+      for (const part of splitAssignments(batch)) call.write({ assign: part });
+    }
+    workerOut.clear();
+    for (const [run, progress] of runOut) clientCalls.get(run.client)?.write({ progress });
+    runOut.clear();
+  }
+
+  const broadcastRoster = (): void => {
+    const workers = state.roster();
+    for (const call of clientCalls.values()) call.write({ roster: { workers } });
+  };
+
+  const loseWorker = (worker: WorkerRecord, reason: string): void => {
+    if (!state.workers.has(worker.id)) return;
+    log(`worker ${worker.id} (${worker.address}) lost: ${reason}`);
+    state.removeWorker(worker, reason);
+    const call = workerCalls.get(worker);
+    workerCalls.delete(worker);
+    call?.end();
+    broadcastRoster();
+    scheduleFlush();
+  };
+
+  const reject = (call: WorkerCall | ClientCall, details: string): void => {
+    call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: `schedlab scheduler: ${details}` });
+  };
+
+  function work(call: WorkerCall): void {
+    if (!tokenAccepted(call.metadata, security.token)) {
+      call.emit('error', UNAUTHENTICATED);
+      return;
+    }
+    let worker: WorkerRecord | undefined;
+    call.on('data', (message: WorkerMessage) => {
+      try {
+        if (!worker) {
+          if (message.kind !== 'register') throw new Error('a worker must send "register" first');
+          const { data_port: port, data_host: dataHost, nthreads, name } = message.register;
+          if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad data_port ${port}`);
+          const host = dataHost || peerHost(call.getPeer());
+          const id = `w${nextWorker++}${name ? `-${name}` : ''}`;
+          worker = state.addWorker(id, formatAddress(host, port), Math.min(Math.max(1, nthreads), 1024));
+          workerCalls.set(worker, call);
+          call.write({ accepted: { worker_id: id } });
+          log(`worker ${id} joined from ${worker.address} (${worker.nthreads} thread(s))`);
+          broadcastRoster();
+          return;
+        }
+        worker.lastSeen = Date.now();
+        if (message.kind === 'completions') {
+          for (const item of message.completions.items) {
+            if (typeof item.data_id !== 'string' || !item.data_id) throw new Error('completion without data_id');
+            state.complete(worker, item);
+          }
+        } else if (message.kind === 'farewell') {
+          loseWorker(worker, String(message.farewell.reason).slice(0, 2_000));
+        } else if (message.kind !== 'heartbeat') {
+          throw new Error(`unexpected message "${message.kind}" from worker ${worker.id}`);
+        }
+      } catch (err) {
+        reject(call, (err as Error).message);
+        if (worker) loseWorker(worker, `protocol error: ${(err as Error).message}`);
+      }
+    });
+    const gone = (reason: string) => () => {
+      if (worker) loseWorker(worker, reason);
+    };
+    call.on('end', gone('its connection closed'));
+    call.on('error', gone('its connection failed'));
+    call.on('cancelled', gone('its connection was cancelled'));
+  }
+
+  function connect(call: ClientCall): void {
+    if (!tokenAccepted(call.metadata, security.token)) {
+      call.emit('error', UNAUTHENTICATED);
+      return;
+    }
+    const clientId = `c${nextClient++}`;
+    clientCalls.set(clientId, call);
+    call.write({ welcome: { client_id: clientId, workers: state.roster() } });
+    call.on('data', (message: ClientMessage) => {
+      try {
+        if (message.kind === 'submit') {
+          const part = message.submit;
+          if (!Number.isInteger(part.run) || part.run <= 0) throw new Error(`bad run number ${part.run}`);
+          const problem = state.submit(clientId, part);
+          if (problem) {
+            call.write({
+              progress: {
+                run: part.run,
+                events: [],
+                done: [],
+                failed: [{ key: '', error: { kind: 'graph', name: 'GraphError', message: problem, stack: '', code: 'BAD_NODE', key: '', op: '', worker: '', keys: [] } }],
+                tasks_done: 0,
+                bytes_between_workers: 0,
+              },
+            });
+          }
+        } else if (message.kind === 'release') {
+          state.release(clientId, message.release.run, message.release.keys);
+        } else if (message.kind === 'cancel') {
+          state.cancel(clientId, message.cancel.run);
+        } else {
+          throw new Error('empty client message');
+        }
+        scheduleFlush();
+      } catch (err) {
+        reject(call, (err as Error).message);
+      }
+    });
+    const gone = (): void => {
+      if (!clientCalls.delete(clientId)) return;
+      state.dropClient(clientId);
+      scheduleFlush();
+    };
+    call.on('end', () => {
+      gone();
+      call.end();
+    });
+    call.on('error', gone);
+    call.on('cancelled', gone);
+  }
+
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(protocol().Scheduler.service, { Connect: connect, Work: work });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(formatAddress(host, options.port ?? 0), serverCredentials(security), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  const heartbeatCheck = setInterval(() => {
+    for (const worker of state.silentWorkers(heartbeatTimeoutMs)) loseWorker(worker, `no heartbeat for ${heartbeatTimeoutMs} ms`);
+  }, Math.min(1_000, heartbeatTimeoutMs / 2));
+  heartbeatCheck.unref();
+
+  return {
+    port,
+    address: formatAddress(host, port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(heartbeatCheck);
+        for (const call of [...workerCalls.values(), ...clientCalls.values()]) call.end();
+        server.tryShutdown(() => resolve());
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000).unref();
+      }),
+  };
+}
+
+/** The host part of a grpc peer string ("ipv4:10.0.0.2:5000", "[::1]:5000", "10.0.0.2:5000"). */
+function peerHost(peer: string): string {
+  const bare = peer.replace(/^ipv[46]:/, '');
+  const match = /^\[([^\]]+)\]:\d+$/.exec(bare) ?? /^([^:]+):\d+$/.exec(bare);
+  const host = match ? match[1]! : bare;
+  return host.replace(/^::ffff:/, '');
+}
+
+/** Yield assignment batches of at most ~BATCH_BYTES each (cancel/release lists go with the first). */
+function* splitAssignments(batch: Assignments): Generator<Assignments> {
+  let part: Assignments = { tasks: [], cancel: batch.cancel, release: batch.release };
+  let bytes = 0;
+  for (const task of batch.tasks) {
+    let size = 256 + task.args.byteLength;
+    for (const dep of task.deps) size += 64 + dep.bytes.byteLength;
+    if (part.tasks.length && bytes + size > BATCH_BYTES) {
+      yield part;
+      part = { tasks: [], cancel: [], release: [] };
+      bytes = 0;
+    }
+    part.tasks.push(task);
+    bytes += size;
+  }
+  yield part;
+}

@@ -1,0 +1,747 @@
+/**
+ * The distributed scheduler's brain: task state, placement, stealing and recovery. Pure logic:
+ * it never touches the network. The server (`server.ts`) feeds it messages and it answers
+ * through the `Outbox` it was given, which batches per worker and per client run.
+ *
+ * State. Every node of every submitted graph is a `TaskRecord` keyed by its data id
+ * (`<client>/<run>/<key>`). A record is
+ *   waiting    - some input is not in memory yet
+ *   queued     - ready, placed in a worker's queue here at the scheduler (stealable)
+ *   processing - sent to its worker (fetching inputs or running)
+ *   memory     - its value sits on the workers in `holders` (or inline, for small literals)
+ *   released   - value dropped: nobody needs it (or the task was cancelled)
+ *   erred      - it, or an input of it, failed
+ * `pendingDependents` counts dependents not yet done; a value is released once that is 0 and
+ * no client wants it. Recovery walks back from a lost value to whatever must be recomputed.
+ *
+ * Placement (as Dask's `worker_objective`): a ready task goes to the worker minimising
+ *   (tasks queued or processing there) * (mean task time) / nthreads
+ *   + sum over inputs it lacks of (LATENCY + bytes / BANDWIDTH),
+ * so tasks follow their input bytes unless that worker is too busy. Tasks without inputs stay
+ * with the previous such task's worker for a block (siblings then share a worker instead of
+ * alternating). Each worker gets at most `window` tasks at a time - enough to cover ~10 ms
+ * of work so tiny tasks travel in large batches - and the rest wait in its queue here, where
+ * an idle worker (or one that joins) steals them.
+ */
+import { PriorityQueue } from './heap.js';
+import {
+  errorInfo,
+  now,
+  type Assignment,
+  type Assignments,
+  type Completion,
+  type DepLocation,
+  type ErrorInfo,
+  type RunProgress,
+  type SubmitPart,
+  type WorkerInfo,
+} from '../protocol.js';
+
+export type TaskState = 'waiting' | 'queued' | 'processing' | 'memory' | 'released' | 'erred';
+
+export interface WorkerRecord {
+  readonly id: string;
+  readonly address: string;
+  readonly nthreads: number;
+  readonly processing: Set<TaskRecord>;
+  readonly queue: PriorityQueue<TaskRecord>;
+  queued: number;
+  readonly has: Set<TaskRecord>;
+  lastSeen: number;
+}
+
+export interface RunRecord {
+  readonly client: string;
+  readonly run: number;
+  readonly tasks: Map<string, TaskRecord>;
+  /** Keys the client asked for (an external key names another run's record). */
+  readonly wanted: Map<string, TaskRecord>;
+  readonly events: boolean;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly run: RunRecord;
+  /** '' for a literal value. */
+  readonly op: string;
+  /** Inline args (task) or inline value (literal). */
+  readonly payload: Uint8Array;
+  /** A literal whose bytes travel inline with each assignment: always available. */
+  readonly inline: boolean;
+  /** For a task whose args were uploaded: the args blob (also in `deps`). */
+  readonly argsBlob: TaskRecord | undefined;
+  readonly deps: TaskRecord[];
+  /** Key under which each dep appears in this task's args. */
+  readonly depKeys: string[];
+  readonly dependents: Set<TaskRecord>;
+  readonly priority: number;
+  state: TaskState;
+  waitingOn: number;
+  pendingDependents: number;
+  readonly holders: Set<WorkerRecord>;
+  nbytes: number;
+  worker: WorkerRecord | undefined;
+  /** Runs that asked for this value. */
+  readonly wantedBy: Set<RunRecord>;
+  forgotten: boolean;
+  /** Workers that died while this task was processing on them. */
+  failures: number;
+  error: ErrorInfo | undefined;
+}
+
+/** Where the state machine's decisions go; the server batches and sends them. */
+export interface Outbox {
+  toWorker(worker: WorkerRecord): Assignments;
+  toRun(run: RunRecord): RunProgress;
+}
+
+/** Tunables; defaults suit loopback and a LAN. */
+export interface PlacementOptions {
+  /** Workers a task may take down with it before it fails with WorkerLostError. */
+  allowedFailures?: number;
+}
+
+/** A task that was running on this many dying workers fails (Dask's `allowed-failures` is 3). */
+export const DEFAULT_ALLOWED_FAILURES = 3;
+const LATENCY_SECONDS = 0.0005;
+const BANDWIDTH_BYTES_PER_SECOND = 500e6;
+const WINDOW_SECONDS = 0.01;
+const MAX_WINDOW = 1000;
+const ROOT_BLOCK = 32;
+
+const isDone = (state: TaskState): boolean => state === 'memory' || state === 'released' || state === 'erred';
+
+export class ClusterState {
+  readonly workers = new Map<string, WorkerRecord>();
+  readonly tasks = new Map<string, TaskRecord>();
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly partial = new Map<string, SubmitPart[]>();
+  private readonly unplaced: TaskRecord[] = [];
+  private meanTaskSeconds = 0.001;
+  private lastRootWorker: WorkerRecord | undefined;
+  private readonly allowedFailures: number;
+
+  constructor(
+    private readonly outbox: Outbox,
+    options: PlacementOptions = {},
+  ) {
+    this.allowedFailures = options.allowedFailures ?? DEFAULT_ALLOWED_FAILURES;
+  }
+
+  // ------------------------------------------------------------------ workers
+
+  addWorker(id: string, address: string, nthreads: number): WorkerRecord {
+    const worker: WorkerRecord = {
+      id,
+      address,
+      nthreads: Math.max(1, nthreads),
+      processing: new Set(),
+      queue: new PriorityQueue<TaskRecord>(
+        (t) => t.priority,
+        (t) => t.state === 'queued' && t.worker === worker,
+      ),
+      queued: 0,
+      has: new Set(),
+      lastSeen: Date.now(),
+    };
+    this.workers.set(id, worker);
+    const waiting = this.unplaced.splice(0);
+    for (const task of waiting) if (task.state === 'queued' && !task.worker) this.place(task);
+    this.fill(worker);
+    return worker;
+  }
+
+  roster(): WorkerInfo[] {
+    return [...this.workers.values()].map((w) => ({ id: w.id, data_address: w.address, nthreads: w.nthreads }));
+  }
+
+  /** A worker died or hung: reschedule its work, recompute values only it held. */
+  removeWorker(worker: WorkerRecord, reason: string): void {
+    if (!this.workers.delete(worker.id)) return;
+    if (this.lastRootWorker === worker) this.lastRootWorker = undefined;
+    const lost = [...worker.has];
+    for (const task of lost) task.holders.delete(worker);
+    worker.has.clear();
+    for (const task of [...worker.processing]) {
+      worker.processing.delete(task);
+      task.worker = undefined;
+      task.failures += 1;
+      if (task.failures >= this.allowedFailures) {
+        this.fail(
+          task,
+          errorInfo({
+            kind: 'worker-lost',
+            name: 'WorkerLostError',
+            message:
+              `task "${task.key}" (op ${task.op}) was running on ${task.failures} workers that died (last: ${worker.id}, ${reason}); ` +
+              `giving up after ${this.allowedFailures} tries: the task probably crashes or exhausts its worker`,
+            key: task.key,
+            op: task.op,
+            worker: worker.id,
+          }),
+        );
+      } else {
+        this.setState(task, 'waiting');
+        this.makeAvailable(task);
+      }
+    }
+    // Queued tasks simply go elsewhere.
+    let task: TaskRecord | undefined;
+    while ((task = worker.queue.pop())) {
+      task.worker = undefined;
+      this.place(task);
+    }
+    for (const value of lost) if (value.holders.size === 0 && value.state === 'memory' && this.isNeeded(value)) this.makeAvailable(value);
+    for (const other of this.workers.values()) this.fill(other);
+  }
+
+  // ------------------------------------------------------------------ clients
+
+  /** Accumulate one part of a submitted graph; the final part starts the run. Returns an error message for a bad graph. */
+  submit(client: string, part: SubmitPart): string | undefined {
+    const runKey = `${client}/${part.run}`;
+    if (this.runs.has(runKey)) return `run ${part.run} was already submitted`;
+    const parts = this.partial.get(runKey) ?? [];
+    parts.push(part);
+    if (!part.final) {
+      this.partial.set(runKey, parts);
+      return undefined;
+    }
+    this.partial.delete(runKey);
+    return this.startRun(client, part.run, parts, part.events);
+  }
+
+  private startRun(client: string, runNumber: number, parts: SubmitPart[], events: boolean): string | undefined {
+    const run: RunRecord = { client, run: runNumber, tasks: new Map(), wanted: new Map(), events };
+    const prefix = `${client}/${runNumber}/`;
+    const specs = new Map<string, SubmitPart['nodes'][number]>();
+    const externals = new Map<string, TaskRecord>();
+    const wanted: string[] = [];
+    for (const part of parts) {
+      for (const node of part.nodes) {
+        if (typeof node.key !== 'string' || node.key === '') return 'a node has an empty key';
+        if (specs.has(node.key)) return `key "${node.key}" appears twice`;
+        if (node.op && !/^.+#[^#]+$/.test(node.op)) return `task "${node.key}" has a malformed op "${node.op}" (expected "<module>#<export>")`;
+        if (!Number.isFinite(node.priority)) return `node "${node.key}" has a non-finite priority`;
+        if (node.placed && node.placed.data_id) {
+          if (!node.placed.data_id.startsWith(prefix)) return `node "${node.key}" names data "${node.placed.data_id}" outside its run`;
+          if (!this.workers.has(node.placed.worker)) return `node "${node.key}" was uploaded to worker ${node.placed.worker}, which is gone; submit again`;
+        }
+        specs.set(node.key, node);
+      }
+      for (const ext of part.externals) {
+        const record = this.tasks.get(ext.data_id);
+        if (!record || !ext.data_id.startsWith(`${client}/`) || record.state === 'erred' || record.forgotten) {
+          return `key "${ext.key}" refers to "${ext.data_id}", which this client no longer holds on the cluster`;
+        }
+        externals.set(ext.key, record);
+      }
+      wanted.push(...part.wanted);
+    }
+    for (const [key, node] of specs) {
+      for (const dep of node.deps) if (!specs.has(dep) && !externals.has(dep)) return `task "${key}" refers to missing key "${dep}"`;
+    }
+    for (const key of wanted) if (!specs.has(key) && !externals.has(key)) return `wanted key "${key}" is not in the graph`;
+
+    // Build records: literals and blobs first, then tasks (deps may be listed in any order).
+    const records = new Map<string, TaskRecord>(externals);
+    const make = (key: string, op: string, payload: Uint8Array, inline: boolean, argsBlob: TaskRecord | undefined, priority: number, id: string): TaskRecord => ({
+      id,
+      key,
+      run,
+      op,
+      payload,
+      inline,
+      argsBlob,
+      deps: [],
+      depKeys: [],
+      dependents: new Set(),
+      priority,
+      state: 'waiting',
+      waitingOn: 0,
+      pendingDependents: 0,
+      holders: new Set(),
+      nbytes: inline ? payload.byteLength : 0,
+      worker: undefined,
+      wantedBy: new Set(),
+      forgotten: false,
+      failures: 0,
+      error: undefined,
+    });
+    const placedRecord = (key: string, node: SubmitPart['nodes'][number], id: string): TaskRecord => {
+      const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id);
+      const worker = this.workers.get(node.placed!.worker)!;
+      record.state = 'memory';
+      record.nbytes = node.placed!.nbytes;
+      record.holders.add(worker);
+      worker.has.add(record);
+      this.tasks.set(id, record);
+      return record;
+    };
+    for (const [key, node] of specs) {
+      const id = prefix + key;
+      if (node.op) {
+        const blob = node.placed?.data_id ? placedRecord(`${key} (args)`, node, node.placed.data_id) : undefined;
+        records.set(key, make(key, node.op, node.payload, false, blob, node.priority, id));
+      } else if (node.placed?.data_id) {
+        records.set(key, placedRecord(key, node, id));
+      } else {
+        const record = make(key, '', node.payload, true, undefined, node.priority, id);
+        record.state = 'memory';
+        records.set(key, record);
+      }
+      this.tasks.set(id, records.get(key)!);
+      run.tasks.set(key, records.get(key)!);
+    }
+    for (const [key, node] of specs) {
+      const record = records.get(key)!;
+      if (!record.op) continue;
+      for (const dep of node.deps) {
+        const input = records.get(dep)!;
+        record.deps.push(input);
+        record.depKeys.push(dep);
+        input.dependents.add(record);
+        input.pendingDependents += 1;
+      }
+      if (record.argsBlob) {
+        record.deps.push(record.argsBlob);
+        record.depKeys.push('');
+        record.argsBlob.dependents.add(record);
+        record.argsBlob.pendingDependents += 1;
+      }
+    }
+    const cycle = this.findCycle(run);
+    if (cycle) {
+      this.dropRun(run);
+      return `the graph has a cycle through ${cycle.map((k) => `"${k}"`).join(', ')}`;
+    }
+    this.runs.set(`${client}/${runNumber}`, run);
+    for (const key of wanted) {
+      const record = records.get(key)!;
+      record.wantedBy.add(run);
+      run.wanted.set(key, record);
+      if (record.run !== run && this.available(record)) this.reportDone(record, run);
+    }
+    const ready: TaskRecord[] = [];
+    for (const record of run.tasks.values()) {
+      if (!record.op) continue;
+      if (record.state === 'waiting') {
+        record.waitingOn = 0;
+        for (const dep of record.deps) if (!this.available(dep)) record.waitingOn += 1;
+      }
+    }
+    for (const record of run.tasks.values()) {
+      if (!record.op) continue;
+      for (const dep of record.deps) if (dep.run !== run && !this.available(dep)) this.makeAvailable(dep);
+      if (record.waitingOn === 0 && record.state === 'waiting') ready.push(record);
+      else if (record.waitingOn > 0) {
+        for (const dep of record.deps) if (dep.state === 'erred' && dep.error) this.fail(record, dep.error);
+      }
+    }
+    ready.sort((a, b) => a.priority - b.priority);
+    for (const record of ready) this.makeReady(record);
+    return undefined;
+  }
+
+  /** Kahn's algorithm over the run's tasks; returns some keys on a cycle, if any. */
+  private findCycle(run: RunRecord): string[] | undefined {
+    const indegree = new Map<TaskRecord, number>();
+    const stack: TaskRecord[] = [];
+    for (const record of run.tasks.values()) {
+      const internal = record.deps.filter((d) => d.run === run && d.op).length;
+      indegree.set(record, internal);
+      if (internal === 0) stack.push(record);
+    }
+    let seen = 0;
+    while (stack.length) {
+      const record = stack.pop()!;
+      seen += 1;
+      for (const dependent of record.dependents) {
+        if (dependent.run !== run) continue;
+        const left = indegree.get(dependent)! - 1;
+        indegree.set(dependent, left);
+        if (left === 0) stack.push(dependent);
+      }
+    }
+    if (seen === run.tasks.size) return undefined;
+    return [...indegree].filter(([, n]) => n > 0).slice(0, 10).map(([r]) => r.key);
+  }
+
+  /** The client no longer wants these keys (all keys of the run when `keys` is empty). */
+  release(client: string, runNumber: number, keys: string[]): void {
+    const run = this.runs.get(`${client}/${runNumber}`);
+    if (!run) return;
+    if (keys.length === 0) {
+      this.forgetRun(run);
+      return;
+    }
+    for (const key of keys) {
+      const record = run.wanted.get(key);
+      if (!record) continue;
+      run.wanted.delete(key);
+      record.wantedBy.delete(run);
+      this.releaseIfUnneeded(record);
+    }
+  }
+
+  /** Stop the run: drop its queued and running tasks, release its values. */
+  cancel(client: string, runNumber: number): void {
+    const run = this.runs.get(`${client}/${runNumber}`);
+    if (!run) {
+      this.partial.delete(`${client}/${runNumber}`);
+      return;
+    }
+    this.forgetRun(run);
+  }
+
+  /** A client disconnected: forget all its runs. */
+  dropClient(client: string): void {
+    for (const run of [...this.runs.values()]) if (run.client === client) this.forgetRun(run);
+    for (const key of [...this.partial.keys()]) if (key.startsWith(`${client}/`)) this.partial.delete(key);
+  }
+
+  private forgetRun(run: RunRecord): void {
+    this.runs.delete(`${run.client}/${run.run}`);
+    for (const record of run.wanted.values()) record.wantedBy.delete(run);
+    const wantedElsewhere = [...run.wanted.values()].filter((r) => r.run !== run);
+    run.wanted.clear();
+    for (const record of run.tasks.values()) record.forgotten = true;
+    // Cancel the tasks no live run waits for; values go once nothing needs them.
+    for (const record of run.tasks.values()) {
+      if (!isDone(record.state) && !this.neededOutside(record)) this.cancelTask(record);
+    }
+    for (const record of run.tasks.values()) this.releaseIfUnneeded(record);
+    for (const record of wantedElsewhere) this.releaseIfUnneeded(record);
+  }
+
+  private dropRun(run: RunRecord): void {
+    for (const record of run.tasks.values()) {
+      this.tasks.delete(record.id);
+      if (record.argsBlob) this.tasks.delete(record.argsBlob.id);
+      for (const dep of record.deps) dep.dependents.delete(record);
+      for (const holder of record.holders) this.outbox.toWorker(holder).release.push(record.id);
+    }
+  }
+
+  private neededOutside(record: TaskRecord): boolean {
+    for (const dependent of record.dependents) if (!dependent.forgotten && !isDone(dependent.state)) return true;
+    return false;
+  }
+
+  private cancelTask(record: TaskRecord): void {
+    const worker = record.worker;
+    if (record.state === 'queued' && worker) worker.queued -= 1;
+    if (record.state === 'processing' && worker) {
+      worker.processing.delete(record);
+      this.outbox.toWorker(worker).cancel.push(record.id);
+    }
+    record.worker = undefined;
+    this.setState(record, 'released');
+    if (worker) this.fill(worker);
+  }
+
+  // ------------------------------------------------------------------ workers report
+
+  complete(worker: WorkerRecord, done: Completion): void {
+    const record = this.tasks.get(done.data_id);
+    if (!record || record.state !== 'processing' || record.worker !== worker) {
+      // Cancelled, stolen back after a loss, or forgotten: the value is not wanted here.
+      if (done.ok) this.outbox.toWorker(worker).release.push(done.data_id);
+      return;
+    }
+    worker.processing.delete(record);
+    record.worker = undefined;
+    const progress = this.outbox.toRun(record.run);
+    progress.bytes_between_workers += done.fetched_bytes;
+    for (const id of done.fetched) {
+      const input = this.tasks.get(id);
+      if (input && input.state === 'memory' && !input.inline) {
+        input.holders.add(worker);
+        worker.has.add(input);
+      }
+    }
+    if (done.missing.length) {
+      for (const id of done.missing) {
+        const input = this.tasks.get(id);
+        if (!input) continue;
+        for (const holder of input.holders) holder.has.delete(input);
+        input.holders.clear();
+      }
+      this.setState(record, 'waiting');
+      this.makeAvailable(record);
+      this.fill(worker);
+      return;
+    }
+    if (record.run.events) {
+      progress.events.push({ key: record.key, worker: worker.id, finished: true, time: 0, start: done.start, end: done.end, ok: done.ok });
+    }
+    if (!done.ok) {
+      this.fail(record, { ...(done.error ?? errorInfo({ kind: 'task', message: 'unknown error' })), worker: worker.id, key: record.key, op: record.op });
+      this.fill(worker);
+      return;
+    }
+    progress.tasks_done += 1;
+    const seconds = Math.max(0, (done.end - done.start) / 1000);
+    this.meanTaskSeconds = 0.9 * this.meanTaskSeconds + 0.1 * seconds;
+    record.nbytes = done.nbytes;
+    record.holders.add(worker);
+    worker.has.add(record);
+    this.setState(record, 'memory');
+    this.reportDone(record);
+    const ready: TaskRecord[] = [];
+    for (const dependent of record.dependents) {
+      if (dependent.state !== 'waiting') continue;
+      dependent.waitingOn -= 1;
+      if (dependent.waitingOn === 0) ready.push(dependent);
+    }
+    for (const dependent of ready) this.makeReady(dependent);
+    for (const dep of record.deps) this.releaseIfUnneeded(dep);
+    this.releaseIfUnneeded(record);
+    this.fill(worker);
+  }
+
+  // ------------------------------------------------------------------ transitions
+
+  private setState(record: TaskRecord, state: TaskState): void {
+    const wasDone = isDone(record.state);
+    record.state = state;
+    const nowDone = isDone(state);
+    if (wasDone === nowDone) return;
+    for (const dep of record.deps) {
+      dep.pendingDependents += nowDone ? -1 : 1;
+      if (nowDone) this.releaseIfUnneeded(dep);
+    }
+  }
+
+  private available(record: TaskRecord): boolean {
+    return record.state === 'memory' && (record.inline || record.holders.size > 0);
+  }
+
+  private isNeeded(record: TaskRecord): boolean {
+    return record.wantedBy.size > 0 || record.pendingDependents > 0;
+  }
+
+  private releaseIfUnneeded(record: TaskRecord): void {
+    if (record.state === 'memory' && !this.isNeeded(record)) {
+      for (const holder of record.holders) {
+        holder.has.delete(record);
+        this.outbox.toWorker(holder).release.push(record.id);
+      }
+      record.holders.clear();
+      if (!record.inline) record.state = 'released';
+    }
+    if (record.forgotten && isDone(record.state) && record.pendingDependents === 0 && record.holders.size === 0) {
+      this.tasks.delete(record.id);
+      if (record.argsBlob) this.tasks.delete(record.argsBlob.id);
+    }
+  }
+
+  /**
+   * `start` must be (re)computed: walk back through inputs that are released or lost, make
+   * all of them waiting, then recount what each waiting task (and each queued dependent of a
+   * recomputed value) still waits for. Iterative, so deep chains cannot overflow the stack.
+   */
+  private makeAvailable(start: TaskRecord): void {
+    const recompute: TaskRecord[] = [];
+    const seen = new Set<TaskRecord>();
+    const stack = [start];
+    while (stack.length) {
+      const record = stack.pop()!;
+      if (seen.has(record)) continue;
+      seen.add(record);
+      if (this.available(record) || record.state === 'erred' || record.state === 'queued' || record.state === 'processing') continue;
+      if (!record.op) {
+        this.fail(
+          record,
+          errorInfo({
+            kind: 'worker-lost',
+            name: 'WorkerLostError',
+            message: `the value of "${record.key}" was uploaded to a worker that is gone, and a literal cannot be recomputed; submit the graph again`,
+            key: record.key,
+          }),
+        );
+        continue;
+      }
+      recompute.push(record);
+      for (const dep of record.deps) if (!this.available(dep)) stack.push(dep);
+    }
+    const affected = new Set<TaskRecord>();
+    for (const record of recompute) {
+      if (record.state !== 'waiting') this.setState(record, 'waiting');
+      affected.add(record);
+      for (const dependent of record.dependents) if (dependent.state === 'waiting' || dependent.state === 'queued') affected.add(dependent);
+    }
+    const ready: TaskRecord[] = [];
+    for (const record of affected) {
+      if (record.state === 'queued') {
+        if (record.worker) record.worker.queued -= 1;
+        record.worker = undefined;
+        record.state = 'waiting';
+      }
+      if (record.state !== 'waiting') continue;
+      record.waitingOn = 0;
+      for (const dep of record.deps) if (!this.available(dep)) record.waitingOn += 1;
+      if (record.waitingOn === 0) ready.push(record);
+    }
+    ready.sort((a, b) => a.priority - b.priority);
+    for (const record of ready) this.makeReady(record);
+  }
+
+  /** Mark `record` and everything downstream of it erred; tell the clients that wanted any of them. */
+  private fail(start: TaskRecord, error: ErrorInfo): void {
+    const stack = [start];
+    while (stack.length) {
+      const record = stack.pop()!;
+      if (record.state === 'erred') continue;
+      const worker = record.worker;
+      if (record.state === 'queued' && worker) worker.queued -= 1;
+      if (record.state === 'processing' && worker) {
+        worker.processing.delete(record);
+        this.outbox.toWorker(worker).cancel.push(record.id);
+      }
+      record.worker = undefined;
+      record.error = error;
+      this.setState(record, 'erred');
+      for (const run of record.wantedBy) this.outbox.toRun(run).failed.push({ key: record.key, error });
+      for (const dependent of record.dependents) stack.push(dependent);
+    }
+  }
+
+  /** Tell the runs that want `record` (or just `only`) where its value is. */
+  private reportDone(record: TaskRecord, only?: RunRecord): void {
+    const holder = record.holders.values().next().value as WorkerRecord | undefined;
+    for (const run of only ? [only] : record.wantedBy) {
+      this.outbox.toRun(run).done.push({
+        key: record.key,
+        data_id: record.id,
+        worker: holder?.id ?? '',
+        data_address: holder?.address ?? '',
+        nbytes: record.nbytes,
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ placement
+
+  private makeReady(record: TaskRecord): void {
+    record.state = 'queued';
+    record.worker = undefined;
+    this.place(record);
+  }
+
+  private load(worker: WorkerRecord): number {
+    return ((worker.queued + worker.processing.size) * this.meanTaskSeconds) / worker.nthreads;
+  }
+
+  private transferCost(record: TaskRecord, worker: WorkerRecord): number {
+    let cost = 0;
+    for (const dep of record.deps) {
+      if (dep.inline || dep.holders.has(worker)) continue;
+      cost += LATENCY_SECONDS + dep.nbytes / BANDWIDTH_BYTES_PER_SECOND;
+    }
+    return cost;
+  }
+
+  private place(record: TaskRecord): void {
+    if (this.workers.size === 0) {
+      this.unplaced.push(record);
+      return;
+    }
+    let best: WorkerRecord | undefined;
+    let bestCost = Infinity;
+    const rooted = record.deps.every((d) => d.inline);
+    for (const worker of this.workers.values()) {
+      const cost = this.load(worker) + (rooted ? 0 : this.transferCost(record, worker));
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = worker;
+      }
+    }
+    if (rooted) {
+      const previous = this.lastRootWorker;
+      if (previous && this.workers.has(previous.id) && this.load(previous) <= bestCost + (ROOT_BLOCK * this.meanTaskSeconds) / previous.nthreads) {
+        best = previous;
+      }
+      this.lastRootWorker = best;
+    }
+    const worker = best!;
+    record.worker = worker;
+    worker.queue.push(record);
+    worker.queued += 1;
+    this.fill(worker);
+  }
+
+  private window(worker: WorkerRecord): number {
+    const byTime = Math.ceil(WINDOW_SECONDS / Math.max(this.meanTaskSeconds, 1e-6));
+    return Math.min(MAX_WINDOW, Math.max(2 * worker.nthreads, byTime * worker.nthreads));
+  }
+
+  /** Send `worker` queued tasks up to its window; if it has none queued, steal from the busiest. */
+  fill(worker: WorkerRecord): void {
+    if (!this.workers.has(worker.id)) return;
+    const window = this.window(worker);
+    while (worker.processing.size < window) {
+      let record = worker.queue.pop();
+      if (!record) {
+        record = this.steal(worker);
+        if (!record) return;
+      } else {
+        worker.queued -= 1;
+      }
+      this.assign(record, worker);
+    }
+  }
+
+  private steal(thief: WorkerRecord): TaskRecord | undefined {
+    let victim: WorkerRecord | undefined;
+    for (const worker of this.workers.values()) {
+      if (worker !== thief && worker.queued > 0 && (!victim || worker.queued > victim.queued)) victim = worker;
+    }
+    if (!victim) return undefined;
+    const record = victim.queue.pop();
+    if (record) victim.queued -= 1;
+    return record;
+  }
+
+  private assign(record: TaskRecord, worker: WorkerRecord): void {
+    record.state = 'processing';
+    record.worker = worker;
+    worker.processing.add(record);
+    const deps: DepLocation[] = record.deps.map((dep, i) => ({
+      key: record.depKeys[i]!,
+      data_id: dep.id,
+      inline: dep.inline,
+      bytes: dep.inline ? dep.payload : EMPTY,
+      addresses: dep.inline ? [] : holderAddresses(dep, worker),
+    }));
+    const assignment: Assignment = {
+      data_id: record.id,
+      key: record.key,
+      op: record.op,
+      args: record.argsBlob ? EMPTY : record.payload,
+      args_data_id: record.argsBlob?.id ?? '',
+      deps,
+    };
+    this.outbox.toWorker(worker).tasks.push(assignment);
+    if (record.run.events) {
+      this.outbox.toRun(record.run).events.push({ key: record.key, worker: worker.id, finished: false, time: now(), start: 0, end: 0, ok: true });
+    }
+  }
+
+  /** Workers whose last heartbeat is older than `timeoutMs`. */
+  silentWorkers(timeoutMs: number): WorkerRecord[] {
+    const limit = Date.now() - timeoutMs;
+    return [...this.workers.values()].filter((w) => w.lastSeen < limit);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The assigned worker first (it may already hold the value), then the other holders. */
+function holderAddresses(dep: TaskRecord, worker: WorkerRecord): string[] {
+  const addresses: string[] = [];
+  if (dep.holders.has(worker)) addresses.push(worker.address);
+  for (const holder of dep.holders) if (holder !== worker) addresses.push(holder.address);
+  return addresses;
+}

@@ -1,0 +1,132 @@
+/**
+ * Executor thread of a distributed worker: runs ops, keeps the live values it produced or
+ * received (so a value is deserialized at most once per thread), and hands every result back
+ * serialized - the main thread stores those bytes and serves them to peers and clients even
+ * while this thread is busy in a long op (which is also why heartbeats never stall).
+ *
+ * Tasks arrive in batches; results go back in one message per batch, or every few
+ * milliseconds during a long batch, so tiny tasks cost one postMessage per batch, not per task.
+ * Synchronous ops run one after the other; an async op does not block the tasks after it.
+ */
+import { parentPort } from 'node:worker_threads';
+import { deserialize, serialize } from 'node:v8';
+import { substituteRefs } from '../../graph.js';
+import { loadedOp, loadOp, packError, type OpFunction } from '../../worker-runtime.js';
+import { now } from '../protocol.js';
+import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
+
+const FLUSH_MS = 5;
+const port = parentPort!;
+const values = new Map<string, unknown>();
+let results: ThreadResult[] = [];
+let transfer: ArrayBuffer[] = [];
+const packer = new Packer();
+let flushScheduled = false;
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'release') {
+    for (const id of message.ids) values.delete(id);
+    return;
+  }
+  // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
+  let lastFlush = performance.now();
+  for (const task of message.tasks) {
+    const result = runTask(task, message.packed);
+    if (result instanceof Promise) void result.then(([r, bytes]) => report(r, bytes));
+    else report(result[0], result[1]);
+    if (performance.now() - lastFlush > FLUSH_MS) {
+      flush();
+      lastFlush = performance.now();
+    }
+  }
+  flush();
+});
+
+/** Queue a result; `serialized` is v8.serialize(value) for a success. */
+function report(result: ThreadResult, serialized?: Uint8Array): void {
+  if (serialized) {
+    const { buffer, byteOffset, byteLength } = serialized;
+    if (byteLength >= PACK_LIMIT && buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) {
+      result.bytes = serialized;
+      transfer.push(buffer);
+    } else {
+      result.bytes = packer.add(serialized);
+    }
+  }
+  results.push(result);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+function flush(): void {
+  flushScheduled = false;
+  if (!results.length) return;
+  const packed = packer.take();
+  port.postMessage({ type: 'done', results, packed } satisfies FromThread, [packed, ...transfer]);
+  results = [];
+  transfer = [];
+}
+
+type Outcome = [ThreadResult, Uint8Array | undefined];
+
+function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outcome> {
+  const start = now();
+  let fn: OpFunction | undefined;
+  let args: unknown[];
+  try {
+    const byKey = new Map<string, unknown>();
+    for (const dep of task.deps) {
+      let value: unknown;
+      if (dep.bytes) {
+        value = deserialize(unpack(packed, dep.bytes));
+        if (!dep.inline) values.set(dep.id, value);
+      } else if (values.has(dep.id)) {
+        value = values.get(dep.id);
+      } else {
+        throw new Error(`internal: input "${dep.key}" (${dep.id}) was neither sent nor held by this executor thread`);
+      }
+      byKey.set(dep.key, value);
+    }
+    const rawArgs = task.argsId ? byKey.get('') : deserialize(unpack(packed, task.args!));
+    args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
+    fn = loadedOp(task.op);
+  } catch (err) {
+    return [{ id: task.id, ok: false, start, end: now(), error: packError(err) }, undefined];
+  }
+  if (!fn) {
+    return loadOp(task.op).then(
+      (loaded) => finish(task, start, () => loaded(...args)),
+      (err: unknown) => {
+        // The op cannot be imported here: report it as the graph's fault, not the op's.
+        const packedError = packError(err);
+        const message = `op "${task.op}" of task "${task.key}" cannot be loaded on this worker: ${packedError.message}`;
+        return [{ id: task.id, ok: false, start, end: now(), error: { ...packedError, name: 'GraphError', code: 'UNKNOWN_OP', message } }, undefined] as Outcome;
+      },
+    );
+  }
+  const op = fn;
+  return finish(task, start, () => op(...args));
+}
+
+/** Run the op, await it if it returned a promise, keep and serialize the value. */
+function finish(task: ThreadTask, start: number, call: () => unknown): Outcome | Promise<Outcome> {
+  const done = (value: unknown): Outcome => {
+    try {
+      const bytes = serialize(value);
+      values.set(task.id, value);
+      return [{ id: task.id, ok: true, start, end: now() }, bytes];
+    } catch (err) {
+      return failed(err);
+    }
+  };
+  const failed = (err: unknown): Outcome => [{ id: task.id, ok: false, start, end: now(), error: packError(err) }, undefined];
+  try {
+    const value = call();
+    if (value && typeof (value as PromiseLike<unknown>).then === 'function') return Promise.resolve(value).then(done, failed);
+    return done(value);
+  } catch (err) {
+    return failed(err);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Messages between a worker process's main thread (network, value store) and its executor
+ * threads (where ops run). Both sides import only this file, never each other.
+ *
+ * Bytes cross in ONE packed ArrayBuffer per batch (each task names its pieces as spans):
+ * posting a Uint8Array that views part of a larger buffer (as protobuf's decoded `bytes` do)
+ * would clone the whole underlying buffer for every task. Results larger than PACK_LIMIT
+ * travel as their own transferred buffer instead, so a large value is never copied twice.
+ */
+import type { PackedError } from '../../types.js';
+
+/** [offset, length] inside the batch's packed buffer. */
+export type Span = [number, number];
+
+/** One input of a task. `bytes` is present when the thread does not hold the value yet. */
+export interface ThreadDep {
+  key: string;
+  id: string;
+  /** Small literal: deserialize for this task only, do not keep. */
+  inline: boolean;
+  bytes?: Span;
+}
+
+export interface ThreadTask {
+  id: string;
+  key: string;
+  op: string;
+  /** v8.serialize(args), unless `argsId` names a dep holding the args array. */
+  args?: Span;
+  argsId?: string;
+  deps: ThreadDep[];
+}
+
+export type ToThread = { type: 'run'; tasks: ThreadTask[]; packed: ArrayBuffer } | { type: 'release'; ids: string[] };
+
+export interface ThreadResult {
+  id: string;
+  ok: boolean;
+  /** v8.serialize(result): a span of the packed buffer, or its own (transferred) buffer when large. */
+  bytes?: Span | Uint8Array;
+  start: number;
+  end: number;
+  error?: PackedError;
+}
+
+export type FromThread = { type: 'done'; results: ThreadResult[]; packed: ArrayBuffer };
+
+/** Results at least this large are transferred on their own rather than packed. */
+export const PACK_LIMIT = 64 * 1024;
+
+/** Gathers byte arrays into one buffer; `add` returns where each one will be. */
+export class Packer {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+
+  add(bytes: Uint8Array): Span {
+    const span: Span = [this.size, bytes.byteLength];
+    this.parts.push(bytes);
+    this.size += bytes.byteLength;
+    return span;
+  }
+
+  get empty(): boolean {
+    return this.parts.length === 0;
+  }
+
+  /** The packed buffer; the packer is empty again afterwards. */
+  take(): ArrayBuffer {
+    const out = new Uint8Array(this.size);
+    let offset = 0;
+    for (const part of this.parts) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+    this.parts = [];
+    this.size = 0;
+    return out.buffer;
+  }
+}
+
+/** The bytes of `span` in `packed` (a view, no copy). */
+export const unpack = (packed: ArrayBuffer, span: Span): Uint8Array => new Uint8Array(packed, span[0], span[1]);

@@ -1,0 +1,69 @@
+/**
+ * schedlab's public API: `createScheduler(name, options)` and `compute(graph, keys, options)`,
+ * the graph helpers, shared typed arrays, errors and types. Switching scheduler is one
+ * option, as Dask's `scheduler=`. The pool-backed schedulers are imported on first use, so
+ * `sync` users never load piscina, workerpool or gRPC.
+ */
+import { availableParallelism } from 'node:os';
+import { OptionError } from './errors.js';
+import { createSyncScheduler } from './sync.js';
+import { SCHEDULER_NAMES, type Graph, type Key, type RunOptions, type Scheduler, type SchedulerName, type SchedulerOptions } from './types.js';
+
+export * from './errors.js';
+export * from './types.js';
+export { GraphBuilder, opRef, parseOp, isRef, isTask, validateGraph, taskDependencies, substituteRefs, order } from './graph.js';
+export { cull, fuseLinearChains } from './optimize.js';
+export { sharedFloat64Array, sharedTypedArray, isShared, type TypedArrayConstructor } from './shared-arrays.js';
+
+/** The distributed scheduler's module, loaded on demand (owned by the distributed part). */
+const DISTRIBUTED_MODULE = './distributed/index.js';
+
+function checkOptions(name: unknown, options: SchedulerOptions): void {
+  if (typeof name !== 'string' || !(SCHEDULER_NAMES as readonly string[]).includes(name)) {
+    throw new OptionError('scheduler', `unknown scheduler "${String(name)}"; choose one of ${SCHEDULER_NAMES.join(', ')}`);
+  }
+  if (typeof options !== 'object' || options === null) throw new OptionError('options', 'scheduler options must be an object');
+  const { workers } = options;
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
+    throw new OptionError('workers', `option "workers" must be a positive integer, got ${String(workers)}`);
+  }
+}
+
+/** Start a scheduler; pools (threads, processes) start here, once, and are reused by every `get`. Close it when done. */
+export async function createScheduler(name: SchedulerName, options: SchedulerOptions = {}): Promise<Scheduler> {
+  checkOptions(name, options);
+  const workers = options.workers ?? availableParallelism();
+  switch (name) {
+    case 'sync':
+      return createSyncScheduler();
+    case 'threads': {
+      const { createThreadsScheduler } = await import('./threads/index.js');
+      return createThreadsScheduler(workers);
+    }
+    case 'processes': {
+      const { createProcessesScheduler } = await import('./processes/index.js');
+      return createProcessesScheduler(workers);
+    }
+    case 'distributed': {
+      const mod = (await import(DISTRIBUTED_MODULE)) as { createDistributedScheduler(o: SchedulerOptions): Promise<Scheduler> };
+      return mod.createDistributedScheduler(options);
+    }
+  }
+}
+
+/** Options of `compute`: which scheduler, its options, and the run's options. */
+export interface ComputeOptions extends SchedulerOptions, RunOptions {
+  scheduler: SchedulerName;
+}
+
+/** Create a scheduler, compute `keys`, close it (even on failure). */
+export async function compute(graph: Graph, keys: Key[], options: ComputeOptions): Promise<unknown[]> {
+  if (typeof options !== 'object' || options === null) throw new OptionError('scheduler', `compute needs { scheduler }: one of ${SCHEDULER_NAMES.join(', ')}`);
+  const { scheduler: name, onEvent, signal, ...schedulerOptions } = options;
+  const scheduler = await createScheduler(name, schedulerOptions);
+  try {
+    return await scheduler.get(graph, keys, { onEvent, signal });
+  } finally {
+    await scheduler.close();
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The one scheduling loop shared by the sync, threads and processes schedulers (as
+ * `get_async` in dask/local.py). Executors differ only in the policy they plug in: how a
+ * batch is submitted (inline, piscina, workerpool), how many batches may be in flight
+ * (`slots`), how large a batch may grow, and how a value's crossing is counted (`sizeOf`).
+ *
+ * How it works:
+ * 1. `buildPlan` validates the graph, culls what the keys do not need, orders it (Dask-style
+ *    depth-first priority) and fuses linear chains into units, numbered by priority.
+ * 2. While a slot is free and something is ready, the loop forms a batch: the
+ *    highest-priority ready units (as many as keep every slot busy, bounded by a target
+ *    batch duration learnt from the tasks' measured times), then every unit whose inputs
+ *    all come from the batch itself (so a subtree of a reduction runs in one submission
+ *    and its intermediates never cross the boundary). Inputs computed elsewhere travel with
+ *    the batch; only values needed outside it come back.
+ * 3. Each finished batch updates the state (state.ts): values kept while some pending unit
+ *    needs them and released the moment none does; dependents whose last input arrived
+ *    become ready. Requested keys are pinned until the end.
+ * 4. A task failure, a lost worker or an abort rejects `get` at once; results still in
+ *    flight for that run are ignored when they arrive. Nothing survives between runs except
+ *    the executor's pool, so the scheduler is usable for the next `get`.
+ *
+ * Inline executors (sync) finish each submission synchronously, so the loop never awaits
+ * between sync ops: no promise per task, and the op's frames sit directly under `get`.
+ */
+import { AbortedError, SchedlabError, TaskError } from '../errors.js';
+import { checkOpSet } from '../worker-runtime.js';
+import type { Graph, Key, RunOptions, SchedulerEvent, TransferStats } from '../types.js';
+import { buildPlan, type Plan } from './plan.js';
+import type { BatchRequest, BatchResult, BatchTask } from './protocol.js';
+import { finishEntry, isDone, startState, takeReady, type EngineState } from './state.js';
+
+/** Per-submission context the engine hands to an executor. */
+export interface SubmitContext {
+  signal: AbortSignal | undefined;
+  /** Inline executors call this right before each task starts (emits `task-start`). */
+  onTaskStart: ((key: Key) => void) | undefined;
+  /** Whether per-task times are wanted (false only for inline runs nobody listens to). */
+  timed: boolean;
+}
+
+/** The policy an executor plugs into the engine. */
+export interface Executor {
+  /** Batches that may be in flight at once (= workers). */
+  readonly slots: number;
+  /** Upper bound on the tasks of one batch (1: never batch). */
+  readonly maxBatchTasks: number;
+  /** True when `submit` runs the batch on the calling thread. */
+  readonly inline: boolean;
+  /** Bytes a value costs to cross to or from a worker; `undefined` when values never cross. */
+  readonly sizeOf: ((value: unknown) => number) | undefined;
+  /** Run one batch. Rejects only for failures outside the ops (lost worker, uncloneable value): op errors come back in `failed`. */
+  submit(batch: BatchRequest, context: SubmitContext): BatchResult | Promise<BatchResult>;
+  /** Worker id for events (`main`, `thread-0`, `process-1`) from the tag a batch result carries. */
+  workerName(tag: number): string;
+}
+
+/** Engine knobs that are not part of the public API (tests use `optimize: false`). */
+export interface EngineOptions extends RunOptions {
+  optimize?: boolean;
+}
+
+/** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
+const TARGET_BATCH_MS = 2;
+/** Batch size before any task time has been measured. */
+const FIRST_BATCH_TASKS = 4;
+/** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
+const YIELD_EVERY_MS = 20;
+
+interface Completion {
+  batch: number[];
+  want: number[];
+  tasks: BatchTask[];
+  submitted: number;
+  result?: BatchResult;
+  error?: unknown;
+}
+
+const timeOrigin = performance.timeOrigin;
+const now = (): number => timeOrigin + performance.now();
+
+/** Compute `keys` of `graph` with `executor`; adds to `stats`. */
+export async function runGraph(
+  graph: Graph,
+  keys: readonly Key[],
+  executor: Executor,
+  stats: TransferStats,
+  options: EngineOptions = {},
+): Promise<unknown[]> {
+  const { signal, onEvent } = options;
+  if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+  const plan = buildPlan(graph, keys, { optimize: options.optimize });
+  await checkOpSet(plan.ops, graph);
+  if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+
+  const state = startState(plan);
+  const completions: Completion[] = [];
+  let wake: (() => void) | undefined;
+  const onAbort = (): void => wake?.();
+  signal?.addEventListener('abort', onAbort);
+  const sizer = new BatchSizer(executor);
+  const onTaskStart = executor.inline && onEvent ? (key: Key) => onEvent({ type: 'task-start', key, worker: executor.workerName(0), time: now() }) : undefined;
+  const context: SubmitContext = { signal, onTaskStart, timed: !executor.inline || onEvent !== undefined };
+  let inFlight = 0;
+  let lastYield = performance.now();
+  let turns = 0;
+  try {
+    while (!isDone(state)) {
+      while (inFlight < executor.slots && state.ready.size > 0) {
+        const batch = takeBatch(state, sizer.size(state.ready.size, executor.slots - inFlight));
+        const completion = prepare(plan, state, batch, executor.inline);
+        const request = buildRequest(plan, state, completion, executor, stats);
+        inFlight++;
+        let outcome: BatchResult | Promise<BatchResult>;
+        try {
+          outcome = executor.submit(request, context);
+        } catch (err) {
+          outcome = Promise.reject(err);
+        }
+        if (outcome instanceof Promise) {
+          void outcome.then(
+            (result) => {
+              completion.result = result;
+              completions.push(completion);
+              wake?.();
+            },
+            (error: unknown) => {
+              completion.error = error ?? new Error('batch failed without a reason');
+              completions.push(completion);
+              wake?.();
+            },
+          );
+        } else {
+          completion.result = outcome;
+          completions.push(completion);
+        }
+      }
+      if (completions.length === 0) {
+        if (inFlight === 0) throw new Error(`internal: nothing ready or running with ${state.total - state.finished} tasks left`);
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      } else if ((++turns & 63) === 0 && performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+      if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+      let c: Completion | undefined;
+      while ((c = completions.shift()) !== undefined) {
+        inFlight--;
+        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.tasks);
+        finishBatch(state, c, executor, stats, onEvent, sizer);
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  return plan.outputs.map((o) => state.values[o]);
+}
+
+/**
+ * Take up to `limit` ready units, then grow the batch with units whose inputs all come from
+ * the batch (never beyond twice the limit). Every unit taken is marked running.
+ */
+export function takeBatch(state: EngineState, limit: number): number[] {
+  const first = takeReady(state);
+  const batch = [first];
+  if (limit <= 1) return batch;
+  while (batch.length < limit && state.ready.size > 0) batch.push(takeReady(state));
+  const cap = limit * 2;
+  const inputsFromBatch = new Map<number, number>();
+  for (let b = 0; b < batch.length && batch.length < cap; b++) {
+    for (const j of state.plan.dependents[batch[b]!]!) {
+      const n = (inputsFromBatch.get(j) ?? 0) + 1;
+      inputsFromBatch.set(j, n);
+      if (n === state.waiting[j] && batch.length < cap) {
+        state.running.add(j);
+        batch.push(j);
+      }
+    }
+  }
+  return batch;
+}
+
+/** Which units of the batch must send their value back: requested, or needed by a unit outside the batch. */
+function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolean): Completion {
+  const single = batch.length === 1;
+  const tasks: BatchTask[] = single ? plan.tasks[batch[0]!]! : [];
+  const want: number[] = [];
+  for (const e of batch) {
+    if (!single) for (const t of plan.tasks[e]!) tasks.push(t);
+    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => !state.running.has(j)))) want.push(e);
+  }
+  return { batch, want, tasks, submitted: inline ? 0 : now() };
+}
+
+function buildRequest(plan: Plan, state: EngineState, c: Completion, executor: Executor, stats: TransferStats): BatchRequest {
+  const inputKeys: Key[] = [];
+  const inputValues: unknown[] = [];
+  const inBatch = c.batch.length > 1 ? new Set(c.batch) : undefined;
+  const sent = inBatch && new Set<number>();
+  for (const e of c.batch) {
+    for (const d of plan.deps[e]!) {
+      if (inBatch?.has(d) || sent?.has(d)) continue;
+      sent?.add(d);
+      inputKeys.push(plan.keys[d]!);
+      const v = state.values[d];
+      inputValues.push(v);
+      if (executor.sizeOf) stats.bytesToWorkers += executor.sizeOf(v);
+    }
+  }
+  return { tasks: c.tasks, inputKeys, inputValues, want: c.want.map((e) => plan.keys[e]!) };
+}
+
+function finishBatch(
+  state: EngineState,
+  c: Completion,
+  executor: Executor,
+  stats: TransferStats,
+  onEvent: ((e: SchedulerEvent) => void) | undefined,
+  sizer: BatchSizer,
+): void {
+  const result = c.result!;
+  const worker = executor.workerName(result.workerTag);
+  const ran = result.times.length / 2;
+  if (onEvent) {
+    for (let t = 0; t < ran; t++) {
+      const key = c.tasks[t]!.key;
+      if (!executor.inline) onEvent({ type: 'task-start', key, worker, time: c.submitted });
+      const ok = !(result.failed && result.failed.index === t);
+      onEvent({ type: 'task-end', key, worker, start: result.times[2 * t]!, end: result.times[2 * t + 1]!, ok });
+    }
+  }
+  if (result.failed) {
+    const task = c.tasks[result.failed.index]!;
+    const packed = result.failed.error;
+    const err = new TaskError({ key: task.key, op: task.op, errorName: packed.name, errorMessage: packed.message, remoteStack: packed.stack, worker });
+    if (result.failed.original !== undefined) err.cause = result.failed.original;
+    throw err;
+  }
+  if (ran > 0) sizer.learn((result.times[2 * ran - 1]! - result.times[0]!) / ran);
+  stats.tasks += c.tasks.length;
+  if (executor.sizeOf) for (const v of result.values) stats.bytesFromWorkers += executor.sizeOf(v);
+  // `want` lists entries in batch order, so one pointer pairs values with entries.
+  let w = 0;
+  for (const e of c.batch) finishEntry(state, e, c.want[w] === e ? result.values[w++] : undefined);
+}
+
+function wrapUnexpected(err: unknown, tasks: BatchTask[]): Error {
+  const first = tasks[0]!;
+  const e = err as Error;
+  return new TaskError({ key: first.key, op: first.op, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
+}
+
+/** Learns the mean task time and sizes batches to about `TARGET_BATCH_MS` without starving free slots. */
+class BatchSizer {
+  #meanMs: number | undefined;
+  constructor(private readonly executor: Executor) {}
+  learn(msPerTask: number): void {
+    this.#meanMs = this.#meanMs === undefined ? msPerTask : 0.8 * this.#meanMs + 0.2 * msPerTask;
+  }
+  size(ready: number, freeSlots: number): number {
+    const max = this.executor.maxBatchTasks;
+    if (max <= 1) return 1;
+    const byTime = this.#meanMs === undefined ? FIRST_BATCH_TASKS : Math.floor(TARGET_BATCH_MS / Math.max(this.#meanMs, 1e-6));
+    const fair = Math.ceil(ready / freeSlots);
+    return Math.max(1, Math.min(max, byTime, fair));
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The `sync` scheduler: every op runs inline on the calling thread, one at a time, in the
+ * engine's priority order, so runs are deterministic and a debugger or `--cpu-prof` sees the
+ * op's own frames under `get`. Nothing crosses a boundary: values are never cloned and the
+ * byte counters stay 0. An op's error keeps its original stack and is the TaskError's `cause`.
+ */
+import type { Executor } from './local/engine.js';
+import { localScheduler } from './local/scheduler.js';
+import type { Scheduler } from './types.js';
+import { runBatch } from './worker-runtime.js';
+
+/** The inline executor: one slot, batches of one unit, values passed by reference. */
+export const syncExecutor: Executor = {
+  slots: 1,
+  maxBatchTasks: 1,
+  inline: true,
+  sizeOf: undefined,
+  submit: (batch, context) => runBatch(batch, { workerTag: 0, onTaskStart: context.onTaskStart, keepOriginal: true, timed: context.timed }),
+  workerName: () => 'main',
+};
+
+/** Create the sync scheduler (no pool: start-up is free). */
+export function createSyncScheduler(): Scheduler {
+  return localScheduler({ name: 'sync', executor: syncExecutor, workers: 1, startupSeconds: 0, stop: async () => {} });
+}

@@ -1,0 +1,49 @@
+/**
+ * The `threads` scheduler: ops run in a piscina pool of worker threads, started once per
+ * scheduler. Batches go out by structured clone; typed arrays backed by SharedArrayBuffer
+ * are shared, not copied, so they count 0 bytes in `stats()`; every other value that crosses
+ * is counted with the engine's size estimate. Aborting a `get` terminates the threads still
+ * running its batches (piscina replaces them).
+ */
+import { Piscina } from 'piscina';
+import type { Executor } from '../local/engine.js';
+import { poolFailure, WorkerNames } from '../local/pool-failure.js';
+import type { BatchRequest, BatchResult } from '../local/protocol.js';
+import { localScheduler } from '../local/scheduler.js';
+import { estimateSize } from '../local/size-estimate.js';
+import { waitForWorkers } from '../local/warm-up.js';
+import type { Scheduler } from '../types.js';
+
+/** Largest batch sent to one thread (the engine sizes batches below this by measured task time). */
+const MAX_BATCH_TASKS = 1024;
+
+/** Start `workers` threads and wrap them as a Scheduler. */
+export async function createThreadsScheduler(workers: number): Promise<Scheduler> {
+  const started = performance.now();
+  const pool = new Piscina<BatchRequest, BatchResult | number>({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 2 ** 31 - 1,
+  });
+  const names = new WorkerNames('thread');
+  try {
+    await waitForWorkers(workers, () => pool.run(undefined as never, { name: 'ping' }) as Promise<number>, names);
+  } catch (err) {
+    await pool.destroy();
+    throw err;
+  }
+  const startupSeconds = (performance.now() - started) / 1000;
+  const executor: Executor = {
+    slots: workers,
+    maxBatchTasks: MAX_BATCH_TASKS,
+    inline: false,
+    sizeOf: (v) => estimateSize(v, true),
+    submit: (batch, { signal }) =>
+      (pool.run(batch, { name: 'run', signal }) as Promise<BatchResult>).catch((err: unknown) => {
+        throw poolFailure(err, batch, 'thread', signal);
+      }),
+    workerName: (tag) => names.name(tag),
+  };
+  return localScheduler({ name: 'threads', executor, workers, startupSeconds, stop: () => pool.destroy() });
+}

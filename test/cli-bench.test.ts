@@ -1,0 +1,127 @@
+// `schedlab bench` end to end: the real binary on tiny cells of a user workload file.
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readResultsFile } from '../dist/results/io.js';
+import { FIXTURES, runCli } from './cli-helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(os.tmpdir(), 'schedlab-cli-bench-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const TINY = ['--budget', '0.2', '--max-samples', '5'];
+
+describe('schedlab bench', () => {
+  it('measures every cell, verifies, writes a complete results file and the report, with plain progress lines', async () => {
+    const out = join(dir, 'ok');
+    const run = await runCli([
+      'bench',
+      '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'),
+      '--schedulers', 'sync,threads,processes',
+      '--workers', '2',
+      '--out-dir', out,
+      ...TINY,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+
+    // Not a TTY: one plain line per cell, no carriage returns or escape codes.
+    expect(run.stderr).not.toMatch(/[\r\x1b]/);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('['));
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^\[1\/3\] sum-squares\/quick on sync: ok: median .+ \(\d+ samples\) \| elapsed \d+s, ETA \d+s$/);
+    expect(lines[1]).toMatch(/^\[2\/3\] sum-squares\/quick on threads×2: ok/);
+    expect(lines[2]).toMatch(/^\[3\/3\] sum-squares\/quick on processes×2: ok/);
+
+    // Summary table, then the paths.
+    expect(run.stdout).toMatch(/│ sum-squares │ quick │ \S+/);
+    const resultsPath = /^results: (.+\.json)$/m.exec(run.stdout)?.[1];
+    const reportPath = /^report: (.+\.html)$/m.exec(run.stdout)?.[1];
+    expect(resultsPath).toBeDefined();
+    expect(reportPath).toBeDefined();
+    await access(reportPath!);
+
+    const results = await readResultsFile(resultsPath!);
+    expect(results.status).toBe('complete');
+    expect(results.finishedAt).not.toBeNull();
+    expect(results.plannedCells).toBe(3);
+    expect(results.runId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/);
+    expect(results.environment.command).toContain('bench');
+    expect(results.environment.cores).toBe(os.cpus().length);
+    expect(results.environment.packages.tinybench).toMatch(/^6\./);
+    expect(results.cells.map((c) => [c.scheduler, c.workers, c.status, c.verified])).toEqual([
+      ['sync', 1, 'ok', true],
+      ['threads', 2, 'ok', true],
+      ['processes', 2, 'ok', true],
+    ]);
+    for (const cell of results.cells) {
+      expect(cell.params).toEqual({ n: 20000, chunks: 8 });
+      expect(cell.samples.length).toBeGreaterThanOrEqual(1);
+      expect(cell.samples.length).toBeLessThanOrEqual(5);
+      expect(cell.stats!.min).toBeLessThanOrEqual(cell.stats!.median);
+      expect(cell.speedup).toBeGreaterThan(0);
+      expect(cell.efficiency).toBeCloseTo(cell.speedup! / cell.workers);
+      expect(cell.tasks).toBe(9); // 8 chunks + 1 sum
+      expect(cell.perTaskOverheadUs).not.toBeNull();
+      expect(cell.peakMemoryBytes).toBeGreaterThan(10e6);
+      expect(cell.cpuSeconds).toBeGreaterThan(0);
+      expect(cell.taskStream!.totalTasks).toBe(9);
+      expect(cell.taskStream!.spans.map((s) => s.key).sort()).toEqual([...Array.from({ length: 8 }, (_, i) => `part-${i}`), 'total'].sort());
+    }
+    const [sync, threads, processes] = results.cells;
+    expect(sync!.speedup).toBe(1);
+    expect(sync!.startupSeconds).toBeLessThan(threads!.startupSeconds + 1e-9);
+    // Values cross a boundary for threads and processes, not for sync.
+    expect(threads!.bytes.fromWorkers).toBeGreaterThan(0);
+    expect(processes!.bytes.toWorkers).toBeGreaterThan(0);
+    // Worker processes are part of the measured tree: more memory than the main process alone.
+    expect(processes!.peakMemoryBytes).toBeGreaterThan(sync!.peakMemoryBytes);
+  });
+
+  it('reports a wrong answer as unverified, never as a time', async () => {
+    const out = join(dir, 'wrong');
+    const run = await runCli(['bench', '--workload-file', join(FIXTURES, 'wrong-answer.workload.mjs'), '--schedulers', 'sync', '--out-dir', out, '--no-report', ...TINY]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/\[1\/1\] wrong-answer\/quick on sync: UNVERIFIED: wrong-answer: wrong answer: expected/);
+    expect(run.stdout).toMatch(/none verified/);
+    expect(run.stdout).not.toMatch(/^report:/m);
+    const [cell] = (await readResultsFile(join(out, (await readdir(out))[0]!))).cells;
+    expect(cell).toMatchObject({ status: 'unverified', verified: false, samples: [], stats: null, speedup: null });
+    expect(cell!.error!.code).toBe('VERIFY_FAILED');
+  });
+
+  it('on Ctrl-C stops the workers, keeps the finished cells in a partial results file and exits 130', async () => {
+    const out = join(dir, 'interrupted');
+    let sentAt = 0;
+    const run = await runCli(
+      // Cell 1 (size quick) is instant; cell 2 (size small) runs 3 s per sample: Ctrl-C lands in it.
+      ['bench', '--workload-file', join(FIXTURES, 'sleepy.workload.mjs'), '--size', 'quick,small', '--schedulers', 'threads',
+        '--workers', '1', '--out-dir', out, '--no-report', ...TINY],
+      {
+        onStderr: (soFar, child) => {
+          if (!sentAt && soFar.includes('[1/2]')) {
+            sentAt = Date.now();
+            setTimeout(() => child.kill('SIGINT'), 500);
+          }
+        },
+      },
+    );
+    expect(sentAt).toBeGreaterThan(0);
+    expect(run.code, run.stderr).toBe(130);
+    // The running sample was abandoned, not waited for (a sample alone takes 3 s).
+    expect(Date.now() - sentAt).toBeLessThan(2900);
+    expect(run.stderr).toMatch(/interrupted: stopping workers/);
+    expect(run.stdout).toMatch(/results: .+ \(partial run\)/);
+    const files = (await readdir(out)).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    const results = await readResultsFile(join(out, files[0]!));
+    expect(results.status).toBe('partial');
+    expect(results.finishedAt).not.toBeNull();
+    expect(results.plannedCells).toBe(2);
+    expect(results.cells.map((c) => `${c.size} ${c.status}`)).toEqual(['quick ok']);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * The ONE list of schedulers the conformance suite (and the workload verification tests)
+ * run against. Each entry says how to create it for a test; add a scheduler here and every
+ * conformance test runs on it.
+ */
+import type { SchedulerName, SchedulerOptions } from '../../dist/schedulers/index.js';
+
+export interface ConformanceTarget {
+  name: SchedulerName;
+  options: SchedulerOptions;
+  /** Values cross a boundary by structured clone (uncloneable arguments must fail). */
+  clones: boolean;
+  /** SharedArrayBuffer memory reaches the ops without a copy (an op's writes are seen by the caller). */
+  sharesMemory: boolean;
+  /** Ops run in workers that can die and be replaced (an op's `process.exit` kills a worker, not the test). */
+  hasWorkers: boolean;
+}
+
+export const conformanceSchedulers: ConformanceTarget[] = [
+  { name: 'sync', options: {}, clones: false, sharesMemory: true, hasWorkers: false },
+  { name: 'threads', options: { workers: 2 }, clones: true, sharesMemory: true, hasWorkers: true },
+  { name: 'processes', options: { workers: 2 }, clones: true, sharesMemory: false, hasWorkers: true },
+  { name: 'distributed', options: { workers: 2 }, clones: true, hasWorkers: true },
+];

@@ -1,0 +1,115 @@
+// The harness's pure parts: the matrix, option checks, derived metrics, the task stream cap.
+import { describe, expect, it } from 'vitest';
+import { UsageError, parsePositiveIntegers, pickNames } from '../dist/harness/bench-options.js';
+import { fastestPerWorkload, perTaskOverheadUs, statsFromLatency, withSpeedups } from '../dist/harness/metrics.js';
+import { countCells, defaultWorkerCounts, planMatrix, poolLabel } from '../dist/harness/plan.js';
+import { MAX_TASK_SPANS, RunEventRecorder } from '../dist/harness/task-stream.js';
+import type { Cell } from '../dist/results/schema.js';
+import type { Workload } from '../dist/workloads/types.js';
+
+const fakeWorkload = (name: string) => ({ name }) as unknown as Workload;
+
+describe('matrix', () => {
+  it('doubles worker counts up to the available parallelism, ending on it', () => {
+    expect(defaultWorkerCounts(1)).toEqual([1]);
+    expect(defaultWorkerCounts(2)).toEqual([1, 2]);
+    expect(defaultWorkerCounts(6)).toEqual([1, 2, 4, 6]);
+    expect(defaultWorkerCounts(64)).toEqual([1, 2, 4, 8, 16, 32, 64]);
+  });
+
+  it('runs sync first and only with 1 worker; one pool per other (scheduler, workers)', () => {
+    const pools = planMatrix({
+      workloads: [fakeWorkload('a'), fakeWorkload('b')],
+      sizes: ['quick', 'small'],
+      schedulers: ['processes', 'sync', 'threads'],
+      workerCounts: [4, 1, 4],
+    });
+    expect(pools.map((p) => poolLabel(p.pool))).toEqual(['sync', 'threads×1', 'threads×4', 'processes×1', 'processes×4']);
+    expect(countCells(pools)).toBe(5 * 2 * 2);
+    expect(pools[0]!.cells.map((c) => `${c.workload.name}/${c.size}`)).toEqual(['a/quick', 'a/small', 'b/quick', 'b/small']);
+  });
+});
+
+describe('option checks', () => {
+  it('lists the valid names when one is unknown', () => {
+    expect(() => pickNames('--schedulers', 'sync,thread', ['sync', 'threads'])).toThrow(
+      new UsageError('--schedulers: unknown name "thread"; valid values: sync, threads'),
+    );
+    expect(pickNames('--schedulers', ' threads , sync,threads', ['sync', 'threads'])).toEqual(['threads', 'sync']);
+  });
+
+  it('accepts only positive integers as worker counts', () => {
+    expect(parsePositiveIntegers('--workers', '1,2, 8')).toEqual([1, 2, 8]);
+    for (const bad of ['0', '-1', '1.5', 'two', '1,,x', '']) {
+      expect(() => parsePositiveIntegers('--workers', bad)).toThrow(UsageError);
+    }
+  });
+});
+
+function cell(scheduler: Cell['scheduler'], workers: number, median: number | null, workload = 'w'): Cell {
+  return {
+    workload,
+    size: 'quick',
+    params: {},
+    scheduler,
+    workers,
+    status: median === null ? 'unverified' : 'ok',
+    verified: median !== null,
+    samples: median === null ? [] : [median],
+    stats: median === null ? null : { median, mean: median, min: median, max: median, sd: 0, rme: 0 },
+    speedup: null,
+    efficiency: null,
+    tasks: 10,
+    perTaskOverheadUs: null,
+    bytes: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 },
+    peakMemoryBytes: 0,
+    cpuSeconds: null,
+    startupSeconds: 0,
+    taskStream: null,
+  };
+}
+
+describe('metrics', () => {
+  it('computes speedup against sync (1 worker) of the same workload and size, and efficiency', () => {
+    const cells = withSpeedups([cell('sync', 1, 2), cell('threads', 2, 0.5), cell('threads', 4, null), cell('threads', 2, 1, 'other')]);
+    expect(cells.map((c) => c.speedup)).toEqual([1, 4, null, null]);
+    expect(cells.map((c) => c.efficiency)).toEqual([1, 2, null, null]);
+  });
+
+  it('per-task overhead is the worker time the tasks did not use, per task, in µs', () => {
+    // 2 workers × 1 s = 2 s of worker time; tasks computed 1.5 s; 1000 tasks → 500 µs each.
+    expect(perTaskOverheadUs(1, 2, 1.5, 1000)).toBeCloseTo(500);
+    expect(perTaskOverheadUs(1, 2, 1.5, 0)).toBeNull();
+  });
+
+  it('converts tinybench milliseconds to seconds and keeps rme finite', () => {
+    expect(statsFromLatency({ p50: 20, mean: 25, min: 10, max: 50, sd: 5, rme: Number.NaN })).toEqual({
+      median: 0.02, mean: 0.025, min: 0.01, max: 0.05, sd: 0.005, rme: 0,
+    });
+  });
+
+  it('picks the fastest verified cell per workload and counts failures', () => {
+    const groups = fastestPerWorkload(withSpeedups([cell('sync', 1, 2), cell('threads', 2, 0.5), cell('processes', 2, null)]));
+    expect(groups).toHaveLength(1);
+    expect(poolLabel(groups[0]!.best!)).toBe('threads×2');
+    expect(groups[0]!.failures).toBe(1);
+  });
+});
+
+describe('task stream', () => {
+  it('keeps at most MAX_TASK_SPANS spans, sorted, relative to the run start, and says it truncated', () => {
+    const start = 1_000_000;
+    const recorder = new RunEventRecorder(start, true);
+    const total = MAX_TASK_SPANS + 10;
+    for (let i = total - 1; i >= 0; i--) {
+      recorder.onEvent({ type: 'task-start', key: `k${i}`, worker: 'w', time: start + i });
+      recorder.onEvent({ type: 'task-end', key: `k${i}`, worker: `w${i % 2}`, start: start + i, end: start + i + 2, ok: true });
+    }
+    const stream = recorder.taskStream();
+    expect(stream.totalTasks).toBe(total);
+    expect(stream.truncated).toBe(true);
+    expect(stream.spans).toHaveLength(MAX_TASK_SPANS);
+    expect(stream.spans[0]!.start).toBeLessThan(stream.spans[1]!.start);
+    expect(recorder.computeSeconds).toBeCloseTo((total * 2) / 1000);
+  });
+});

@@ -36,6 +36,7 @@ export interface RawBenchOptions {
   budget?: string;
   minSamples?: string;
   maxSamples?: string;
+  runTimeout?: string;
 }
 
 /** A validated bench run. */
@@ -90,7 +91,8 @@ function measureSettings(preset: Preset, raw: RawBenchOptions): MeasureSettings 
   if (maxSamples < minSamples) {
     throw new UsageError(`--max-samples ${maxSamples} is below --min-samples ${minSamples}; raise --max-samples`);
   }
-  return { budgetSeconds, minSamples, maxSamples, runTimeoutSeconds: preset.runTimeoutSeconds };
+  const runTimeoutSeconds = raw.runTimeout === undefined ? preset.runTimeoutSeconds : parsePositiveNumber('--run-timeout', raw.runTimeout);
+  return { budgetSeconds, minSamples, maxSamples, runTimeoutSeconds };
 }
 
 async function pickWorkloads(raw: RawBenchOptions, source: WorkloadSource): Promise<Workload[]> {

@@ -10,10 +10,10 @@
  * crash or Ctrl-C keeps every finished cell; the last write says `complete`. Nothing here
  * throws for a bad cell: a scheduler that cannot be loaded or started, a workload that
  * cannot be built, a failed task or a wrong answer each become a failed or unverified cell
- * with the reason, and the run goes on. After a failed cell the pool is restarted, since
- * a timed-out or crashed run may have left its workers busy or gone.
+ * with the reason, and the run goes on. After a failure that may have broken the pool (a
+ * lost worker, a timed-out run) the pool is restarted before its next cell.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { writeResultsFileAtomic } from '../results/io.js';
@@ -26,10 +26,14 @@ import { captureEnvironment } from './environment.js';
 import { withSpeedups } from './metrics.js';
 import { cellLabel, countCells, poolLabel, type PoolSpec } from './plan.js';
 import type { ProgressReporter } from './progress.js';
-import { releaseSamplerCaches } from './resources.js';
+import { stopResourceSampling } from './resources.js';
 
 /** A pool gets this long to start before its cells are marked failed. */
 const POOL_START_TIMEOUT_MS = 120_000;
+/** A pool gets this long to close. */
+const POOL_CLOSE_TIMEOUT_MS = 3_000;
+/** How long a failed cell waits for a Ctrl-C that may be on its way (see runBench). */
+const INTERRUPT_GRACE_MS = 250;
 
 export interface BenchOutcome {
   path: string;
@@ -45,14 +49,27 @@ export interface RunContext {
 }
 
 /** A sortable, file-name-safe id: the start time in UTC, e.g. `2026-11-27T14-03-12-345Z`. */
-export function newRunId(now = new Date()): string {
+function newRunId(now = new Date()): string {
   return now.toISOString().replace(/[:.]/g, '-');
+}
+
+/** The run id and results path; a second run started in the same millisecond gets a suffix. */
+async function freeRunPath(outDir: string, startedAt: Date): Promise<{ runId: string; path: string }> {
+  const base = newRunId(startedAt);
+  for (let n = 0; ; n++) {
+    const runId = n === 0 ? base : `${base}-${n}`;
+    const path = join(outDir, `${runId}.json`);
+    try {
+      await access(path);
+    } catch {
+      return { runId, path };
+    }
+  }
 }
 
 export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchOutcome> {
   const startedAt = new Date();
-  const runId = newRunId(startedAt);
-  const path = join(plan.outDir, `${runId}.json`);
+  const { runId, path } = await freeRunPath(plan.outDir, startedAt);
   const results: ResultsFile = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     runId,
@@ -78,14 +95,17 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
           if (ctx.interrupt.aborted) break;
           const label = cellLabel(spec);
           ctx.progress.cellStarted(index, label);
-          const cell = await runCell(spec.workload, spec.size, pool, started, builds, plan, ctx.interrupt);
-          if (cell === null) break; // interrupted mid-cell
-          results.cells = withSpeedups([...results.cells, cell]);
+          const outcome = await runCell(spec.workload, spec.size, pool, started, builds, plan, ctx.interrupt);
+          // Ctrl-C in a terminal signals the whole process group: worker processes may die
+          // (failing the cell) a moment before our own handler runs. Such a cell is not a result.
+          if (outcome?.cell.status === 'failed') await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
+          if (outcome === null || ctx.interrupt.aborted) break;
+          results.cells = withSpeedups([...results.cells, outcome.cell]);
           await writeResultsFileAtomic(path, results);
           ctx.progress.cellFinished(index, label, results.cells[results.cells.length - 1]!);
           index++;
-          if (cell.status === 'failed' && !(started instanceof Error)) {
-            ctx.progress.note(`restarting ${poolLabel(pool)} after a failed cell`);
+          if (outcome.poolSuspect && !(started instanceof Error) && spec !== cells[cells.length - 1]) {
+            ctx.progress.note(`restarting ${poolLabel(pool)}: its last run failed in a way that may have left it broken`);
             await closeQuietly(started.scheduler);
             started = await startPool(pool, ctx.interrupt);
           }
@@ -97,7 +117,7 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
   } finally {
     interrupted = ctx.interrupt.aborted;
     await builds.disposeAll();
-    releaseSamplerCaches();
+    await stopResourceSampling();
   }
 
   results.finishedAt = new Date().toISOString();
@@ -137,6 +157,19 @@ async function startPool(pool: PoolSpec, interrupt: AbortSignal): Promise<Starte
   }
 }
 
+/**
+ * Errors after which a scheduler is still usable (its contract: a failed task or a bad
+ * graph rejects `get`, and the scheduler stays usable). Anything else — a lost worker, a
+ * timed-out run, a broken connection — gets the pool restarted before its next cell.
+ */
+const POOL_SURVIVES = new Set(['TASK_FAILED', 'VERIFY_FAILED', 'CYCLE', 'MISSING_KEY', 'BAD_NODE', 'UNKNOWN_OP']);
+
+interface CellOutcome {
+  cell: Cell;
+  /** The failure happened on the pool and may have left it broken. */
+  poolSuspect: boolean;
+}
+
 /** Measure one cell; null when interrupted. */
 async function runCell(
   workload: Workload,
@@ -146,7 +179,7 @@ async function runCell(
   builds: WorkloadBuilds,
   plan: BenchPlan,
   interrupt: AbortSignal,
-): Promise<Cell | null> {
+): Promise<CellOutcome | null> {
   const params = workload.sizes[size];
   const identity: CellIdentity = {
     workload: workload.name,
@@ -156,26 +189,37 @@ async function runCell(
     workers: pool.workers,
     startupSeconds: started instanceof Error ? 0 : started.startupSeconds,
   };
-  if (started instanceof Error) return { ...failedCell(identity, started), peakMemoryBytes: 0 };
+  if (started instanceof Error) return { cell: { ...failedCell(identity, started), peakMemoryBytes: 0 }, poolSuspect: false };
   let built: BuiltWorkload;
   try {
     built = await builds.get(workload, size);
   } catch (err) {
-    return { ...failedCell(identity, new Error(`could not build ${workload.name}/${size}: ${describeError(err).message}`)), peakMemoryBytes: 0 };
+    const error = new Error(`could not build ${workload.name}/${size}: ${describeError(err).message}`);
+    return { cell: { ...failedCell(identity, error), peakMemoryBytes: 0 }, poolSuspect: false };
   }
   try {
-    return await measureCell({ ...identity, workload, size, scheduler: started.scheduler, built, settings: plan.settings, interrupt });
+    const cell = await measureCell({ ...identity, workload, size, scheduler: started.scheduler, built, settings: plan.settings, interrupt });
+    return { cell, poolSuspect: cell.status === 'failed' && !POOL_SURVIVES.has(cell.error?.code ?? '') };
   } catch (err) {
     if (err instanceof InterruptedError) return null;
     throw err;
   }
 }
 
+/**
+ * Close a pool, best effort: the run's results do not depend on it. Bounded in time, because
+ * a pool whose workers were killed from outside (Ctrl-C reaches the whole process group)
+ * may never settle its close — and a promise nobody can settle would end the process
+ * before the results are saved.
+ */
 async function closeQuietly(scheduler: Scheduler): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await scheduler.close();
+    await Promise.race([scheduler.close(), new Promise((resolve) => (timer = setTimeout(resolve, POOL_CLOSE_TIMEOUT_MS)))]);
   } catch {
-    // Closing is best effort at this point; the run's result does not depend on it.
+    // Already broken; nothing more to stop.
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -11,11 +11,14 @@
  *    aborted task). `throws: true` turns a failed run into a failed cell.
  * 3. Every run verifies its answer. Only `get` is timed (tinybench's `overriddenDuration`);
  *    the whole iteration, verification and memory sampling included, counts against the
- *    budget (`overriddenIterationCost`), so the budget bounds the cell's wall time. A wrong answer makes the cell `unverified` with no
- *    samples, so it can never pass for a fast time.
+ *    budget (`overriddenIterationCost`), so the budget bounds the cell's wall time. A
+ *    wrong answer makes the cell `unverified` with no samples, so it can never pass for a
+ *    fast time.
  *
- * Counters (`stats()`), task compute time and process-tree CPU are taken as deltas over
- * the timed runs and divided by the number of runs; peak memory covers the whole cell.
+ * Counters (`stats()`), task compute time and CPU time are taken as deltas over the timed
+ * runs and divided by the number of runs. CPU of the main process (worker threads
+ * included) is measured around `get` only, so verification does not count; worker
+ * processes are idle while the main process verifies. Peak memory covers the whole cell.
  */
 import { Bench } from 'tinybench';
 import type { Cell } from '../results/schema.js';
@@ -23,7 +26,7 @@ import type { Scheduler, TransferStats } from '../schedulers/types.js';
 import { VerificationError, type BuiltWorkload, type SizeName, type Workload, type WorkloadParams } from '../workloads/types.js';
 import { perTaskOverheadUs, statsFromLatency } from './metrics.js';
 import type { MeasureSettings } from './plan.js';
-import { ProcessTreeSampler, cpuSecondsBetween } from './resources.js';
+import { ProcessTreeSampler, childCpuSecondsBetween } from './resources.js';
 import { RunEventRecorder } from './task-stream.js';
 
 /** The run was stopped by the user (Ctrl-C): the cell is not recorded. */
@@ -50,6 +53,8 @@ export interface CellInput {
 interface RunOutcome {
   /** Wall time of `get`, ms. */
   getMs: number;
+  /** CPU time of this process (all its threads) during `get`, seconds. */
+  mainCpuSeconds: number;
   /** Wall time of get + verify, ms. */
   iterationMs: number;
   recorder: RunEventRecorder;
@@ -82,10 +87,11 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
 
   const samples: number[] = [];
   let computeSeconds = 0;
+  let mainCpuSeconds = 0;
   let eventTasks = 0;
   let taskStream: Cell['taskStream'] = null;
   const statsBefore = scheduler.stats();
-  const cpuBefore = await sampler.cpuSnapshot();
+  const childCpuBefore = await sampler.childCpuSnapshot();
 
   const bench = new Bench({ iterations, time: settings.budgetSeconds * 1000, warmup: false, throws: true, retainSamples: true });
   bench.add(
@@ -96,6 +102,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
       if (samples.length === 0) taskStream = run.recorder.taskStream();
       samples.push(run.getMs / 1000);
       computeSeconds += run.recorder.computeSeconds;
+      mainCpuSeconds += run.mainCpuSeconds;
       eventTasks += run.recorder.tasksEnded;
       if (samples.length >= settings.maxSamples) enough.abort();
       await sampler.sampleIfDue(); // the main thread is free between runs (matters for sync)
@@ -111,7 +118,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
   }
 
   const runs = samples.length;
-  const cpuAfter = await sampler.cpuSnapshot();
+  const childCpuSeconds = childCpuSecondsBetween(childCpuBefore, await sampler.childCpuSnapshot());
   const moved = perRun(statsBefore, scheduler.stats(), runs);
   const tasks = Math.round(moved.tasks > 0 ? moved.tasks : eventTasks / runs);
   const stats = statsFromLatency(result.latency);
@@ -126,7 +133,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
     tasks,
     perTaskOverheadUs: perTaskOverheadUs(stats.median, input.workers, computeSeconds / runs, tasks),
     bytes: { toWorkers: moved.bytesToWorkers, fromWorkers: moved.bytesFromWorkers, betweenWorkers: moved.bytesBetweenWorkers },
-    cpuSeconds: cpuSecondsBetween(cpuBefore, cpuAfter) / runs,
+    cpuSeconds: (mainCpuSeconds + childCpuSeconds) / runs,
     taskStream,
   };
 }
@@ -135,6 +142,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
 async function runOnce(input: CellInput, keepSpans: boolean): Promise<RunOutcome> {
   const timeout = AbortSignal.timeout(input.settings.runTimeoutSeconds * 1000);
   const signal = AbortSignal.any([input.interrupt, timeout]);
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const recorder = new RunEventRecorder(performance.timeOrigin + start, keepSpans);
   let values: unknown[];
@@ -147,13 +155,14 @@ async function runOnce(input: CellInput, keepSpans: boolean): Promise<RunOutcome
     throw err;
   }
   const getMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
   try {
     await input.workload.verify(values, input.params, input.built);
   } catch (err) {
     // Whatever verify throws means "no verified answer": the cell is unverified, not failed.
     throw err instanceof VerificationError ? err : new VerificationError(input.workload.name, describeError(err).message);
   }
-  return { getMs, iterationMs: performance.now() - start, recorder };
+  return { getMs, mainCpuSeconds: (cpu.user + cpu.system) / 1e6, iterationMs: performance.now() - start, recorder };
 }
 
 function perRun(before: TransferStats, after: TransferStats, runs: number): TransferStats {

@@ -16,6 +16,7 @@ import { SCHEDULER_NAMES } from '../schedulers/types.js';
 import { SIZE_NAMES } from '../workloads/types.js';
 import { UsageError, resolveBenchPlan, type RawBenchOptions, type WorkloadSource } from './bench-options.js';
 import { runBench } from './bench.js';
+import { schedlabVersion } from './environment.js';
 import { countCells, PRESETS } from './plan.js';
 import { createProgress } from './progress.js';
 import { renderSummary } from './summary.js';
@@ -26,6 +27,7 @@ const EXIT_INTERRUPTED = 130;
 function buildProgram(): Command {
   const program = new Command('schedlab')
     .description('Run task graphs on sync, threads, processes or a gRPC cluster, and benchmark which one to pick.')
+    .version(schedlabVersion())
     .exitOverride();
 
   program
@@ -44,6 +46,7 @@ function buildProgram(): Command {
     .option('--budget <seconds>', "seconds of timed samples per cell (default: the preset's)")
     .option('--min-samples <n>', "samples per cell when a run fits the budget (default: the preset's)")
     .option('--max-samples <n>', "cap on samples of very fast cells (default: the preset's)")
+    .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
     .option('--no-report', 'do not render the HTML report after the run')
     .action(benchCommand);
 
@@ -139,6 +142,9 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
   const total = countCells(plan.pools);
   const progress = createProgress(total);
   progress.note(`schedlab bench: preset ${plan.preset.name}, ${total} cells in ${plan.pools.length} pools`);
+  if (!plan.pools.some((p) => p.pool.scheduler === 'sync')) {
+    progress.note('note: sync is not in --schedulers, so there is no baseline: speedup and efficiency stay empty');
+  }
 
   const controller = new AbortController();
   const onSignal = (): void => {
@@ -163,16 +169,18 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
   if (outcome.interrupted) process.exitCode = EXIT_INTERRUPTED;
 }
 
+async function importReport() {
+  try {
+    return await import('../report/index.js');
+  } catch (err) {
+    throw new Error(`the report renderer is not available in this build (${(err as Error).message})`);
+  }
+}
+
 /** After a bench: the HTML report beside the results file (the renderer's default path). A failure here does not fail the run. */
 async function renderHtmlNextTo(resultsPath: string): Promise<void> {
-  let renderReport;
   try {
-    ({ renderReport } = await import('../report/index.js'));
-  } catch (err) {
-    console.log(`report: not rendered: the report module is not available (${(err as Error).message})`);
-    return;
-  }
-  try {
+    const { renderReport } = await importReport();
     const rendered = await renderReport({ input: resultsPath, format: 'html' });
     for (const warning of rendered.warnings) console.error(`report warning: ${warning}`);
     console.log(`report: ${rendered.outputPath}`);
@@ -182,12 +190,7 @@ async function renderHtmlNextTo(resultsPath: string): Promise<void> {
 }
 
 async function reportCommand(input: string, opts: { baseline?: string; output?: string; format: 'html' | 'md' }): Promise<void> {
-  let renderReport;
-  try {
-    ({ renderReport } = await import('../report/index.js'));
-  } catch (err) {
-    throw new Error(`the report renderer is not available in this build (${(err as Error).message})`);
-  }
+  const { renderReport } = await importReport();
   const rendered = await renderReport({ input, baseline: opts.baseline, output: opts.output, format: opts.format });
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
   if (rendered.outputPath) console.log(`report: ${rendered.outputPath}`);

@@ -7,6 +7,7 @@
  * package's directory; outside a checkout (an npm install) it is null.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,7 @@ import { promisify } from 'node:util';
 import type { Environment } from '../results/schema.js';
 
 /** The package root: dist/harness/environment.js → ../.. */
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Packages whose versions shape the timings. */
 const MEASURED_PACKAGES = ['piscina', 'workerpool', '@grpc/grpc-js', 'tinybench', 'typescript', 'ts-node', 'zod'];
@@ -35,6 +36,11 @@ export async function captureEnvironment(argv: string[] = process.argv): Promise
     hostname: os.hostname(),
     command: [...argv],
   };
+}
+
+/** This package's version (for `schedlab --version`). */
+export function schedlabVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function packageVersions(): Promise<Record<string, string>> {

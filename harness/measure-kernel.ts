@@ -5,7 +5,7 @@
  */
 import { multiplyAdd, multiplyAddNaive, type MultiplyAdd } from '../workloads/matmul/kernel.js';
 import { wasmMultiplyAdd } from '../workloads/matmul/wasm-kernel.js';
-import { mulberry32 } from '../workloads/common.js';
+import { mulberry32 } from '../workloads/random.js';
 
 type Kernel = MultiplyAdd;
 

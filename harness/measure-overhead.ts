@@ -2,11 +2,18 @@
  * Per-task overhead of the local schedulers (owned by the core, engineer A; run ad hoc):
  * a graph of 10,000 trivial tasks (5,000 `inc` leaves and a binary tree of 4,999 `add`s
  * reducing them, plus the root), 2 workers, median wall time of several `get`s divided by
- * the task count, after one warm-up run; pool start-up is excluded (measured apart).
+ * the task count, after 5 warm-up runs; pool start-up is excluded (measured apart).
  *
- *   node dist/harness/measure-overhead.js [--runs 7] [--schedulers sync,threads,processes]
+ *   node dist/harness/measure-overhead.js [--runs 15] [--schedulers sync,threads,processes]
+ *
+ * Prints, per scheduler: median and min wall µs/task, median main-process CPU µs/task (robust
+ * to a busy machine for sync), bytes moved per run (stats()), and pool start-up time.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { createScheduler, GraphBuilder, opRef, type Graph, type SchedulerName } from '../schedulers/index.js';
+
+/** Untimed runs first, so the JIT has compiled the engine's hot paths (steady state, as a long-lived scheduler). */
+const WARM_UP_RUNS = 5;
 
 const OPS = new URL('../schedulers/local/trivial-ops.js', import.meta.url).href;
 
@@ -33,27 +40,35 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
+  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores (wall times inflate when the machine is busy)`);
   const args = process.argv.slice(2);
-  const runs = Number(args[args.indexOf('--runs') + 1] ?? 7) || 7;
+  const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) || 15 : 15;
   const names = (args.includes('--schedulers') ? args[args.indexOf('--schedulers') + 1]! : 'sync,threads,processes').split(',') as SchedulerName[];
   const { graph, key, tasks } = treeReductionGraph();
   const expected = (5000 * 5001) / 2;
   for (const name of names) {
     const scheduler = await createScheduler(name, { workers: 2 });
     try {
-      const [warm] = await scheduler.get(graph, [key]);
-      if (warm !== expected) throw new Error(`${name}: wrong result ${String(warm)}, expected ${expected}`);
+      for (let w = 0; w < WARM_UP_RUNS; w++) {
+        const [warm] = await scheduler.get(graph, [key]);
+        if (warm !== expected) throw new Error(`${name}: wrong result ${String(warm)}, expected ${expected}`);
+      }
       const before = scheduler.stats();
       const samples: number[] = [];
+      const cpuSamples: number[] = [];
       for (let r = 0; r < runs; r++) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         await scheduler.get(graph, [key]);
         samples.push(((performance.now() - t0) * 1000) / tasks);
+        const c = process.cpuUsage(c0);
+        cpuSamples.push((c.user + c.system) / tasks);
       }
       const after = scheduler.stats();
       const perRun = (n: number, m: number): number => Math.round((n - m) / runs);
       console.log(
-        `${name.padEnd(9)} ${median(samples).toFixed(2).padStart(7)} us/task (median of ${runs}; min ${Math.min(...samples).toFixed(2)}) ` +
+        `${name.padEnd(9)} ${median(samples).toFixed(2).padStart(7)} us/task (median of ${runs}; min ${Math.min(...samples).toFixed(2)}; ` +
+          `main-process CPU ${median(cpuSamples).toFixed(2)}) ` +
           `bytes/run to workers ${perRun(after.bytesToWorkers, before.bytesToWorkers)}, from workers ${perRun(after.bytesFromWorkers, before.bytesFromWorkers)}; ` +
           `start-up ${(scheduler.startupSeconds * 1000).toFixed(0)} ms`,
       );

@@ -36,19 +36,19 @@ export const PRESETS: Record<PresetName, Preset> = {
   quick: {
     name: 'quick',
     description:
-      'every workload at size "quick", 1.2 s of samples per cell (3 to 30 samples): about 3 minutes on 2 cores',
+      'every workload at size "quick", 2 s of samples per cell (3 to 40; fewer, down to 1, when one run is long): about 3 minutes on 2 cores',
     sizes: ['quick'],
-    budgetSeconds: 1.2,
+    budgetSeconds: 2,
     minSamples: 3,
-    maxSamples: 30,
+    maxSamples: 40,
     runTimeoutSeconds: 120,
   },
   full: {
     name: 'full',
     description:
-      'every workload at sizes "small" and "medium", 8 s of samples per cell (5 to 100 samples): for a many-core machine, tens of minutes',
+      'every workload at sizes "small" and "medium", 5 s of samples per cell (5 to 100; fewer, down to 1, when one run is long): for many-core machines, about 300 cells and under an hour on 64 cores',
     sizes: ['small', 'medium'],
-    budgetSeconds: 8,
+    budgetSeconds: 5,
     minSamples: 5,
     maxSamples: 100,
     runTimeoutSeconds: 1800,

@@ -12,6 +12,7 @@ export interface ProgressReporter {
   cellFinished(index: number, label: string, cell: Cell): void;
   /** A message that must stay visible (a pool that could not start...). */
   note(message: string): void;
+  /** Clear the live line and say how many cells ran in how long. */
   stop(): void;
 }
 
@@ -36,7 +37,7 @@ export function formatSeconds(seconds: number): string {
 /** One line saying how a cell ended. */
 export function cellOutcome(cell: Cell): string {
   if (cell.status === 'ok' && cell.stats) {
-    return `ok: median ${formatSeconds(cell.stats.median)} ±${cell.stats.rme.toFixed(1)}% (${cell.samples.length} samples)`;
+    return `ok: median ${formatSeconds(cell.stats.median)} ±${cell.stats.rme.toFixed(1)}% (${cell.samples.length} sample${cell.samples.length === 1 ? '' : 's'})`;
   }
   return `${cell.status.toUpperCase()}: ${cell.error?.message ?? 'no result'}`;
 }
@@ -51,6 +52,10 @@ abstract class BaseProgress implements ProgressReporter {
 
   protected elapsedSeconds(): number {
     return (Date.now() - this.startedAt) / 1000;
+  }
+
+  protected doneLine(): string {
+    return `${this.finished} of ${this.total} cells in ${formatDuration(this.elapsedSeconds())}\n`;
   }
 
   protected eta(): string {
@@ -78,7 +83,9 @@ class PlainProgress extends BaseProgress {
     this.stream.write(`${message}\n`);
   }
 
-  stop(): void {}
+  stop(): void {
+    this.stream.write(this.doneLine());
+  }
 }
 
 class LiveProgress extends BaseProgress {
@@ -112,10 +119,11 @@ class LiveProgress extends BaseProgress {
 
   stop(): void {
     clearInterval(this.timer);
-    this.stream.write('\r\x1b[K');
+    this.stream.write(`\r\x1b[K${this.doneLine()}`);
   }
 
   private render(): void {
+    if (!this.current) return; // nothing started yet
     const line =
       `cell ${Math.min(this.index + 1, this.total)} of ${this.total}: ${this.current} | ` +
       `elapsed ${formatDuration(this.elapsedSeconds())}, ETA ${this.eta()}`;

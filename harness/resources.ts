@@ -2,26 +2,26 @@
  * Memory and CPU of the whole process tree while a cell runs.
  *
  * Worker threads live inside the main process, so the main RSS and `process.cpuUsage()`
- * already include them. Worker processes (the processes scheduler, a local distributed
- * cluster) are found with pidtree (all descendants of this process) and measured with
- * pidusage (RSS and cumulative CPU time per pid, read from /proc on Linux).
+ * already include them (the cell measures the main process's CPU itself, around each
+ * run). Worker processes (the processes scheduler, a local distributed cluster) are found
+ * with pidtree (all descendants of this process) and measured with pidusage (RSS and
+ * cumulative CPU time per pid, read from /proc on Linux).
  *
  * Listing descendants spawns `ps`, so the pid list is refreshed at most once a second;
  * memory of the known pids is sampled more often. A pid that vanished between listing
  * and sampling (a short-lived `ps`, a worker that exited) is skipped, not an error.
- * Peak memory is the largest sum (main + children) seen at one sampling instant.
+ * Peak memory is the largest sum seen at one sampling instant of the main process's peak
+ * since the previous instant (harness/main-rss.ts) and the children's current RSS.
  */
 import pidtree from 'pidtree';
 import pidusage from 'pidusage';
+import { stopMainRssWatch, takeMainRssPeak } from './main-rss.js';
 
 const SAMPLE_INTERVAL_MS = 200;
 const PID_REFRESH_MS = 1000;
 
-/** CPU time of the tree at one instant: main process, and each child by pid (seconds). */
-export interface CpuSnapshot {
-  mainSeconds: number;
-  children: Map<number, number>;
-}
+/** Cumulative CPU seconds of each child process, by pid. */
+export type ChildCpuSnapshot = Map<number, number>;
 
 export class ProcessTreeSampler {
   private pids: number[] = [];
@@ -30,8 +30,6 @@ export class ProcessTreeSampler {
   private sampling: Promise<void> | undefined;
   private peak = 0;
   private lastSampleAt = 0;
-  /** Set when descendants cannot be listed (no `ps`): memory and CPU then cover the main process only. */
-  childrenUnavailable: string | undefined;
 
   /** Start sampling in the background (the first sample is taken now). */
   async start(): Promise<void> {
@@ -57,23 +55,24 @@ export class ProcessTreeSampler {
     await this.sampling;
   }
 
-  /** Take one memory sample now. */
+  /**
+   * Take one memory sample now: the main process's peak since the previous sample (from
+   * the watcher thread, so a busy main thread is covered) plus every child's RSS now.
+   */
   private async sample(): Promise<void> {
     this.lastSampleAt = Date.now();
     const children = await this.childUsage();
-    let total = process.memoryUsage.rss();
+    let total = takeMainRssPeak();
     for (const usage of children.values()) total += usage.memory;
     if (total > this.peak) this.peak = total;
   }
 
-  /** CPU time of the tree now; subtract two snapshots with `cpuSecondsBetween`. */
-  async cpuSnapshot(): Promise<CpuSnapshot> {
+  /** CPU time of every child process now; subtract two snapshots with `childCpuSecondsBetween`. */
+  async childCpuSnapshot(): Promise<ChildCpuSnapshot> {
     this.pidsListedAt = 0; // a snapshot must see every current child
-    const children = await this.childUsage();
-    const cpu = process.cpuUsage();
-    const byPid = new Map<number, number>();
-    for (const [pid, usage] of children) byPid.set(pid, usage.ctime / 1000);
-    return { mainSeconds: (cpu.user + cpu.system) / 1e6, children: byPid };
+    const byPid: ChildCpuSnapshot = new Map();
+    for (const [pid, usage] of await this.childUsage()) byPid.set(pid, usage.ctime / 1000);
+    return byPid;
   }
 
   private async childUsage(): Promise<Map<number, { memory: number; ctime: number }>> {
@@ -83,7 +82,7 @@ export class ProcessTreeSampler {
       try {
         this.pids = await pidtree(process.pid);
       } catch (err) {
-        this.childrenUnavailable = `cannot list child processes (${(err as Error).message})`;
+        warnChildrenUnavailable(err);
         this.pids = [];
       }
     }
@@ -96,17 +95,27 @@ export class ProcessTreeSampler {
   }
 }
 
-/** CPU seconds used by the tree between two snapshots (children present in both). */
-export function cpuSecondsBetween(before: CpuSnapshot, after: CpuSnapshot): number {
-  let total = after.mainSeconds - before.mainSeconds;
-  for (const [pid, seconds] of after.children) {
-    const start = before.children.get(pid);
+/** CPU seconds used by child processes between two snapshots (children present in both). */
+export function childCpuSecondsBetween(before: ChildCpuSnapshot, after: ChildCpuSnapshot): number {
+  let total = 0;
+  for (const [pid, seconds] of after) {
+    const start = before.get(pid);
     if (start !== undefined) total += Math.max(0, seconds - start);
   }
   return total;
 }
 
-/** Release pidusage's cached file handles once the run is over. */
-export function releaseSamplerCaches(): void {
+let warnedChildrenUnavailable = false;
+
+/** Without `ps` (a minimal container) worker processes cannot be found: say so once, measure the rest. */
+function warnChildrenUnavailable(err: unknown): void {
+  if (warnedChildrenUnavailable) return;
+  warnedChildrenUnavailable = true;
+  console.error(`schedlab: cannot list child processes (${(err as Error).message}); memory and CPU of worker processes are not counted`);
+}
+
+/** End the watcher thread and release pidusage's cached handles once the run is over. */
+export async function stopResourceSampling(): Promise<void> {
   pidusage.clear();
+  await stopMainRssWatch();
 }

@@ -1,5 +1,5 @@
 /**
- * The self-contained HTML page: templates/report.html filled with escaped sections, the
+ * The self-contained HTML page: templates/page.html filled with escaped sections, the
  * stylesheet, the chart configurations as JSON, Chart.js's UMD build and the page script,
  * all inline, so the file opens offline from disk and can be mailed as one attachment.
  *
@@ -49,7 +49,7 @@ function fill(text: string, values: Record<string, string>): string {
 }
 
 export async function renderHtml(model: ReportModel, generatedAt: Date): Promise<string> {
-  const [page, style, script, chart] = await Promise.all([template('report.html'), template('report.css'), template('report.js'), chartJs()]);
+  const [page, style, script, chart] = await Promise.all([template('page.html'), template('report.css'), template('report.js'), chartJs()]);
   const { results } = model;
   const env = results.environment;
   const charts = model.groups.flatMap((g) => g.charts);

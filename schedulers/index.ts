@@ -15,9 +15,6 @@ export { GraphBuilder, opRef, parseOp, isRef, isTask, validateGraph, taskDepende
 export { cull, fuseLinearChains } from './optimize.js';
 export { sharedFloat64Array, sharedTypedArray, isShared, type TypedArrayConstructor } from './shared-arrays.js';
 
-/** The distributed scheduler's module, loaded on demand (owned by the distributed part). */
-const DISTRIBUTED_MODULE = './distributed/index.js';
-
 function checkOptions(name: unknown, options: SchedulerOptions): void {
   if (typeof name !== 'string' || !(SCHEDULER_NAMES as readonly string[]).includes(name)) {
     throw new OptionError('scheduler', `unknown scheduler "${String(name)}"; choose one of ${SCHEDULER_NAMES.join(', ')}`);
@@ -45,8 +42,8 @@ export async function createScheduler(name: SchedulerName, options: SchedulerOpt
       return createProcessesScheduler(workers);
     }
     case 'distributed': {
-      const mod = (await import(DISTRIBUTED_MODULE)) as { createDistributedScheduler(o: SchedulerOptions): Promise<Scheduler> };
-      return mod.createDistributedScheduler(options);
+      const { createDistributedScheduler } = await import('./distributed/index.js');
+      return createDistributedScheduler(options);
     }
   }
 }

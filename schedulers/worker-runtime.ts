@@ -46,7 +46,8 @@ async function importOp(op: string): Promise<OpFunction> {
   try {
     mod = (await import(module)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`cannot import module "${module}" of op "${op}": ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    const hint = module.startsWith('.') ? ' (relative paths resolve against schedlab itself: build the op with opRef(import.meta.url, name) or an absolute file: URL)' : '';
+    throw new Error(`cannot import module "${module}" of op "${op}": ${(err as Error)?.message ?? String(err)}${hint}`, { cause: err });
   }
   const fn = mod[exportName];
   if (typeof fn !== 'function') {
@@ -112,7 +113,8 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
 }
 
 const timeOrigin = performance.timeOrigin;
-const now = (): number => timeOrigin + performance.now();
+/** Epoch milliseconds with sub-millisecond resolution, comparable across threads and processes (event times). */
+export const now = (): number => timeOrigin + performance.now();
 
 /** How `runBatch` reports back. */
 export interface RunBatchOptions {
@@ -147,9 +149,12 @@ const LINEAR_LOOKUP_MAX = 8;
 class BatchRun {
   readonly #batch: BatchRequest;
   readonly #options: RunBatchOptions;
-  /** Keys and values computed by this batch so far (inputs stay in the request). */
-  readonly #keys: Key[];
-  readonly #values: unknown[];
+  /** Keys and values computed by this batch so far (inputs stay in the request); allocated on the second task. */
+  #keys: Key[] | undefined;
+  #values: unknown[] | undefined;
+  /** The first value computed (most batches of an inline run have one task). */
+  #firstKey: Key | undefined;
+  #firstValue: unknown;
   readonly #map: Map<Key, unknown> | undefined;
   readonly #times: number[];
   readonly #timed: boolean;
@@ -160,8 +165,6 @@ class BatchRun {
     this.#options = options;
     this.#timed = options.timed ?? true;
     this.#times = this.#timed ? [] : NO_TIMES;
-    this.#keys = [];
-    this.#values = [];
     if (batch.inputKeys.length + batch.tasks.length > LINEAR_LOOKUP_MAX) {
       this.#map = new Map();
       for (let i = 0; i < batch.inputKeys.length; i++) this.#map.set(batch.inputKeys[i]!, batch.inputValues[i]);
@@ -170,8 +173,9 @@ class BatchRun {
 
   #get(key: Key): unknown {
     if (this.#map) return this.#map.get(key);
+    if (key === this.#firstKey) return this.#firstValue;
     const keys = this.#keys;
-    for (let i = 0; i < keys.length; i++) if (keys[i] === key) return this.#values[i];
+    if (keys) for (let i = 0; i < keys.length; i++) if (keys[i] === key) return this.#values![i];
     const inputs = this.#batch.inputKeys;
     for (let i = 0; i < inputs.length; i++) if (inputs[i] === key) return this.#batch.inputValues[i];
     return undefined;
@@ -179,9 +183,12 @@ class BatchRun {
 
   #set(key: Key, value: unknown): void {
     if (this.#map) this.#map.set(key, value);
-    else {
-      this.#keys.push(key);
-      this.#values.push(value);
+    else if (this.#firstKey === undefined) {
+      this.#firstKey = key;
+      this.#firstValue = value;
+    } else {
+      (this.#keys ??= []).push(key);
+      (this.#values ??= []).push(value);
     }
   }
 
@@ -193,21 +200,22 @@ class BatchRun {
   }
 
   runFrom(first: number): BatchResult | Promise<BatchResult> {
-    const tasks = this.#batch.tasks;
+    const { tasks, ops } = this.#batch;
     const onTaskStart = this.#options.onTaskStart;
     const timed = this.#timed;
     for (let i = first; i < tasks.length; i++) {
       const task = tasks[i]!;
+      const op = ops[task.op]!;
       // Consecutive tasks usually share an op: skip the Map lookup (and its string hashing) then.
-      const fn = task.op === lastOp ? lastFn : loaded.get(task.op);
+      const fn = op === lastOp ? lastFn : loaded.get(op);
       if (fn === undefined) {
         const start = now();
-        return loadOp(task.op).then(
+        return loadOp(op).then(
           () => this.runFrom(i),
           (err: unknown) => this.#fail(i, start, err),
         );
       }
-      lastOp = task.op;
+      lastOp = op;
       lastFn = fn;
       onTaskStart?.(task.key);
       const start = timed ? now() : 0;

@@ -1,4 +1,5 @@
 // `schedlab bench` end to end: the real binary on tiny cells of a user workload file.
+import { execFileSync } from 'node:child_process';
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,15 @@ afterAll(async () => {
 });
 
 const TINY = ['--budget', '0.2', '--max-samples', '5'];
+
+/** The checkout's commit, or null when the tests do not run in a git checkout. */
+function headCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: new URL('..', import.meta.url), encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
 
 describe('schedlab bench', () => {
   it('measures every cell, verifies, writes a complete results file and the report, with plain progress lines', async () => {
@@ -53,6 +63,7 @@ describe('schedlab bench', () => {
     expect(results.environment.command).toContain('bench');
     expect(results.environment.cores).toBe(os.cpus().length);
     expect(results.environment.packages.tinybench).toMatch(/^6\./);
+    expect(results.environment.gitCommit).toBe(headCommit());
     expect(results.cells.map((c) => [c.scheduler, c.workers, c.status, c.verified])).toEqual([
       ['sync', 1, 'ok', true],
       ['threads', 2, 'ok', true],
@@ -74,7 +85,8 @@ describe('schedlab bench', () => {
     }
     const [sync, threads, processes] = results.cells;
     expect(sync!.speedup).toBe(1);
-    expect(sync!.startupSeconds).toBeLessThan(threads!.startupSeconds + 1e-9);
+    expect(threads!.startupSeconds).toBeGreaterThan(0);
+    expect(processes!.startupSeconds).toBeGreaterThan(0);
     // Values cross a boundary for threads and processes, not for sync.
     expect(threads!.bytes.fromWorkers).toBeGreaterThan(0);
     expect(processes!.bytes.toWorkers).toBeGreaterThan(0);
@@ -94,26 +106,73 @@ describe('schedlab bench', () => {
     expect(cell!.error!.code).toBe('VERIFY_FAILED');
   });
 
+  it('records failures with their reason and goes on: build error, task error, run timeout (then restarts the pool)', async () => {
+    const out = join(dir, 'failures');
+    const failing = await runCli(['bench', '--workload-file', join(FIXTURES, 'failing.workload.mjs'), '--size', 'quick,small',
+      '--schedulers', 'threads', '--workers', '1', '--out-dir', out, '--no-report', ...TINY]);
+    expect(failing.code, failing.stderr).toBe(0);
+    expect(failing.stderr).toMatch(/\[1\/2\] failing\/quick on threads×1: FAILED: could not build failing\/quick: input data missing/);
+    expect(failing.stderr).toMatch(/\[2\/2\] failing\/small on threads×1: FAILED: task "boom" .* kaboom/);
+    expect(failing.stderr).not.toMatch(/restarting/); // a failed task leaves the pool usable
+    expect(failing.stdout).toMatch(/Cells without a verified time:\n {2}failing\/quick on threads×1: failed: could not build/);
+
+    const slow = await runCli(['bench', '--workload-file', join(FIXTURES, 'sleepy.workload.mjs'), '--size', 'small,quick',
+      '--schedulers', 'threads', '--workers', '1', '--out-dir', out, '--no-report', '--run-timeout', '0.5', ...TINY]);
+    expect(slow.code, slow.stderr).toBe(0);
+    expect(slow.stderr).toMatch(/\[1\/2\] sleepy\/small on threads×1: FAILED: one run took longer than 0.5 s and was abandoned/);
+    expect(slow.stderr).toMatch(/restarting threads×1/);
+    expect(slow.stderr).toMatch(/\[2\/2\] sleepy\/quick on threads×1: ok/);
+  });
+
+  it('a crash (SIGKILL) mid-run leaves a valid results file marked partial with the finished cells', async () => {
+    const out = join(dir, 'crashed');
+    let killed = false;
+    const run = await runCli(
+      ['bench', '--workload-file', join(FIXTURES, 'sleepy.workload.mjs'), '--size', 'quick,small', '--schedulers', 'sync',
+        '--out-dir', out, '--no-report', ...TINY],
+      {
+        onStderr: (soFar, child) => {
+          if (!killed && soFar.includes('[1/2]')) {
+            killed = true;
+            child.kill('SIGKILL');
+          }
+        },
+      },
+    );
+    expect(run.signal).toBe('SIGKILL');
+    const files = (await readdir(out)).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    const results = await readResultsFile(join(out, files[0]!));
+    expect(results).toMatchObject({ status: 'partial', finishedAt: null, plannedCells: 2 });
+    expect(results.cells.map((c) => `${c.size} ${c.status}`)).toEqual(['quick ok']);
+  });
+
   it('on Ctrl-C stops the workers, keeps the finished cells in a partial results file and exits 130', async () => {
     const out = join(dir, 'interrupted');
     let sentAt = 0;
+    let pid = 0;
     const run = await runCli(
-      // Cell 1 (size quick) is instant; cell 2 (size small) runs 3 s per sample: Ctrl-C lands in it.
-      ['bench', '--workload-file', join(FIXTURES, 'sleepy.workload.mjs'), '--size', 'quick,small', '--schedulers', 'threads',
+      // Cell 1 (size quick) is instant; cell 2 (size small) runs 20 s per sample: Ctrl-C lands in it.
+      ['bench', '--workload-file', join(FIXTURES, 'sleepy.workload.mjs'), '--size', 'quick,small', '--schedulers', 'processes',
         '--workers', '1', '--out-dir', out, '--no-report', ...TINY],
       {
+        detached: true,
         onStderr: (soFar, child) => {
           if (!sentAt && soFar.includes('[1/2]')) {
             sentAt = Date.now();
-            setTimeout(() => child.kill('SIGINT'), 500);
+            pid = child.pid!;
+            // As a terminal does: SIGINT to the whole process group, worker processes included.
+            setTimeout(() => process.kill(-pid, 'SIGINT'), 500);
           }
         },
       },
     );
     expect(sentAt).toBeGreaterThan(0);
     expect(run.code, run.stderr).toBe(130);
-    // The running sample was abandoned, not waited for (a sample alone takes 3 s).
-    expect(Date.now() - sentAt).toBeLessThan(2900);
+    // The running sample was abandoned, not waited for (a sample alone takes 20 s).
+    expect(Date.now() - sentAt).toBeLessThan(10_000);
+    // No process of the run's group is left (the worker processes are gone).
+    expect(() => process.kill(-pid, 0)).toThrow(/ESRCH/);
     expect(run.stderr).toMatch(/interrupted: stopping workers/);
     expect(run.stdout).toMatch(/results: .+ \(partial run\)/);
     const files = (await readdir(out)).filter((f) => f.endsWith('.json'));

@@ -15,10 +15,15 @@ export interface CliRun {
 /** Run `schedlab ...args`; `onStderr` sees stderr as it arrives (to send signals mid-run). */
 export function runCli(
   args: string[],
-  options: { timeoutMs?: number; onStderr?: (soFar: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: {
+    timeoutMs?: number;
+    /** Start in its own process group (kill `-pid` to signal it and its workers, as a terminal's Ctrl-C does). */
+    detached?: boolean;
+    onStderr?: (soFar: string, child: ReturnType<typeof spawn>) => void;
+  } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

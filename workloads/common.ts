@@ -1,7 +1,7 @@
 /**
- * Helpers shared by the catalog's workloads: naming ops, deterministic pseudo-random data,
- * tree-shaped reductions and tolerant comparisons. Kept free of Node-only imports so that
- * op modules running in any worker may import it.
+ * Main-side helpers shared by the catalog's workloads (used by `build` and `verify`, not by
+ * ops): naming ops, tree-shaped reductions, parameter checks and tolerant comparisons.
+ * Deterministic data generators that ops also need live in random.ts.
  */
 import { opRef } from '../schedulers/graph.js';
 import type { GraphBuilder } from '../schedulers/graph.js';
@@ -14,29 +14,6 @@ import { VerificationError } from './types.js';
  */
 export function opNamer<Ops>(moduleUrl: string): (name: keyof Ops & string) => string {
   return (name) => opRef(moduleUrl, name);
-}
-
-/** mulberry32: a small, fast, deterministic 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A 32-bit hash of three integers (murmur3 finaliser): position-addressable random data. */
-export function hash3(a: number, b: number, c: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul(c + 0x165667b1, 0x27d4eb2f);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**
@@ -75,7 +52,7 @@ export function checkResultCount(workload: string, results: unknown[], expected:
     `expected ${expected} result value(s), got ${Array.isArray(results) ? results.length : typeof results}`);
 }
 
-/** A positive integer parameter, or a VerificationError-free RangeError naming it. */
+/** The positive integer parameter `name`, or a RangeError naming the workload and the parameter. */
 export function positiveInt(workload: string, params: Record<string, unknown>, name: string): number {
   const v = params[name];
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {

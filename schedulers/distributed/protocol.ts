@@ -29,6 +29,9 @@ export const INLINE_PAYLOAD_BYTES = 64 << 10;
 
 /** Channel and server options: message limits and keepalive (dead peers noticed within seconds). */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // A large HTTP/2 receive window: values and assignment batches stream without waiting for
+  // a WINDOW_UPDATE every 64 KiB.
+  'grpc-node.flow_control_window': 32 << 20,
   'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_CONTROL_MESSAGE_BYTES,
   'grpc.keepalive_time_ms': 10_000,
@@ -168,16 +171,15 @@ export type WorkerMessage =
   | { kind?: 'heartbeat'; heartbeat: { time: number } }
   | { kind?: 'farewell'; farewell: { reason: string } };
 
-export interface DepLocation { key: string; data_id: string; inline: boolean; bytes: Uint8Array; addresses: string[] }
+export interface DepLocation { data_id: string; inline: boolean; bytes: Uint8Array; addresses: string[]; pending_here: boolean }
 export interface Assignment {
   data_id: string;
-  key: string;
-  op: string;
   args: Uint8Array;
   args_data_id: string;
   deps: DepLocation[];
+  op_index: number;
 }
-export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[] }
+export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[]; ops: string[] }
 export type WorkerOrders =
   | { kind?: 'accepted'; accepted: { worker_id: string } }
   | { kind?: 'assign'; assign: Assignments };
@@ -185,11 +187,6 @@ export type WorkerOrders =
 /** Complete an ErrorInfo from a partial one (proto3 has no optional strings: '' means absent). */
 export function errorInfo(init: Partial<ErrorInfo> & { kind: string; message: string }): ErrorInfo {
   return { name: 'Error', stack: '', code: '', key: '', op: '', worker: '', keys: [], ...init };
-}
-
-/** Epoch milliseconds with sub-millisecond resolution, comparable across processes of one machine. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 /** Split "host:port" (IPv6 as "[::1]:8786"). */

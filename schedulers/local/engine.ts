@@ -24,7 +24,7 @@
  * between sync ops: no promise per task, and the op's frames sit directly under `get`.
  */
 import { AbortedError, SchedlabError, TaskError } from '../errors.js';
-import { checkOpSet } from '../worker-runtime.js';
+import { checkOpSet, now } from '../worker-runtime.js';
 import type { Graph, Key, RunOptions, SchedulerEvent, TransferStats } from '../types.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { BatchRequest, BatchResult, BatchTask } from './protocol.js';
@@ -63,7 +63,7 @@ export interface EngineOptions extends RunOptions {
 /** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
 const TARGET_BATCH_MS = 2;
 /** Batch size before any task time has been measured. */
-const FIRST_BATCH_TASKS = 4;
+const FIRST_BATCH_TASKS = 1;
 /** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
 const YIELD_EVERY_MS = 20;
 
@@ -75,9 +75,6 @@ interface Completion {
   result?: BatchResult;
   error?: unknown;
 }
-
-const timeOrigin = performance.timeOrigin;
-const now = (): number => timeOrigin + performance.now();
 
 /** Compute `keys` of `graph` with `executor`; adds to `stats`. */
 export async function runGraph(
@@ -147,7 +144,7 @@ export async function runGraph(
       let c: Completion | undefined;
       while ((c = completions.shift()) !== undefined) {
         inFlight--;
-        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.tasks);
+        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.tasks, plan.ops);
         finishBatch(state, c, executor, stats, onEvent, sizer);
       }
     }
@@ -208,7 +205,7 @@ function buildRequest(plan: Plan, state: EngineState, c: Completion, executor: E
       if (executor.sizeOf) stats.bytesToWorkers += executor.sizeOf(v);
     }
   }
-  return { tasks: c.tasks, inputKeys, inputValues, want: c.want.map((e) => plan.keys[e]!) };
+  return { ops: plan.ops, tasks: c.tasks, inputKeys, inputValues, want: c.want.map((e) => plan.keys[e]!) };
 }
 
 function finishBatch(
@@ -233,7 +230,7 @@ function finishBatch(
   if (result.failed) {
     const task = c.tasks[result.failed.index]!;
     const packed = result.failed.error;
-    const err = new TaskError({ key: task.key, op: task.op, errorName: packed.name, errorMessage: packed.message, remoteStack: packed.stack, worker });
+    const err = new TaskError({ key: task.key, op: state.plan.ops[task.op]!, errorName: packed.name, errorMessage: packed.message, remoteStack: packed.stack, worker });
     if (result.failed.original !== undefined) err.cause = result.failed.original;
     throw err;
   }
@@ -245,10 +242,10 @@ function finishBatch(
   for (const e of c.batch) finishEntry(state, e, c.want[w] === e ? result.values[w++] : undefined);
 }
 
-function wrapUnexpected(err: unknown, tasks: BatchTask[]): Error {
+function wrapUnexpected(err: unknown, tasks: BatchTask[], ops: string[]): Error {
   const first = tasks[0]!;
   const e = err as Error;
-  return new TaskError({ key: first.key, op: first.op, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
+  return new TaskError({ key: first.key, op: ops[first.op]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
 }
 
 /** Learns the mean task time and sizes batches to about `TARGET_BATCH_MS` without starving free slots. */

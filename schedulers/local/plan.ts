@@ -27,8 +27,8 @@ export interface Plan {
   outputs: number[];
   /** Number of original tasks (a chain counts as its tasks). */
   taskCount: number;
-  /** Distinct ops of the plan's tasks. */
-  ops: Set<string>;
+  /** Distinct ops of the graph's tasks; a task's `op` is an index into this list. */
+  ops: string[];
 }
 
 /** Build the plan; `optimize: false` skips fusing (each task its own unit; used by tests to show fusing changes nothing). */
@@ -63,9 +63,8 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
     dependents: new Array<number[]>(n),
     outputs: outputs.map((o) => entryOf[o]!),
     taskCount: 0,
-    ops: new Set(),
+    ops: index.ops,
   };
-  let lastOp: string | undefined;
   for (let e = 0; e < n; e++) {
     const last = lastNodes[e]!;
     plan.keys[e] = index.keys[last]!;
@@ -81,8 +80,7 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
       // A single task: its dependencies are unique already; renumber them in place (the index is ours).
       deps = nodeDeps[last]!;
       for (let k = 0; k < deps.length; k++) deps[k] = entryOf[deps[k]!]!;
-      tasks = [{ key: plan.keys[e]!, op: node.op, args: node.args }];
-      if (node.op !== lastOp) plan.ops.add((lastOp = node.op));
+      tasks = [{ key: plan.keys[e]!, op: index.opOf[last]!, args: node.args }];
     } else {
       // A fused chain: its links' inputs may repeat (a shared literal) or come from the chain itself.
       const chain: number[] = [];
@@ -92,14 +90,13 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
       const seen = new Set<number>();
       tasks = chain.map((c) => {
         const t = nodes[c] as { op: string; args: unknown[] };
-        if (t.op !== lastOp) plan.ops.add((lastOp = t.op));
         for (const d of nodeDeps[c]!) {
           const de = entryOf[d]!;
           if (de === e || seen.has(de)) continue;
           seen.add(de);
           deps.push(de);
         }
-        return { key: index.keys[c]!, op: t.op, args: t.args };
+        return { key: index.keys[c]!, op: index.opOf[c]!, args: t.args };
       });
     }
     plan.tasks[e] = tasks;

@@ -36,8 +36,9 @@ function canClone(value: unknown): boolean {
 }
 
 /** The first task of the batch that refers to `key` (or the first task when none does). */
-function consumerOf(batch: BatchRequest, key: string) {
-  return batch.tasks.find((t) => taskDependencies(t).includes(key)) ?? batch.tasks[0]!;
+function consumerOf(batch: BatchRequest, key: string): { key: string; op: string } {
+  const task = batch.tasks.find((t) => taskDependencies({ op: batch.ops[t.op]!, args: t.args }).includes(key)) ?? batch.tasks[0]!;
+  return { key: task.key, op: batch.ops[task.op]! };
 }
 
 /** Map a pool's rejection of `batch` to a TaskError, AbortedError or WorkerLostError. */
@@ -64,7 +65,7 @@ export function poolFailure(raw: unknown, batch: BatchRequest, boundary: 'thread
     if (badArgs) {
       return new TaskError({
         key: badArgs.key,
-        op: badArgs.op,
+        op: batch.ops[badArgs.op]!,
         errorName: 'DataCloneError',
         errorMessage: `its arguments cannot be cloned to send to a worker ${boundary} (${err.message}); pass plain data, typed arrays or other structured-cloneable values`,
       });
@@ -72,7 +73,7 @@ export function poolFailure(raw: unknown, batch: BatchRequest, boundary: 'thread
     const task = batch.tasks.find((t) => batch.want.includes(t.key)) ?? batch.tasks[batch.tasks.length - 1]!;
     return new TaskError({
       key: task.key,
-      op: task.op,
+      op: batch.ops[task.op]!,
       errorName: 'DataCloneError',
       errorMessage: `the value returned by task(s) ${batch.want.map((k) => `"${k}"`).join(', ')} cannot be cloned back from the worker ${boundary} (${err.message}); return plain data, typed arrays or other structured-cloneable values`,
     });

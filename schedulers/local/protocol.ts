@@ -14,12 +14,15 @@ import type { Key, PackedError } from '../types.js';
 /** One task of a batch. */
 export interface BatchTask {
   key: Key;
-  op: string;
+  /** Index into the request's `ops` (op strings are long file URLs: each is sent once per batch, not once per task). */
+  op: number;
   args: unknown[];
 }
 
 /** Engine → worker. */
 export interface BatchRequest {
+  /** Op strings (`"<module>#<export>"`) the tasks refer to by index. */
+  ops: string[];
   tasks: BatchTask[];
   /** Values of keys referenced by `tasks` but computed elsewhere (or literal values), as parallel arrays. */
   inputKeys: Key[];

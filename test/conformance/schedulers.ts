@@ -20,5 +20,5 @@ export const conformanceSchedulers: ConformanceTarget[] = [
   { name: 'sync', options: {}, clones: false, sharesMemory: true, hasWorkers: false },
   { name: 'threads', options: { workers: 2 }, clones: true, sharesMemory: true, hasWorkers: true },
   { name: 'processes', options: { workers: 2 }, clones: true, sharesMemory: false, hasWorkers: true },
-  { name: 'distributed', options: { workers: 2 }, clones: true, hasWorkers: true },
+  { name: 'distributed', options: { workers: 2 }, clones: true, sharesMemory: false, hasWorkers: true },
 ];

@@ -11,7 +11,8 @@
 import { GraphBuilder } from '../../schedulers/graph.js';
 import { sharedFloat64Array } from '../../schedulers/shared-arrays.js';
 import type { Ref } from '../../schedulers/types.js';
-import { check, checkResultCount, closeTo, hash3, mulberry32, opNamer, positiveInt } from '../common.js';
+import { check, checkResultCount, closeTo, opNamer, positiveInt } from '../common.js';
+import { hash3, mulberry32 } from '../random.js';
 import type { Workload } from '../types.js';
 import type * as ops from './ops.js';
 

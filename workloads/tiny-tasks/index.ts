@@ -26,9 +26,9 @@ export const tinyTasks: Workload<TinyTasksParams> = {
     'your own tasks must be before threads or processes pay off.',
   sizes: {
     quick: { tasks: 2_000, fanIn: 8 },
-    small: { tasks: 10_000, fanIn: 8 },
-    medium: { tasks: 100_000, fanIn: 16 },
-    large: { tasks: 500_000, fanIn: 16 },
+    small: { tasks: 50_000, fanIn: 8 },
+    medium: { tasks: 200_000, fanIn: 16 },
+    large: { tasks: 1_000_000, fanIn: 16 },
   },
 
   build(params) {

@@ -26,8 +26,8 @@ export const treeReduceWorkload: Workload<TreeReduceParams> = {
     'the shape where a parallel scheduler can lose to sync, and where SharedArrayBuffer results would help.',
   sizes: {
     quick: { leaves: 8, length: 250_000 },
-    small: { leaves: 16, length: 1_000_000 },
-    medium: { leaves: 128, length: 2_000_000 },
+    small: { leaves: 32, length: 2_000_000 },
+    medium: { leaves: 128, length: 4_000_000 },
     large: { leaves: 512, length: 4_000_000 },
   },
 

@@ -34,6 +34,7 @@ import {
   type WorkerInfo,
 } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
+import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { DataClients } from '../transfer.js';
 import { estimateSize } from '../../local/size-estimate.js';
 
@@ -63,7 +64,7 @@ export class Future {
     /** @internal */ readonly run: ClientRun,
     private readonly client: Client,
   ) {
-    this.dataId = `${client.clientId}/${run.run}/${key}`;
+    this.dataId = dataIdOf(client.clientId, run.run, key);
   }
 
   /** Resolves once the future finished, failed or was cancelled (never rejects). */
@@ -119,7 +120,7 @@ export class Client {
 
   private constructor(
     readonly address: string,
-    private readonly security: SecurityOptions,
+    security: SecurityOptions,
     private readonly grpcClient: ConnectClient,
     private readonly stream: grpc.ClientDuplexStream<ClientMessage, ClientUpdate>,
   ) {
@@ -415,7 +416,7 @@ export class Client {
     await Promise.all(
       [...byWorker].map(async ([worker, items]) => {
         const placed = items.map(({ node, bytes }) => {
-          const dataId = `${this.clientId}/${run.run}/${node.key}${node.op ? '\0args' : ''}`;
+          const dataId = node.op ? argsDataIdOf(this.clientId, run.run, node.key) : dataIdOf(this.clientId, run.run, node.key);
           node.placed = { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength };
           return { dataId, bytes };
         });

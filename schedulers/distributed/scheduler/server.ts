@@ -23,7 +23,7 @@ import {
   type WorkerOrders,
 } from '../protocol.js';
 import { assertListenAllowed, serverCredentials, tokenAccepted, UNAUTHENTICATED, type SecurityOptions } from '../security.js';
-import { ClusterState, type RunRecord, type WorkerRecord } from './state.js';
+import { ClusterState, type PendingAssignments, type RunRecord, type WorkerRecord } from './state.js';
 
 export interface SchedulerServerOptions {
   host?: string;
@@ -58,7 +58,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
 
   const workerCalls = new Map<WorkerRecord, WorkerCall>();
   const clientCalls = new Map<string, ClientCall>();
-  const workerOut = new Map<WorkerRecord, Assignments>();
+  const workerOut = new Map<WorkerRecord, PendingAssignments>();
   const runOut = new Map<RunRecord, RunProgress>();
   let flushScheduled = false;
   let nextWorker = 1;
@@ -249,18 +249,29 @@ function peerHost(peer: string): string {
   return host.replace(/^::ffff:/, '');
 }
 
-/** Yield assignment batches of at most ~BATCH_BYTES each (cancel/release lists go with the first). */
-function* splitAssignments(batch: Assignments): Generator<Assignments> {
-  let part: Assignments = { tasks: [], cancel: batch.cancel, release: batch.release };
+/**
+ * Wire batches of at most ~BATCH_BYTES each (cancel/release lists go with the first), each
+ * with its table of ops, so a long op URL travels once per batch instead of once per task.
+ */
+function* splitAssignments(batch: PendingAssignments): Generator<Assignments> {
+  let part: Assignments = { tasks: [], cancel: batch.cancel, release: batch.release, ops: [] };
+  let opIndex = new Map<string, number>();
   let bytes = 0;
   for (const task of batch.tasks) {
-    let size = 256 + task.args.byteLength;
+    let size = 128 + task.args.byteLength;
     for (const dep of task.deps) size += 64 + dep.bytes.byteLength;
     if (part.tasks.length && bytes + size > BATCH_BYTES) {
       yield part;
-      part = { tasks: [], cancel: [], release: [] };
+      part = { tasks: [], cancel: [], release: [], ops: [] };
+      opIndex = new Map();
       bytes = 0;
     }
+    let index = opIndex.get(task.op);
+    if (index === undefined) {
+      index = part.ops.push(task.op) - 1;
+      opIndex.set(task.op, index);
+    }
+    task.op_index = index;
     part.tasks.push(task);
     bytes += size;
   }

@@ -22,11 +22,18 @@
  * alternating). Each worker gets at most `window` tasks at a time - enough to cover ~10 ms
  * of work so tiny tasks travel in large batches - and the rest wait in its queue here, where
  * an idle worker (or one that joins) steals them.
+ *
+ * Speculative assignment: when a task goes to a worker, any dependent whose missing inputs
+ * are all being computed on that same worker goes there too, at once, marked "pending here";
+ * the worker runs it as soon as its inputs are produced locally. Chains and local subtrees
+ * then run without a scheduler round trip per task. If such an input ends up computed
+ * elsewhere after all (its worker could not fetch its own inputs), the speculative
+ * dependents are withdrawn (`retract`).
  */
 import { PriorityQueue } from './heap.js';
+import { dataIdOf, now } from '../ids.js';
 import {
   errorInfo,
-  now,
   type Assignment,
   type Assignments,
   type Completion,
@@ -72,8 +79,6 @@ export interface TaskRecord {
   /** For a task whose args were uploaded: the args blob (also in `deps`). */
   readonly argsBlob: TaskRecord | undefined;
   readonly deps: TaskRecord[];
-  /** Key under which each dep appears in this task's args. */
-  readonly depKeys: string[];
   readonly dependents: Set<TaskRecord>;
   readonly priority: number;
   state: TaskState;
@@ -90,9 +95,19 @@ export interface TaskRecord {
   error: ErrorInfo | undefined;
 }
 
+/** An assignment before its batch is sent: the server turns `op` into `op_index`. */
+export interface PendingAssignment extends Assignment {
+  op: string;
+}
+
+/** What one worker is sent next. */
+export interface PendingAssignments extends Omit<Assignments, 'tasks' | 'ops'> {
+  tasks: PendingAssignment[];
+}
+
 /** Where the state machine's decisions go; the server batches and sends them. */
 export interface Outbox {
-  toWorker(worker: WorkerRecord): Assignments;
+  toWorker(worker: WorkerRecord): PendingAssignments;
   toRun(run: RunRecord): RunProgress;
 }
 
@@ -109,6 +124,8 @@ const BANDWIDTH_BYTES_PER_SECOND = 500e6;
 const WINDOW_SECONDS = 0.01;
 const MAX_WINDOW = 1000;
 const ROOT_BLOCK = 32;
+/** Dependents with more inputs than this are never assigned speculatively (fan-in sinks). */
+const SPECULATE_MAX_DEPS = 64;
 
 const isDone = (state: TaskState): boolean => state === 'memory' || state === 'released' || state === 'erred';
 
@@ -214,7 +231,7 @@ export class ClusterState {
 
   private startRun(client: string, runNumber: number, parts: SubmitPart[], events: boolean): string | undefined {
     const run: RunRecord = { client, run: runNumber, tasks: new Map(), wanted: new Map(), events };
-    const prefix = `${client}/${runNumber}/`;
+    const prefix = dataIdOf(client, runNumber, '');
     const specs = new Map<string, SubmitPart['nodes'][number]>();
     const externals = new Map<string, TaskRecord>();
     const wanted: string[] = [];
@@ -255,7 +272,6 @@ export class ClusterState {
       inline,
       argsBlob,
       deps: [],
-      depKeys: [],
       dependents: new Set(),
       priority,
       state: 'waiting',
@@ -280,7 +296,7 @@ export class ClusterState {
       return record;
     };
     for (const [key, node] of specs) {
-      const id = prefix + key;
+      const id = dataIdOf(client, runNumber, key);
       if (node.op) {
         const blob = node.placed?.data_id ? placedRecord(`${key} (args)`, node, node.placed.data_id) : undefined;
         records.set(key, make(key, node.op, node.payload, false, blob, node.priority, id));
@@ -300,13 +316,11 @@ export class ClusterState {
       for (const dep of node.deps) {
         const input = records.get(dep)!;
         record.deps.push(input);
-        record.depKeys.push(dep);
         input.dependents.add(record);
         input.pendingDependents += 1;
       }
       if (record.argsBlob) {
         record.deps.push(record.argsBlob);
-        record.depKeys.push('');
         record.argsBlob.dependents.add(record);
         record.argsBlob.pendingDependents += 1;
       }
@@ -413,6 +427,7 @@ export class ClusterState {
     }
     for (const record of run.tasks.values()) this.releaseIfUnneeded(record);
     for (const record of wantedElsewhere) this.releaseIfUnneeded(record);
+    for (const worker of this.workers.values()) this.fill(worker);
   }
 
   private dropRun(run: RunRecord): void {
@@ -438,7 +453,6 @@ export class ClusterState {
     }
     record.worker = undefined;
     this.setState(record, 'released');
-    if (worker) this.fill(worker);
   }
 
   // ------------------------------------------------------------------ workers report
@@ -468,6 +482,7 @@ export class ClusterState {
         for (const holder of input.holders) holder.has.delete(input);
         input.holders.clear();
       }
+      this.retract(record, worker);
       this.setState(record, 'waiting');
       this.makeAvailable(record);
       this.fill(worker);
@@ -690,6 +705,44 @@ export class ClusterState {
         worker.queued -= 1;
       }
       this.assign(record, worker);
+      this.speculate(record, worker);
+    }
+  }
+
+  /** Send dependents of `start` whose missing inputs are all being computed on `worker` to it too. */
+  private speculate(start: TaskRecord, worker: WorkerRecord): void {
+    const window = this.window(worker);
+    const stack = [start];
+    while (stack.length && worker.processing.size < window) {
+      const record = stack.pop()!;
+      for (const dependent of record.dependents) {
+        if (dependent.state !== 'waiting' || dependent.forgotten || dependent.deps.length > SPECULATE_MAX_DEPS) continue;
+        if (!dependent.deps.every((dep) => this.available(dep) || (dep.state === 'processing' && dep.worker === worker))) continue;
+        this.assign(dependent, worker);
+        stack.push(dependent);
+      }
+    }
+  }
+
+  /** `record` will not be computed on `worker` after all: withdraw dependents sent there speculatively. */
+  private retract(record: TaskRecord, worker: WorkerRecord): void {
+    const withdrawn: TaskRecord[] = [];
+    const stack = [record];
+    while (stack.length) {
+      const producer = stack.pop()!;
+      for (const dependent of producer.dependents) {
+        if (dependent.state !== 'processing' || dependent.worker !== worker) continue;
+        worker.processing.delete(dependent);
+        this.outbox.toWorker(worker).cancel.push(dependent.id);
+        dependent.worker = undefined;
+        dependent.state = 'waiting';
+        withdrawn.push(dependent);
+        stack.push(dependent);
+      }
+    }
+    for (const dependent of withdrawn) {
+      dependent.waitingOn = 0;
+      for (const dep of dependent.deps) if (!this.available(dep)) dependent.waitingOn += 1;
     }
   }
 
@@ -708,17 +761,17 @@ export class ClusterState {
     record.state = 'processing';
     record.worker = worker;
     worker.processing.add(record);
-    const deps: DepLocation[] = record.deps.map((dep, i) => ({
-      key: record.depKeys[i]!,
+    const deps: DepLocation[] = record.deps.map((dep) => ({
       data_id: dep.id,
       inline: dep.inline,
       bytes: dep.inline ? dep.payload : EMPTY,
-      addresses: dep.inline ? [] : holderAddresses(dep, worker),
+      addresses: dep.inline || dep.holders.has(worker) ? NONE : holderAddresses(dep),
+      pending_here: dep.state === 'processing' && dep.worker === worker,
     }));
-    const assignment: Assignment = {
+    const assignment: PendingAssignment = {
       data_id: record.id,
-      key: record.key,
       op: record.op,
+      op_index: 0,
       args: record.argsBlob ? EMPTY : record.payload,
       args_data_id: record.argsBlob?.id ?? '',
       deps,
@@ -737,11 +790,10 @@ export class ClusterState {
 }
 
 const EMPTY = new Uint8Array(0);
+const NONE: string[] = [];
 
-/** The assigned worker first (it may already hold the value), then the other holders. */
-function holderAddresses(dep: TaskRecord, worker: WorkerRecord): string[] {
+function holderAddresses(dep: TaskRecord): string[] {
   const addresses: string[] = [];
-  if (dep.holders.has(worker)) addresses.push(worker.address);
-  for (const holder of dep.holders) if (holder !== worker) addresses.push(holder.address);
+  for (const holder of dep.holders) addresses.push(holder.address);
   return addresses;
 }

@@ -12,14 +12,14 @@ import { parentPort } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
 import { substituteRefs } from '../../graph.js';
 import { loadedOp, loadOp, packError, type OpFunction } from '../../worker-runtime.js';
-import { now } from '../protocol.js';
+import { keyOfDataId, now } from '../ids.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;
 const port = parentPort!;
 const values = new Map<string, unknown>();
 let results: ThreadResult[] = [];
-let transfer: ArrayBuffer[] = [];
+let owned: Uint8Array[] = [];
 const packer = new Packer();
 let flushScheduled = false;
 
@@ -30,10 +30,8 @@ port.on('message', (message: ToThread) => {
   }
   // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
   let lastFlush = performance.now();
-  for (const task of message.tasks) {
-    const result = runTask(task, message.packed);
-    if (result instanceof Promise) void result.then(([r, bytes]) => report(r, bytes));
-    else report(result[0], result[1]);
+  for (const task of JSON.parse(message.tasks) as ThreadTask[]) {
+    start(task, message.packed);
     if (performance.now() - lastFlush > FLUSH_MS) {
       flush();
       lastFlush = performance.now();
@@ -42,13 +40,47 @@ port.on('message', (message: ToThread) => {
   flush();
 });
 
+/** Tasks waiting for a value this thread is still computing (an async op), by that value's id. */
+const parked = new Map<string, Array<{ task: ThreadTask; packed: ArrayBuffer }>>();
+/** Ids whose task failed here: tasks that wait for them fail too (bounded: only recent ones matter). */
+const failedHere = new Set<string>();
+
+/** Run `task` now, or park it until the `later` inputs it waits for are produced. */
+function start(task: ThreadTask, packed: ArrayBuffer): void {
+  for (const dep of task.deps) {
+    if (!dep.later || values.has(dep.id)) continue;
+    if (failedHere.has(dep.id)) {
+      settle(task, [{ id: task.id, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
+      return;
+    }
+    const list = parked.get(dep.id) ?? [];
+    list.push({ task, packed });
+    parked.set(dep.id, list);
+    return;
+  }
+  const outcome = runTask(task, packed);
+  if (outcome instanceof Promise) void outcome.then((o) => settle(task, o));
+  else settle(task, outcome);
+}
+
+function settle(task: ThreadTask, [result, bytes]: Outcome): void {
+  report(result, bytes);
+  if (!result.ok) {
+    failedHere.add(task.id);
+    if (failedHere.size > 10_000) failedHere.delete(failedHere.values().next().value as string);
+  }
+  const waiting = parked.get(task.id);
+  if (!waiting) return;
+  parked.delete(task.id);
+  for (const next of waiting) start(next.task, next.packed);
+}
+
 /** Queue a result; `serialized` is v8.serialize(value) for a success. */
 function report(result: ThreadResult, serialized?: Uint8Array): void {
   if (serialized) {
     const { buffer, byteOffset, byteLength } = serialized;
     if (byteLength >= PACK_LIMIT && buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) {
-      result.bytes = serialized;
-      transfer.push(buffer);
+      result.owned = owned.push(serialized) - 1;
     } else {
       result.bytes = packer.add(serialized);
     }
@@ -64,9 +96,10 @@ function flush(): void {
   flushScheduled = false;
   if (!results.length) return;
   const packed = packer.take();
-  port.postMessage({ type: 'done', results, packed } satisfies FromThread, [packed, ...transfer]);
+  const transfer = [packed, ...owned.map((bytes) => bytes.buffer as ArrayBuffer)];
+  port.postMessage({ type: 'done', results: JSON.stringify(results), owned, packed } satisfies FromThread, transfer);
   results = [];
-  transfer = [];
+  owned = [];
 }
 
 type Outcome = [ThreadResult, Uint8Array | undefined];
@@ -77,6 +110,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
   let args: unknown[];
   try {
     const byKey = new Map<string, unknown>();
+    let rawArgs: unknown;
     for (const dep of task.deps) {
       let value: unknown;
       if (dep.bytes) {
@@ -85,11 +119,12 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
       } else if (values.has(dep.id)) {
         value = values.get(dep.id);
       } else {
-        throw new Error(`internal: input "${dep.key}" (${dep.id}) was neither sent nor held by this executor thread`);
+        throw new Error(`internal: input ${dep.id} was neither sent nor held by this executor thread`);
       }
-      byKey.set(dep.key, value);
+      if (dep.id === task.argsId) rawArgs = value;
+      else byKey.set(keyOfDataId(dep.id), value);
     }
-    const rawArgs = task.argsId ? byKey.get('') : deserialize(unpack(packed, task.args!));
+    if (!task.argsId) rawArgs = deserialize(unpack(packed, task.args!));
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
     fn = loadedOp(task.op);
   } catch (err) {
@@ -101,7 +136,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
       (err: unknown) => {
         // The op cannot be imported here: report it as the graph's fault, not the op's.
         const packedError = packError(err);
-        const message = `op "${task.op}" of task "${task.key}" cannot be loaded on this worker: ${packedError.message}`;
+        const message = `op "${task.op}" of task "${keyOfDataId(task.id)}" cannot be loaded on this worker: ${packedError.message}`;
         return [{ id: task.id, ok: false, start, end: now(), error: { ...packedError, name: 'GraphError', code: 'UNKNOWN_OP', message } }, undefined] as Outcome;
       },
     );

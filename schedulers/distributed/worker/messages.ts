@@ -6,24 +6,26 @@
  * posting a Uint8Array that views part of a larger buffer (as protobuf's decoded `bytes` do)
  * would clone the whole underlying buffer for every task. Results larger than PACK_LIMIT
  * travel as their own transferred buffer instead, so a large value is never copied twice.
+ * The task and result lists themselves cross as JSON text: for thousands of small plain
+ * objects that is several times cheaper than postMessage's structured clone.
  */
 import type { PackedError } from '../../types.js';
 
 /** [offset, length] inside the batch's packed buffer. */
 export type Span = [number, number];
 
-/** One input of a task. `bytes` is present when the thread does not hold the value yet. */
+/** One input of a task (its key is `keyOfDataId(id)`). `bytes` is present when the thread does not hold the value yet. */
 export interface ThreadDep {
-  key: string;
   id: string;
   /** Small literal: deserialize for this task only, do not keep. */
   inline: boolean;
   bytes?: Span;
+  /** Produced by a task sent to this thread earlier that may not have finished: wait for it. */
+  later?: boolean;
 }
 
 export interface ThreadTask {
   id: string;
-  key: string;
   op: string;
   /** v8.serialize(args), unless `argsId` names a dep holding the args array. */
   args?: Span;
@@ -31,19 +33,23 @@ export interface ThreadTask {
   deps: ThreadDep[];
 }
 
-export type ToThread = { type: 'run'; tasks: ThreadTask[]; packed: ArrayBuffer } | { type: 'release'; ids: string[] };
+/** `tasks` is JSON of ThreadTask[]. */
+export type ToThread = { type: 'run'; tasks: string; packed: ArrayBuffer } | { type: 'release'; ids: string[] };
 
 export interface ThreadResult {
   id: string;
   ok: boolean;
-  /** v8.serialize(result): a span of the packed buffer, or its own (transferred) buffer when large. */
-  bytes?: Span | Uint8Array;
+  /** v8.serialize(result) as a span of the packed buffer... */
+  bytes?: Span;
+  /** ...or, when large, as `owned[index]` of the message (its own transferred buffer). */
+  owned?: number;
   start: number;
   end: number;
   error?: PackedError;
 }
 
-export type FromThread = { type: 'done'; results: ThreadResult[]; packed: ArrayBuffer };
+/** `results` is JSON of ThreadResult[]. */
+export type FromThread = { type: 'done'; results: string; owned: Uint8Array[]; packed: ArrayBuffer };
 
 /** Results at least this large are transferred on their own rather than packed. */
 export const PACK_LIMIT = 64 * 1024;

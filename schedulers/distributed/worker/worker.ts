@@ -68,6 +68,9 @@ export interface RunningWorker {
 
 interface PendingTask {
   assignment: Assignment;
+  op: string;
+  /** Sent to an executor thread (possibly still waiting there for inputs that thread computes). */
+  dispatched: boolean;
   waitingOn: Set<string>;
   fetchedBytes: number;
   fetched: string[];
@@ -171,48 +174,72 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     for (const executor of executors) {
       if (!executor.outbox.length) continue;
       const packed = executor.packer.take();
-      executor.thread.postMessage({ type: 'run', tasks: executor.outbox, packed } satisfies ToThread, [packed]);
+      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), packed } satisfies ToThread, [packed]);
       executor.outbox = [];
     }
   };
 
+  /** Data id -> the executor thread computing it right now. */
+  const computing = new Map<string, Executor>();
+
+  /**
+   * Dispatch `task` once its inputs are here - or, when the only inputs missing are being
+   * computed by one executor thread, to that thread at once (it runs the task as soon as it
+   * produced them: a chain then costs no round trip per link).
+   */
   function runWhenReady(task: PendingTask): void {
-    if (task.waitingOn.size) return;
+    if (task.dispatched) return;
     if (task.missing.length) {
+      if (task.waitingOn.size) return;
       pending.delete(task.assignment.data_id);
       complete({ data_id: task.assignment.data_id, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: task.fetchedBytes, fetched: task.fetched, missing: task.missing });
       return;
     }
-    let executor = executors[0]!;
-    for (const e of executors) if (e.inFlight < executor.inFlight) executor = e;
+    let executor: Executor | undefined;
+    for (const dataId of task.waitingOn) {
+      const producer = computing.get(dataId);
+      if (!producer || (executor && producer !== executor)) return;
+      executor = producer;
+    }
+    if (!executor) {
+      executor = executors[0]!;
+      for (const e of executors) if (e.inFlight < executor.inFlight) executor = e;
+    }
+    const later = task.waitingOn;
+    for (const dataId of later) waiters.get(dataId)?.delete(task);
+    task.waitingOn = new Set();
+    task.dispatched = true;
     const a = task.assignment;
     const packer = executor.packer;
     const deps: ThreadDep[] = a.deps.map((dep) => {
-      if (dep.inline) return { key: dep.key, id: dep.data_id, inline: true, bytes: packer.add(dep.bytes) };
-      if (executor.holds.has(dep.data_id)) return { key: dep.key, id: dep.data_id, inline: false };
+      if (later.has(dep.data_id)) return { id: dep.data_id, inline: false, later: true };
+      if (dep.inline) return { id: dep.data_id, inline: true, bytes: packer.add(dep.bytes) };
+      if (executor.holds.has(dep.data_id)) return { id: dep.data_id, inline: false };
       executor.holds.add(dep.data_id);
-      return { key: dep.key, id: dep.data_id, inline: false, bytes: packer.add(store.get(dep.data_id)!) };
+      return { id: dep.data_id, inline: false, bytes: packer.add(store.get(dep.data_id)!) };
     });
     const args = a.args_data_id ? undefined : packer.add(a.args);
-    executor.outbox.push({ id: a.data_id, key: a.key, op: a.op, args, argsId: a.args_data_id || undefined, deps });
+    executor.outbox.push({ id: a.data_id, op: task.op, args, argsId: a.args_data_id || undefined, deps });
     executor.inFlight += 1;
+    computing.set(a.data_id, executor);
     if (!dispatchScheduled) {
       dispatchScheduled = true;
       setImmediate(dispatch);
     }
   }
 
-  function finished(executor: Executor, { results, packed }: FromThread): void {
-    for (const result of results) {
+  function finished(executor: Executor, message: FromThread): void {
+    const { owned, packed } = message;
+    for (const result of JSON.parse(message.results) as ThreadResult[]) {
       executor.inFlight -= 1;
+      computing.delete(result.id);
       const task = pending.get(result.id);
       pending.delete(result.id);
       let nbytes = 0;
-      if (result.ok && result.bytes) {
+      if (result.ok && (result.bytes || result.owned !== undefined)) {
         // Small results are copied out of the batch buffer (so it can be freed); large ones came on their own.
-        const own = result.bytes instanceof Uint8Array;
-        const view = own ? (result.bytes as Uint8Array) : unpack(packed, result.bytes as [number, number]);
-        const bytes = own ? Buffer.from(view.buffer, view.byteOffset, view.byteLength) : Buffer.from(view);
+        const large = result.owned !== undefined ? owned[result.owned]! : undefined;
+        const bytes = large ? Buffer.from(large.buffer, large.byteOffset, large.byteLength) : Buffer.from(unpack(packed, result.bytes!));
         nbytes = bytes.byteLength;
         executor.holds.add(result.id);
         if (!task) {
@@ -221,6 +248,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
           continue;
         }
         store.set(result.id, bytes);
+        producedHere(result.id);
       }
       if (!task) continue;
       complete({
@@ -234,6 +262,17 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         fetched: task.fetched,
         missing: [],
       });
+    }
+  }
+
+  /** A value computed here: run the tasks assigned here that were waiting for it. */
+  function producedHere(dataId: string): void {
+    const tasks = waiters.get(dataId);
+    if (!tasks || inFlightFetches.has(dataId)) return;
+    waiters.delete(dataId);
+    for (const task of tasks) {
+      task.waitingOn.delete(dataId);
+      if (pending.get(task.assignment.data_id) === task) runWhenReady(task);
     }
   }
 
@@ -258,7 +297,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         if (!set) waiters.set(dep.data_id, (set = new Set()));
         set.add(task);
         task.waitingOn.add(dep.data_id);
-        if (inFlightFetches.has(dep.data_id)) continue;
+        // Produced by a task assigned here earlier: `finished` wakes the waiters.
+        if (dep.pending_here || inFlightFetches.has(dep.data_id)) continue;
         inFlightFetches.add(dep.data_id);
         const [first, ...rest] = dep.addresses;
         if (!first) {
@@ -335,7 +375,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     }
     const fresh: PendingTask[] = [];
     for (const assignment of batch.tasks) {
-      const task: PendingTask = { assignment, waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [] };
+      const op = batch.ops[assignment.op_index] ?? '';
+      const task: PendingTask = { assignment, op, dispatched: false, waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [] };
       pending.set(assignment.data_id, task);
       fresh.push(task);
     }

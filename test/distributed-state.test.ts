@@ -1,0 +1,158 @@
+// The distributed scheduler's state machine on its own (no processes, no network): placement
+// by data locality, stealing, speculative assignment, release of intermediates, recovery of
+// lost values, the retry limit, and rejected submissions.
+import { describe, expect, it } from 'vitest';
+import { ClusterState, type PendingAssignments as Assignments, type RunRecord, type WorkerRecord } from '../dist/schedulers/distributed/scheduler/state.js';
+import type { NodeSpec, RunProgress } from '../dist/schedulers/distributed/protocol.js';
+import { keyOfDataId } from '../dist/schedulers/distributed/ids.js';
+
+function harness(options = {}) {
+  const toWorkers = new Map<WorkerRecord, Assignments>();
+  const toRuns = new Map<RunRecord, RunProgress>();
+  const state = new ClusterState(
+    {
+      toWorker: (w) => {
+        if (!toWorkers.has(w)) toWorkers.set(w, { tasks: [], cancel: [], release: [] });
+        return toWorkers.get(w)!;
+      },
+      toRun: (r) => {
+        if (!toRuns.has(r)) toRuns.set(r, { run: r.run, events: [], done: [], failed: [], tasks_done: 0, bytes_between_workers: 0 });
+        return toRuns.get(r)!;
+      },
+    },
+    options,
+  );
+  /** Take (and clear) what was sent to each worker. */
+  const sent = (w: WorkerRecord): Assignments => {
+    const batch = toWorkers.get(w) ?? { tasks: [], cancel: [], release: [] };
+    toWorkers.delete(w);
+    return batch;
+  };
+  const progress = () => {
+    const all = [...toRuns.values()];
+    toRuns.clear();
+    return { done: all.flatMap((p) => p.done), failed: all.flatMap((p) => p.failed) };
+  };
+  const finish = (w: WorkerRecord, id: string, nbytes = 8) =>
+    state.complete(w, { data_id: id, ok: true, nbytes, start: 0, end: 0.001, fetched_bytes: 0, fetched: [], missing: [] });
+  return { state, sent, progress, finish };
+}
+
+const task = (key: string, deps: string[] = [], priority = 0): NodeSpec => ({ key, op: 'file:///ops.mjs#f', payload: new Uint8Array(1), deps, priority, placed: null });
+const literal = (key: string): NodeSpec => ({ key, op: '', payload: new Uint8Array(3), deps: [], priority: 0, placed: null });
+const submit = (state: ClusterState, nodes: NodeSpec[], wanted: string[], run = 1) =>
+  state.submit('c1', { run, nodes, wanted, externals: [], final: true, events: false });
+const id = (key: string, run = 1) => `c1/${run}/${key}`;
+const keys = (batch: Assignments) => batch.tasks.map((t) => keyOfDataId(t.data_id));
+
+describe('ClusterState', () => {
+  it('places a task on the worker that holds most of its input bytes', () => {
+    const { state, sent } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    // Two uploaded literals: 10 MB on w2, 8 bytes on w1.
+    const placed = (key: string, worker: string, nbytes: number): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes } });
+    expect(submit(state, [placed('big', 'w2', 10_000_000), placed('small', 'w1', 8), task('use', ['big', 'small'])], ['use'])).toBeUndefined();
+    expect(keys(sent(w1))).toEqual([]);
+    const batch = sent(w2);
+    expect(keys(batch)).toEqual(['use']);
+    // `big` is here already (no address to fetch from); `small` is fetched from w1.
+    expect(batch.tasks[0]!.deps.map((d) => d.addresses)).toEqual([[], ['h:1']]);
+  });
+
+  it('assigns a chain to one worker speculatively, marking inputs produced there', () => {
+    const { state, sent } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const nodes = [literal('x'), task('a', ['x']), task('b', ['a']), task('c', ['b'])];
+    submit(state, nodes, ['c']);
+    const batch = sent(w1);
+    expect(keys(batch)).toEqual(['a', 'b', 'c']);
+    expect(batch.tasks[0]!.deps[0]).toMatchObject({ inline: true, pending_here: false });
+    expect(batch.tasks[1]!.deps[0]).toMatchObject({ data_id: id('a'), pending_here: true });
+  });
+
+  it('releases an intermediate once its dependents are done, and reports wanted keys', () => {
+    const { state, sent, progress, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    submit(state, [task('a'), task('b', ['a'])], ['b']);
+    sent(w1);
+    finish(w1, id('a'));
+    expect(sent(w1).release).toEqual([]);
+    finish(w1, id('b'));
+    expect(sent(w1).release).toEqual([id('a')]);
+    expect(progress().done).toMatchObject([{ key: 'b', data_id: id('b'), worker: 'w1', data_address: 'h:1' }]);
+    state.release('c1', 1, []);
+    expect(sent(w1).release).toEqual([id('b')]);
+  });
+
+  it('lets an idle worker steal queued work, including a worker that joins later', () => {
+    const { state, sent, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    // Long tasks: teach the scheduler the mean task time first, so the window is small.
+    submit(state, [task('warm')], ['warm'], 1);
+    sent(w1);
+    state.complete(w1, { data_id: id('warm', 1), ok: true, nbytes: 8, start: 0, end: 60_000, fetched_bytes: 0, fetched: [], missing: [] });
+    sent(w1);
+    submit(state, Array.from({ length: 10 }, (_, i) => task(`t${i}`, [], i)), Array.from({ length: 10 }, (_, i) => `t${i}`), 2);
+    expect(sent(w1).tasks.length).toBe(2); // window: 2 per thread; the rest wait here
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    expect(sent(w2).tasks.length).toBe(2); // stolen from w1's queue
+    finish(w1, id('t0', 2));
+    expect(sent(w1).tasks.length).toBe(1);
+  });
+
+  it('reschedules the tasks of a lost worker and recomputes values only it held', () => {
+    const { state, sent, progress, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    submit(state, [task('a'), task('b'), task('sum', ['a', 'b'])], ['sum']);
+    sent(w1);
+    finish(w1, id('a'));
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    sent(w1);
+    sent(w2);
+    state.removeWorker(w1, 'test');
+    // `b` was running on w1, `a` lived only there: both run again on w2 (then `sum`, speculatively).
+    expect(keys(sent(w2)).sort()).toEqual(['a', 'b', 'sum']);
+    finish(w2, id('a'));
+    finish(w2, id('b'));
+    finish(w2, id('sum'));
+    expect(progress().done.map((d) => d.key)).toEqual(['sum']);
+  });
+
+  it('fails a task that was running on too many dying workers, saying so', () => {
+    const { state, sent, progress } = harness({ allowedFailures: 2 });
+    let worker = state.addWorker('w0', 'h:0', 1);
+    submit(state, [task('bomb')], ['bomb']);
+    for (let i = 1; i <= 2; i++) {
+      expect(keys(sent(worker))).toEqual(['bomb']);
+      const next = state.addWorker(`w${i}`, `h:${i}`, 1);
+      state.removeWorker(worker, 'it exited with code 3');
+      worker = next;
+    }
+    const { failed } = progress();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.error.kind).toBe('worker-lost');
+    expect(failed[0]!.error.message).toMatch(/running on 2 workers that died.*code 3.*giving up after 2 tries/);
+  });
+
+  it('withdraws speculative dependents when their input cannot be computed where planned', () => {
+    const { state, sent, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    submit(state, [task('a'), task('b', ['a']), task('c', ['b'])], ['c']);
+    expect(keys(sent(w1))).toEqual(['a', 'b', 'c']);
+    finish(w1, id('a'));
+    // w1 could not fetch `a` for `b` (say, its value was lost): b is redone and c withdrawn.
+    state.complete(w1, { data_id: id('b'), ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: 0, fetched: [], missing: [id('a')] });
+    const batch = sent(w1);
+    expect(batch.cancel).toContain(id('c'));
+    expect(keys(batch)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rejects submissions with a missing key, a duplicate key or a cycle', () => {
+    const { state } = harness();
+    expect(submit(state, [task('a', ['nope'])], ['a'], 1)).toMatch(/missing key "nope"/);
+    expect(submit(state, [task('a'), task('a')], ['a'], 2)).toMatch(/"a" appears twice/);
+    expect(submit(state, [task('a', ['b']), task('b', ['a'])], ['a'], 3)).toMatch(/cycle/);
+    expect(submit(state, [{ ...task('a'), op: 'no-hash' }], ['a'], 4)).toMatch(/malformed op/);
+  });
+});

@@ -1,0 +1,73 @@
+// Progress output: a live rewritten line on a TTY, plain lines otherwise; and the summary table.
+import { describe, expect, it } from 'vitest';
+import { cellOutcome, createProgress, formatDuration, formatSeconds } from '../dist/harness/progress.js';
+import { renderSummary } from '../dist/harness/summary.js';
+import { withSpeedups } from '../dist/harness/metrics.js';
+import type { Cell } from '../dist/results/schema.js';
+
+function fakeStream(isTTY: boolean, columns = 200) {
+  const stream = { isTTY, columns, text: '', write(chunk: string) { stream.text += chunk; return true; } };
+  return stream;
+}
+
+function cell(scheduler: Cell['scheduler'], workers: number, median: number | null, error?: string): Cell {
+  return {
+    workload: 'matmul', size: 'quick', params: {}, scheduler, workers,
+    status: median === null ? 'failed' : 'ok',
+    ...(error ? { error: { name: 'WorkerLostError', message: error } } : {}),
+    verified: median !== null,
+    samples: median === null ? [] : [median, median],
+    stats: median === null ? null : { median, mean: median, min: median, max: median, sd: 0, rme: 1.25 },
+    speedup: null, efficiency: null, tasks: 4, perTaskOverheadUs: null,
+    bytes: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 },
+    peakMemoryBytes: 0, cpuSeconds: null, startupSeconds: 0, taskStream: null,
+  };
+}
+
+describe('progress', () => {
+  it('writes one plain line per finished cell when not a TTY', () => {
+    const stream = fakeStream(false);
+    const progress = createProgress(2, stream as unknown as NodeJS.WriteStream);
+    progress.cellStarted(0, 'matmul/quick on sync');
+    progress.cellFinished(0, 'matmul/quick on sync', cell('sync', 1, 0.25));
+    progress.cellStarted(1, 'matmul/quick on processes×2');
+    progress.cellFinished(1, 'matmul/quick on processes×2', cell('processes', 2, null, 'worker 1 exited with code 9'));
+    progress.stop();
+    expect(stream.text.split('\n')).toEqual([
+      expect.stringMatching(/^\[1\/2\] matmul\/quick on sync: ok: median 250\.0 ms ±1\.3% \(2 samples\) \| elapsed 0s, ETA 0s$/),
+      expect.stringMatching(/^\[2\/2\] matmul\/quick on processes×2: FAILED: worker 1 exited with code 9 \| elapsed 0s, ETA 0s$/),
+      '2 of 2 cells in 0s',
+      '',
+    ]);
+  });
+
+  it('rewrites one line in place on a TTY, cut to the terminal width, and keeps failures on screen', () => {
+    const stream = fakeStream(true, 40);
+    const progress = createProgress(3, stream as unknown as NodeJS.WriteStream);
+    progress.cellStarted(0, 'json-files/quick on threads×2');
+    progress.cellFinished(0, 'json-files/quick on threads×2', cell('threads', 2, null, 'lost'));
+    progress.stop();
+    const frames = stream.text.split('\r\x1b[K').filter(Boolean);
+    expect(frames[0]).toBe('cell 1 of 3: json-files/quick on threa…');
+    expect(frames).toContain('[1/3] json-files/quick on threads×2: FAILED: lost\n');
+    expect(frames[frames.length - 1]).toBe('1 of 3 cells in 0s\n');
+    for (const frame of frames) expect(frame.replace(/\n$/, '').length).toBeLessThanOrEqual(60);
+  });
+
+  it('formats durations and times', () => {
+    expect(formatDuration(65.4)).toBe('1m05s');
+    expect(formatDuration(9.6)).toBe('10s');
+    expect(formatSeconds(0.000_05)).toBe('50 µs');
+    expect(formatSeconds(0.005)).toBe('5.00 ms');
+    expect(formatSeconds(2.5)).toBe('2.50 s');
+    expect(cellOutcome(cell('sync', 1, 1))).toBe('ok: median 1.00 s ±1.3% (2 samples)');
+  });
+});
+
+describe('summary table', () => {
+  it('names the fastest verified scheduler per workload with its speedup, and lists failures', () => {
+    const text = renderSummary(withSpeedups([cell('sync', 1, 0.4), cell('threads', 2, 0.1), cell('processes', 2, null, 'worker lost')]));
+    expect(text).toMatch(/│ matmul +│ quick +│ threads×2 +│ 100\.0 ms +│ 4\.00× +│ 400\.0 ms +│ 1 of 3 +│/);
+    expect(text).toMatch(/Cells without a verified time:\n {2}matmul\/quick on processes×2: failed: worker lost/);
+  });
+});

@@ -37,6 +37,8 @@ export interface RawBenchOptions {
   minSamples?: string;
   maxSamples?: string;
   runTimeout?: string;
+  /** Print the plan and stop: no directory is created, nothing is written. */
+  dryRun?: boolean;
 }
 
 /** A validated bench run. */
@@ -73,7 +75,8 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
   const workerCounts = raw.workers ? parsePositiveIntegers('--workers', raw.workers) : defaultWorkerCounts(os.availableParallelism());
   const jsonDir = raw.jsonDir ? await checkReadableDir('--json-dir', raw.jsonDir) : undefined;
   const pools = planMatrix({ workloads, sizes, schedulers: schedulers as SchedulerName[], workerCounts });
-  const outDir = await prepareOutDir(raw.outDir); // last: the only check that creates anything
+  // Last: the only check that creates anything (and a dry run creates nothing).
+  const outDir = raw.dryRun ? resolve(raw.outDir) : await prepareOutDir(raw.outDir);
   return { preset, settings, pools, outDir, workloadOptions: { jsonDir } };
 }
 

@@ -93,7 +93,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
   const statsBefore = scheduler.stats();
   const childCpuBefore = await sampler.childCpuSnapshot();
 
-  const bench = new Bench({ iterations, time: settings.budgetSeconds * 1000, warmup: false, throws: true, retainSamples: true });
+  const bench = new Bench({ iterations, time: settings.budgetSeconds * 1000, warmup: false, throws: true });
   bench.add(
     `${input.workload.name}/${input.size}`,
     async () => {

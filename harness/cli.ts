@@ -17,7 +17,7 @@ import { SIZE_NAMES } from '../workloads/types.js';
 import { UsageError, resolveBenchPlan, type RawBenchOptions, type WorkloadSource } from './bench-options.js';
 import { runBench } from './bench.js';
 import { schedlabVersion } from './environment.js';
-import { countCells, PRESETS } from './plan.js';
+import { countCells, describePlan, PRESETS } from './plan.js';
 import { createProgress } from './progress.js';
 import { renderSummary } from './summary.js';
 
@@ -47,6 +47,7 @@ function buildProgram(): Command {
     .option('--min-samples <n>', "samples per cell when a run fits the budget (default: the preset's)")
     .option('--max-samples <n>', "cap on samples of very fast cells (default: the preset's)")
     .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
+    .option('--dry-run', 'print the matrix (pools and cells) and stop, without running or writing anything')
     .option('--no-report', 'do not render the HTML report after the run')
     .action(benchCommand);
 
@@ -140,6 +141,10 @@ async function loadWorkloadSource(): Promise<WorkloadSource> {
 async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promise<void> {
   const plan = await resolveBenchPlan(opts, await loadWorkloadSource());
   const total = countCells(plan.pools);
+  if (opts.dryRun) {
+    console.log(describePlan(plan));
+    return;
+  }
   const progress = createProgress(total);
   progress.note(`schedlab bench: preset ${plan.preset.name}, ${total} cells in ${plan.pools.length} pools`);
   if (!plan.pools.some((p) => p.pool.scheduler === 'sync')) {
@@ -228,6 +233,11 @@ function wrap(text: string, width: number, indent: string): string[] {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `schedlab list | head` closes stdout early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
@@ -245,7 +255,7 @@ function exitCodeFor(err: unknown): number {
   }
   // UsageError, ResultsFileError, and the library's OptionError (code BAD_OPTION) are all bad input.
   if (err instanceof UsageError || err instanceof ResultsFileError || (err as { code?: unknown }).code === 'BAD_OPTION') {
-    console.error(`schedlab: ${(err as Error).message}`);
+    console.error(`schedlab: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`); // one line, even for a multi-line cause
     return EXIT_USAGE;
   }
   console.error(`schedlab: error: ${err instanceof Error ? err.message : String(err)}`);

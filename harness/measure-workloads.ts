@@ -1,8 +1,8 @@
 /**
  * Ad-hoc measurement (not part of the CLI, not used by `bench`): each catalog workload at one
  * size on sync / threads / processes with N workers. Per (workload, scheduler): pool start-up,
- * median wall time of `get` over a few runs after one warm-up, speedup against sync, and
- * bytes moved per run from `stats()`. Every run's answer is verified (outside the timing).
+ * median wall time of `get` over a few runs after one warm-up, speedup against sync (when
+ * sync is among the schedulers), and bytes moved per run from `stats()`. Every run's answer is verified (outside the timing).
  *
  *   npx tsc -p . && node dist/harness/measure-workloads.js [--size small] [--runs 3] [--workers 2]
  *     [--workloads matmul,shuffle] [--schedulers sync,threads,processes]
@@ -41,7 +41,7 @@ const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
 const tmpDir = mkdtempSync(join(tmpdir(), 'schedlab-measure-'));
 console.log(`size ${size}, ${workers} workers, median of ${runs} runs after 1 warm-up`);
-console.log('workload     scheduler  startup s  median s  speedup  tasks  MB->workers  MB<-workers');
+console.log('workload     scheduler   startup s  median s  speedup  tasks  MB->workers  MB<-workers  MB-between');
 try {
   for (const w of catalog.filter((x) => !wanted || wanted.includes(x.name))) {
     const params = w.sizes[size];
@@ -64,9 +64,10 @@ try {
         if (name === 'sync') syncMedian = time;
         const speedup = syncMedian ? (syncMedian / time).toFixed(2) : '-';
         console.log(
-          `${w.name.padEnd(12)} ${name.padEnd(10)} ${scheduler.startupSeconds.toFixed(2).padStart(9)} ${time.toFixed(3).padStart(9)} ` +
+          `${w.name.padEnd(12)} ${name.padEnd(11)} ${scheduler.startupSeconds.toFixed(2).padStart(9)} ${time.toFixed(3).padStart(9)} ` +
             `${speedup.padStart(8)} ${String((after.tasks - before.tasks) / runs).padStart(6)} ` +
-            `${mb((after.bytesToWorkers - before.bytesToWorkers) / runs).padStart(12)} ${mb((after.bytesFromWorkers - before.bytesFromWorkers) / runs).padStart(12)}`,
+            `${mb((after.bytesToWorkers - before.bytesToWorkers) / runs).padStart(12)} ${mb((after.bytesFromWorkers - before.bytesFromWorkers) / runs).padStart(12)} ` +
+            `${mb((after.bytesBetweenWorkers - before.bytesBetweenWorkers) / runs).padStart(11)}`,
         );
       } finally {
         await scheduler.close();

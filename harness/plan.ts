@@ -124,3 +124,17 @@ export function poolLabel(pool: PoolSpec): string {
 export function cellLabel(cell: CellSpec): string {
   return `${cell.workload.name}/${cell.size} on ${poolLabel(cell.pool)}`;
 }
+
+/** What a run will do, for `--dry-run`: settings, then one line per pool with its cells. */
+export function describePlan(plan: { preset: Preset; settings: MeasureSettings; pools: PoolPlan[]; outDir: string }): string {
+  const { settings } = plan;
+  const lines = [
+    `preset ${plan.preset.name}: ${countCells(plan.pools)} cells in ${plan.pools.length} pools; ` +
+      `${settings.budgetSeconds} s of samples per cell (${settings.minSamples} to ${settings.maxSamples} samples), ` +
+      `runs longer than ${settings.runTimeoutSeconds} s fail; results in ${plan.outDir}`,
+  ];
+  for (const { pool, cells } of plan.pools) {
+    lines.push(`  ${poolLabel(pool)}: ${cells.map((c) => `${c.workload.name}/${c.size}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}

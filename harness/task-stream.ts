@@ -14,6 +14,11 @@ import type { TaskSpan } from '../results/schema.js';
 /** Spans kept for the Gantt chart of one sample. */
 export const MAX_TASK_SPANS = 2000;
 
+/** Seconds rounded to the microsecond: the clocks are not finer, and the results file stays small. */
+function toMicroseconds(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
+}
+
 export class RunEventRecorder {
   /** Σ (end − start) of every task that ended, seconds. */
   computeSeconds = 0;
@@ -38,8 +43,8 @@ export class RunEventRecorder {
       this.spans.push({
         key: event.key,
         worker: event.worker,
-        start: (event.start - this.runStartEpochMs) / 1000,
-        end: (event.end - this.runStartEpochMs) / 1000,
+        start: toMicroseconds((event.start - this.runStartEpochMs) / 1000),
+        end: toMicroseconds((event.end - this.runStartEpochMs) / 1000),
       });
     }
   };

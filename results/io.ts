@@ -41,7 +41,8 @@ export async function readResultsFile(path: string): Promise<ResultsFile> {
  */
 export async function writeResultsFileAtomic(path: string, data: ResultsFile): Promise<void> {
   const valid = parseResults(data, path);
-  await writeFileAtomic(path, JSON.stringify(valid, null, 2) + '\n');
+  // Compact: a full run's file holds thousands of task spans and is rewritten after every cell.
+  await writeFileAtomic(path, JSON.stringify(valid) + '\n');
 }
 
 /** Write `text` to `path` atomically. Exported for the harness's other artifacts and for tests. */

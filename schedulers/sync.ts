@@ -9,10 +9,13 @@ import { localScheduler } from './local/scheduler.js';
 import type { Scheduler } from './types.js';
 import { runBatch } from './worker-runtime.js';
 
-/** The inline executor: one slot, batches of one unit, values passed by reference. */
+/**
+ * The inline executor: one slot, values passed by reference. Batches of up to 64 ready tasks
+ * (run one after another, in priority order) amortise the engine's per-submission work.
+ */
 export const syncExecutor: Executor = {
   slots: 1,
-  maxBatchTasks: 1,
+  maxBatchTasks: 64,
   inline: true,
   sizeOf: undefined,
   submit: (batch, context) => runBatch(batch, { workerTag: 0, onTaskStart: context.onTaskStart, keepOriginal: true, timed: context.timed }),

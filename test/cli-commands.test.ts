@@ -72,6 +72,21 @@ describe('commands', () => {
     }
   });
 
+  it('bench --dry-run prints the matrix and writes nothing', async () => {
+    const out = join(dir, 'dry');
+    const run = await runCli(['bench', '--dry-run', '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'),
+      '--schedulers', 'sync,threads', '--workers', '1,2', '--size', 'quick,small', '--out-dir', out]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^preset quick: 6 cells in 3 pools; 2 s of samples per cell \(3 to 40 samples\)/),
+      '  sync: sum-squares/quick, sum-squares/small',
+      '  threads×1: sum-squares/quick, sum-squares/small',
+      '  threads×2: sum-squares/quick, sum-squares/small',
+      '',
+    ]);
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+  });
+
   it('list prints the catalog with sizes, the schedulers and the presets', async () => {
     const run = await runCli(['list']);
     expect(run.code, run.stderr).toBe(0);

@@ -166,3 +166,24 @@ describe('distributed scheduler on a local cluster', () => {
     expect(after.bytesToWorkers - before.bytesToWorkers).toBeLessThan(5_000);
   });
 });
+
+describe('a worker with several executor threads', () => {
+  it('runs ops on all its threads and passes values between them', async () => {
+    const threaded = await createDistributedScheduler({ workers: 1, nthreads: 3 });
+    try {
+      const graph: Graph = {};
+      for (let i = 0; i < 6; i++) graph[`s${i}`] = { op: op('spinThread'), args: [150] };
+      for (let i = 0; i < 6; i++) graph[`r${i}`] = { op: op('range'), args: [1000, i] };
+      for (let i = 0; i < 6; i++) graph[`d${i}`] = { op: op('dot'), args: [{ $ref: `r${i}` }, { $ref: `r${(i + 1) % 6}` }] };
+      graph.total = { op: op('sum'), args: Array.from({ length: 6 }, (_, i) => ({ $ref: `d${i}` })) };
+      graph.threads = { op: op('identity'), args: [Array.from({ length: 6 }, (_, i) => ({ $ref: `s${i}` }))] };
+      const [total, threads] = (await threaded.get(graph, ['total', 'threads'])) as [number, number[]];
+      let expected = 0;
+      for (let i = 0; i < 6; i++) for (let k = 0; k < 1000; k++) expected += (i + k) * (((i + 1) % 6) + k);
+      expect(total).toBe(expected);
+      expect(new Set(threads).size).toBe(3);
+    } finally {
+      await threaded.close();
+    }
+  });
+});

@@ -82,6 +82,12 @@ describe('distributed scheduler faults', () => {
 });
 
 describe('the scheduler going away', () => {
+  it('fails with ConnectionError when no scheduler listens at the address', async () => {
+    const started = Date.now();
+    await expect(createDistributedScheduler({ address: '127.0.0.1:1', connectTimeoutMs: 5_000 })).rejects.toBeInstanceOf(ConnectionError);
+    expect(Date.now() - started).toBeLessThan(6_000);
+  });
+
   it('fails pending futures with ConnectionError instead of hanging', async () => {
     const doomed = await createDistributedScheduler({ workers: 1 });
     try {

@@ -42,13 +42,23 @@ interface Child {
   ready: Promise<string>;
 }
 
+/** How much of a child's stderr is kept, to explain a failed start. */
+const STDERR_TAIL = 4096;
+
 function spawnChild(file: string, options: object, timeoutMs: number): Child {
   const child = spawn(process.execPath, [entry(file)], {
     env: { ...process.env, SCHEDLAB_CLUSTER_OPTIONS: JSON.stringify(options) },
-    stdio: ['pipe', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // Children log progress (joins, losses, crashes) to stderr: kept for errors, shown with SCHEDLAB_DEBUG.
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    stderr = (stderr + text).slice(-STDERR_TAIL);
+    if (process.env.SCHEDLAB_DEBUG) process.stderr.write(text);
+  });
+  const said = (): string => (stderr.trim() ? `; its stderr ends with:\n${stderr.trim()}` : '');
   const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} (pid ${child.pid}) was not ready within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${file} (pid ${child.pid}) was not ready within ${timeoutMs} ms${said()}`)), timeoutMs);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = /^ready (.+)$/.exec(line);
@@ -59,7 +69,7 @@ function spawnChild(file: string, options: object, timeoutMs: number): Child {
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${file} exited (code ${code}, signal ${signal}) before it was ready`));
+      reject(new Error(`${file} exited (code ${code}, signal ${signal}) before it was ready${said()}`));
     });
     child.once('error', (err) => {
       clearTimeout(timer);

@@ -5,7 +5,7 @@
  * Why @grpc/proto-loader (dynamic) rather than static codegen: codegen needs `protoc` plus a
  * plugin at build time and generated files to keep in sync; proto-loader is already a
  * dependency, reads the one `.proto` at start-up (a few ms, once per process) and the hot
- * payloads are opaque `bytes` (v8.serialize'd values and args), so generated classes would
+ * payloads are opaque `bytes` (values and args encoded by `codec.ts`), so generated classes would
  * buy no speed. The interfaces below are the hand-written mirror of the `.proto`; keep them
  * in step (field names are snake_case because we load with `keepCase`).
  *

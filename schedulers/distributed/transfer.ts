@@ -50,11 +50,6 @@ export class ChunkAssembler {
     this.partial.delete(dataId);
     return { dataId, bytes: entry.buffer };
   }
-
-  /** Ids whose chunks started but did not finish. */
-  incomplete(): string[] {
-    return [...this.partial.keys()];
-  }
 }
 
 /** Largest single value a receiver accepts (a sanity bound against a hostile `total`). */

@@ -19,9 +19,14 @@
  * 4. A task failure, a lost worker or an abort rejects `get` at once; results still in
  *    flight for that run are ignored when they arrive. Nothing survives between runs except
  *    the executor's pool, so the scheduler is usable for the next `get`.
+ * 5. Events: inline runs emit `task-start` right before each op and `task-end` after it. A
+ *    pool does not say which worker took a batch until it answers, so for threads and
+ *    processes both events of a task are emitted when its batch comes back: `task-start`
+ *    carries the submission time, `task-end` the start/end measured where the task ran.
  *
  * Inline executors (sync) finish each submission synchronously, so the loop never awaits
  * between sync ops: no promise per task, and the op's frames sit directly under `get`.
+ * Their batches (a fraction of a millisecond of work) still run in priority order.
  */
 import { AbortedError, SchedlabError, TaskError } from '../errors.js';
 import { checkOpSet, now } from '../worker-runtime.js';
@@ -62,6 +67,11 @@ export interface EngineOptions extends RunOptions {
 
 /** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
 const TARGET_BATCH_MS = 2;
+/**
+ * Inline batches are kept shorter: values consumed inside a batch are only dropped when it
+ * ends, so long inline batches of big values would raise peak memory for nothing.
+ */
+const INLINE_BATCH_MS = 0.25;
 /** Batch size before any task time has been measured. */
 const FIRST_BATCH_TASKS = 1;
 /** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
@@ -109,6 +119,7 @@ export async function runGraph(
         const request = buildRequest(plan, state, completion, executor, stats);
         inFlight++;
         let outcome: BatchResult | Promise<BatchResult>;
+        const submittedAt = performance.now();
         try {
           outcome = executor.submit(request, context);
         } catch (err) {
@@ -128,6 +139,8 @@ export async function runGraph(
             },
           );
         } else {
+          // Finished inline: the call's own duration is the tasks' time (no worker clock needed).
+          sizer.learn((performance.now() - submittedAt) / completion.tasks.length);
           completion.result = outcome;
           completions.push(completion);
         }
@@ -175,7 +188,9 @@ export function takeBatch(state: EngineState, limit: number): number[] {
       }
     }
   }
-  return batch;
+  // Entry numbers are priorities and every input has a lower number than its consumer, so
+  // ascending order runs the batch in priority order with inputs first.
+  return batch.length > 2 ? batch.sort((a, b) => a - b) : batch;
 }
 
 /** Which units of the batch must send their value back: requested, or needed by a unit outside the batch. */
@@ -248,7 +263,7 @@ function wrapUnexpected(err: unknown, tasks: BatchTask[], ops: string[]): Error 
   return new TaskError({ key: first.key, op: ops[first.op]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
 }
 
-/** Learns the mean task time and sizes batches to about `TARGET_BATCH_MS` without starving free slots. */
+/** Learns the mean task time and sizes batches to a target duration without starving free slots. */
 class BatchSizer {
   #meanMs: number | undefined;
   constructor(private readonly executor: Executor) {}
@@ -258,7 +273,10 @@ class BatchSizer {
   size(ready: number, freeSlots: number): number {
     const max = this.executor.maxBatchTasks;
     if (max <= 1) return 1;
-    const byTime = this.#meanMs === undefined ? FIRST_BATCH_TASKS : Math.floor(TARGET_BATCH_MS / Math.max(this.#meanMs, 1e-6));
+    const target = this.executor.inline ? INLINE_BATCH_MS : TARGET_BATCH_MS;
+    const byTime = this.#meanMs === undefined ? FIRST_BATCH_TASKS : Math.floor(target / Math.max(this.#meanMs, 1e-6));
+    // Inline: one slot, nothing to balance; batches only amortise the per-submission work.
+    if (this.executor.inline) return Math.max(1, Math.min(max, byTime, ready));
     const fair = Math.ceil(ready / freeSlots);
     return Math.max(1, Math.min(max, byTime, fair));
   }

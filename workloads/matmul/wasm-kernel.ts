@@ -1,9 +1,9 @@
 /**
  * The matmul kernel in WebAssembly SIMD, assembled from the instructions below when this
  * module loads (no binary blob, no build tool: the encoder is ~40 lines and every opcode is
- * named). Same algorithm as `multiplyAdd` in kernel.ts — B packed into a 4-column panel, a
- * 4×4 tile of C held in registers across the whole k loop — but each tile row is two
- * `f64x2` vectors, so every multiply and add does two lanes. Rows and columns beyond the last
+ * named). Same algorithm as `multiplyAdd` in kernel.ts — k in cache-sized chunks, B packed
+ * into a 4-column panel, a 4×4 tile of C held in registers across a chunk — but each tile
+ * row is two `f64x2` vectors, so every multiply and add does two lanes. Rows and columns beyond the last
  * multiple of 4 are finished by the JS edge loop.
  *
  * Inputs are copied into the module's linear memory (O(b²)) before the O(b³) multiply and C

@@ -3,7 +3,7 @@
  * `distributed.Client`, plus `get` (the `Scheduler` contract) built on it.
  *
  * `submit(graph, keys)` validates the graph HERE (GraphError before anything is sent),
- * serializes args and literals with v8.serialize, and returns one `Future` per key at once.
+ * serializes args and literals (`codec.ts`: structured clone), and returns one `Future` per key at once.
  * Small payloads travel inline with the graph (split into parts under the message limit);
  * large ones are uploaded straight to a worker first. The scheduler then reports, per key,
  * which worker holds the value; `result()` fetches it directly from that worker (one Fetch
@@ -14,7 +14,6 @@
  * If the scheduler goes away every pending future fails with ConnectionError; a refused token
  * or certificate is an AuthError at connect time.
  */
-import { deserialize, serialize } from 'node:v8';
 import * as grpc from '@grpc/grpc-js';
 import { AbortedError, ConnectionError, GraphError, SchedulerClosedError, TaskError, WorkerLostError, type GraphErrorCode } from '../../errors.js';
 import { isTask, orderIndices, taskDependencies, validateGraph } from '../../graph.js';
@@ -34,6 +33,7 @@ import {
   type WorkerInfo,
 } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
+import { decodeValue, encodeValue } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { DataClients } from '../transfer.js';
 import { estimateSize } from '../../local/size-estimate.js';
@@ -209,17 +209,24 @@ export class Client {
 
   /** Yields the futures as they finish (or fail). */
   async *asCompleted(futures: Future[]): AsyncGenerator<Future> {
-    const left = new Set(futures);
-    while (left.size) {
-      const next = await Promise.race([...left].map((f) => f.done().then(() => f)));
-      left.delete(next);
-      yield next;
+    const settled: Future[] = [];
+    let wake: (() => void) | undefined;
+    for (const future of futures) {
+      void future.done().then(() => {
+        settled.push(future);
+        wake?.();
+      });
+    }
+    for (let yielded = 0; yielded < futures.length; yielded++) {
+      while (!settled.length) await new Promise<void>((resolve) => (wake = resolve));
+      yield settled.shift()!;
     }
   }
 
   /** Stop computing these futures and drop their values; their `result()` rejects with AbortedError. */
-  async cancel(futures: Future[]): Promise<void> {
+  cancel(futures: Future[]): Promise<void> {
     this.forget(futures, 'cancelled');
+    return Promise.resolve();
   }
 
   /** Drop the values of these futures from the cluster (they can no longer be referenced or fetched). */
@@ -308,29 +315,23 @@ export class Client {
     this.check();
     // Keys this graph refers to but does not define may name live futures of earlier runs.
     const externals: ExternalRef[] = [];
-    const view: Graph = { ...graph };
+    let view = graph; // the graph plus a placeholder for each external key (a copy only if there are any)
+    const external = (key: Key): void => {
+      const future = this.live.get(key);
+      if (!future || key in view) return;
+      if (view === graph) view = { ...graph };
+      view[key] = { value: undefined };
+      externals.push({ key, data_id: future.dataId });
+    };
     if (this.live.size) {
       for (const key in graph) {
         const node = graph[key];
-        if (!isTask(node)) continue;
-        for (const dep of taskDependencies(node)) {
-          const future = this.live.get(dep);
-          if (!(dep in view) && future) {
-            view[dep] = { value: undefined };
-            externals.push({ key: dep, data_id: future.dataId });
-          }
-        }
+        if (isTask(node)) for (const dep of taskDependencies(node)) external(dep);
       }
-      for (const key of keys) {
-        const future = this.live.get(key);
-        if (!(key in view) && future) {
-          view[key] = { value: undefined };
-          externals.push({ key, data_id: future.dataId });
-        }
-      }
+      for (const key of keys) external(key);
     }
     const index = validateGraph(view, keys);
-    const external = new Set(externals.map((e) => e.key));
+    const externalKeys = new Set(externals.map((e) => e.key));
     const priority = orderIndices(index, keys.map((k) => index.indexOf.get(k)!));
 
     const run: ClientRun = { run: this.nextRun++, futures: new Map(), onEvent: options.onEvent, local: new Map() };
@@ -343,12 +344,12 @@ export class Client {
     for (let i = 0; i < index.keys.length; i++) {
       if (priority[i]! < 0) continue;
       const key = index.keys[i]!;
-      if (external.has(key)) continue;
+      if (externalKeys.has(key)) continue;
       const node = index.nodes[i]!;
       const task = isTask(node);
       let payload: Uint8Array;
       try {
-        payload = serialize(task ? node.args : node.value);
+        payload = encodeValue(task ? node.args : node.value);
       } catch (err) {
         const consumer = task ? key : index.keys.find((_, j) => index.deps[j]!.includes(i)) ?? key;
         throw new TaskError({
@@ -380,7 +381,7 @@ export class Client {
       // A literal is sent only if some task needs it.
       if (task || usedByTask[i]) nodes.push(spec);
     }
-    for (const key of external) if (requested.has(key)) wanted.add(key);
+    for (const key of externalKeys) if (requested.has(key)) wanted.add(key);
 
     const futures = keys.map((key) => new Future(key, run, this));
     for (const future of futures) {
@@ -388,7 +389,7 @@ export class Client {
       if (list) list.push(future);
       else run.futures.set(future.key, [future]);
       if (run.local.has(future.key)) {
-        future.value = Promise.resolve(deserialize(serialize(run.local.get(future.key))));
+        future.value = Promise.resolve(structuredClone(run.local.get(future.key)));
         future.settle('finished');
       } else if (keep) {
         this.live.set(future.key, future);
@@ -560,7 +561,7 @@ export class Client {
       const dataId = future.location!.data_id;
       try {
         if (!decoded.has(dataId)) {
-          const value = deserialize(values.get(dataId)!);
+          const value = decodeValue(values.get(dataId)!);
           decoded.set(dataId, value);
           this.counters.bytesFromWorkers += estimateSize(value, false);
         }

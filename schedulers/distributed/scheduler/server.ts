@@ -220,9 +220,16 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(formatAddress(host, options.port ?? 0), serverCredentials(security), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
+  // If this process itself was stalled (CPU starvation, a long GC), the check runs late and
+  // before the heartbeats queued meanwhile are read: skip that round rather than blame workers.
+  const checkEveryMs = Math.min(1_000, heartbeatTimeoutMs / 2);
+  let lastCheck = Date.now();
   const heartbeatCheck = setInterval(() => {
+    const late = Date.now() - lastCheck > 2 * checkEveryMs;
+    lastCheck = Date.now();
+    if (late) return;
     for (const worker of state.silentWorkers(heartbeatTimeoutMs)) loseWorker(worker, `no heartbeat for ${heartbeatTimeoutMs} ms`);
-  }, Math.min(1_000, heartbeatTimeoutMs / 2));
+  }, checkEveryMs);
   heartbeatCheck.unref();
 
   return {

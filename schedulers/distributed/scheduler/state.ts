@@ -79,16 +79,18 @@ export interface TaskRecord {
   /** For a task whose args were uploaded: the args blob (also in `deps`). */
   readonly argsBlob: TaskRecord | undefined;
   readonly deps: TaskRecord[];
-  readonly dependents: Set<TaskRecord>;
+  /** Tasks whose args refer to this one (arrays: these lists are short, and Sets cost more to make). */
+  readonly dependents: TaskRecord[];
   readonly priority: number;
   state: TaskState;
   waitingOn: number;
   pendingDependents: number;
-  readonly holders: Set<WorkerRecord>;
+  /** Workers holding the value. */
+  readonly holders: WorkerRecord[];
   nbytes: number;
   worker: WorkerRecord | undefined;
   /** Runs that asked for this value. */
-  readonly wantedBy: Set<RunRecord>;
+  readonly wantedBy: RunRecord[];
   forgotten: boolean;
   /** Workers that died while this task was processing on them. */
   failures: number;
@@ -178,7 +180,7 @@ export class ClusterState {
     if (!this.workers.delete(worker.id)) return;
     if (this.lastRootWorker === worker) this.lastRootWorker = undefined;
     const lost = [...worker.has];
-    for (const task of lost) task.holders.delete(worker);
+    for (const task of lost) remove(task.holders, worker);
     worker.has.clear();
     for (const task of [...worker.processing]) {
       worker.processing.delete(task);
@@ -209,7 +211,7 @@ export class ClusterState {
       task.worker = undefined;
       this.place(task);
     }
-    for (const value of lost) if (value.holders.size === 0 && value.state === 'memory' && this.isNeeded(value)) this.makeAvailable(value);
+    for (const value of lost) if (value.holders.length === 0 && value.state === 'memory' && this.isNeeded(value)) this.makeAvailable(value);
     for (const other of this.workers.values()) this.fill(other);
   }
 
@@ -272,15 +274,15 @@ export class ClusterState {
       inline,
       argsBlob,
       deps: [],
-      dependents: new Set(),
+      dependents: [],
       priority,
       state: 'waiting',
       waitingOn: 0,
       pendingDependents: 0,
-      holders: new Set(),
+      holders: [],
       nbytes: inline ? payload.byteLength : 0,
       worker: undefined,
-      wantedBy: new Set(),
+      wantedBy: [],
       forgotten: false,
       failures: 0,
       error: undefined,
@@ -290,7 +292,7 @@ export class ClusterState {
       const worker = this.workers.get(node.placed!.worker)!;
       record.state = 'memory';
       record.nbytes = node.placed!.nbytes;
-      record.holders.add(worker);
+      record.holders.push(worker);
       worker.has.add(record);
       this.tasks.set(id, record);
       return record;
@@ -316,12 +318,12 @@ export class ClusterState {
       for (const dep of node.deps) {
         const input = records.get(dep)!;
         record.deps.push(input);
-        input.dependents.add(record);
+        input.dependents.push(record);
         input.pendingDependents += 1;
       }
       if (record.argsBlob) {
         record.deps.push(record.argsBlob);
-        record.argsBlob.dependents.add(record);
+        record.argsBlob.dependents.push(record);
         record.argsBlob.pendingDependents += 1;
       }
     }
@@ -333,7 +335,7 @@ export class ClusterState {
     this.runs.set(`${client}/${runNumber}`, run);
     for (const key of wanted) {
       const record = records.get(key)!;
-      record.wantedBy.add(run);
+      if (!record.wantedBy.includes(run)) record.wantedBy.push(run);
       run.wanted.set(key, record);
       if (record.run !== run && this.available(record)) this.reportDone(record, run);
     }
@@ -358,13 +360,13 @@ export class ClusterState {
     return undefined;
   }
 
-  /** Kahn's algorithm over the run's tasks; returns some keys on a cycle, if any. */
+  /** Kahn's algorithm over the run's tasks (`waitingOn` as scratch in-degree); some keys on a cycle, if any. */
   private findCycle(run: RunRecord): string[] | undefined {
-    const indegree = new Map<TaskRecord, number>();
     const stack: TaskRecord[] = [];
     for (const record of run.tasks.values()) {
-      const internal = record.deps.filter((d) => d.run === run && d.op).length;
-      indegree.set(record, internal);
+      let internal = 0;
+      for (const dep of record.deps) if (dep.run === run && dep.op) internal += 1;
+      record.waitingOn = internal;
       if (internal === 0) stack.push(record);
     }
     let seen = 0;
@@ -372,14 +374,13 @@ export class ClusterState {
       const record = stack.pop()!;
       seen += 1;
       for (const dependent of record.dependents) {
-        if (dependent.run !== run) continue;
-        const left = indegree.get(dependent)! - 1;
-        indegree.set(dependent, left);
-        if (left === 0) stack.push(dependent);
+        if (dependent.run === run && --dependent.waitingOn === 0) stack.push(dependent);
       }
     }
     if (seen === run.tasks.size) return undefined;
-    return [...indegree].filter(([, n]) => n > 0).slice(0, 10).map(([r]) => r.key);
+    const stuck: string[] = [];
+    for (const record of run.tasks.values()) if (record.waitingOn > 0 && stuck.push(record.key) >= 10) break;
+    return stuck;
   }
 
   /** The client no longer wants these keys (all keys of the run when `keys` is empty). */
@@ -394,7 +395,7 @@ export class ClusterState {
       const record = run.wanted.get(key);
       if (!record) continue;
       run.wanted.delete(key);
-      record.wantedBy.delete(run);
+      remove(record.wantedBy, run);
       this.releaseIfUnneeded(record);
     }
   }
@@ -417,7 +418,7 @@ export class ClusterState {
 
   private forgetRun(run: RunRecord): void {
     this.runs.delete(`${run.client}/${run.run}`);
-    for (const record of run.wanted.values()) record.wantedBy.delete(run);
+    for (const record of run.wanted.values()) remove(record.wantedBy, run);
     const wantedElsewhere = [...run.wanted.values()].filter((r) => r.run !== run);
     run.wanted.clear();
     for (const record of run.tasks.values()) record.forgotten = true;
@@ -434,7 +435,7 @@ export class ClusterState {
     for (const record of run.tasks.values()) {
       this.tasks.delete(record.id);
       if (record.argsBlob) this.tasks.delete(record.argsBlob.id);
-      for (const dep of record.deps) dep.dependents.delete(record);
+      for (const dep of record.deps) remove(dep.dependents, record);
       for (const holder of record.holders) this.outbox.toWorker(holder).release.push(record.id);
     }
   }
@@ -471,7 +472,7 @@ export class ClusterState {
     for (const id of done.fetched) {
       const input = this.tasks.get(id);
       if (input && input.state === 'memory' && !input.inline) {
-        input.holders.add(worker);
+        if (!input.holders.includes(worker)) input.holders.push(worker);
         worker.has.add(input);
       }
     }
@@ -480,7 +481,7 @@ export class ClusterState {
         const input = this.tasks.get(id);
         if (!input) continue;
         for (const holder of input.holders) holder.has.delete(input);
-        input.holders.clear();
+        input.holders.length = 0;
       }
       this.retract(record, worker);
       this.setState(record, 'waiting');
@@ -500,7 +501,7 @@ export class ClusterState {
     const seconds = Math.max(0, (done.end - done.start) / 1000);
     this.meanTaskSeconds = 0.9 * this.meanTaskSeconds + 0.1 * seconds;
     record.nbytes = done.nbytes;
-    record.holders.add(worker);
+    if (!record.holders.includes(worker)) record.holders.push(worker);
     worker.has.add(record);
     this.setState(record, 'memory');
     this.reportDone(record);
@@ -530,11 +531,11 @@ export class ClusterState {
   }
 
   private available(record: TaskRecord): boolean {
-    return record.state === 'memory' && (record.inline || record.holders.size > 0);
+    return record.state === 'memory' && (record.inline || record.holders.length > 0);
   }
 
   private isNeeded(record: TaskRecord): boolean {
-    return record.wantedBy.size > 0 || record.pendingDependents > 0;
+    return record.wantedBy.length > 0 || record.pendingDependents > 0;
   }
 
   private releaseIfUnneeded(record: TaskRecord): void {
@@ -543,10 +544,10 @@ export class ClusterState {
         holder.has.delete(record);
         this.outbox.toWorker(holder).release.push(record.id);
       }
-      record.holders.clear();
+      record.holders.length = 0;
       if (!record.inline) record.state = 'released';
     }
-    if (record.forgotten && isDone(record.state) && record.pendingDependents === 0 && record.holders.size === 0) {
+    if (record.forgotten && isDone(record.state) && record.pendingDependents === 0 && record.holders.length === 0) {
       this.tasks.delete(record.id);
       if (record.argsBlob) this.tasks.delete(record.argsBlob.id);
     }
@@ -625,7 +626,7 @@ export class ClusterState {
 
   /** Tell the runs that want `record` (or just `only`) where its value is. */
   private reportDone(record: TaskRecord, only?: RunRecord): void {
-    const holder = record.holders.values().next().value as WorkerRecord | undefined;
+    const holder = record.holders[0];
     for (const run of only ? [only] : record.wantedBy) {
       this.outbox.toRun(run).done.push({
         key: record.key,
@@ -652,7 +653,7 @@ export class ClusterState {
   private transferCost(record: TaskRecord, worker: WorkerRecord): number {
     let cost = 0;
     for (const dep of record.deps) {
-      if (dep.inline || dep.holders.has(worker)) continue;
+      if (dep.inline || dep.holders.includes(worker)) continue;
       cost += LATENCY_SECONDS + dep.nbytes / BANDWIDTH_BYTES_PER_SECOND;
     }
     return cost;
@@ -765,7 +766,7 @@ export class ClusterState {
       data_id: dep.id,
       inline: dep.inline,
       bytes: dep.inline ? dep.payload : EMPTY,
-      addresses: dep.inline || dep.holders.has(worker) ? NONE : holderAddresses(dep),
+      addresses: dep.inline || dep.holders.includes(worker) ? NONE : holderAddresses(dep),
       pending_here: dep.state === 'processing' && dep.worker === worker,
     }));
     const assignment: PendingAssignment = {
@@ -787,6 +788,12 @@ export class ClusterState {
     const limit = Date.now() - timeoutMs;
     return [...this.workers.values()].filter((w) => w.lastSeen < limit);
   }
+}
+
+/** Remove one occurrence of `item` from `list`. */
+function remove<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -9,9 +9,9 @@
  * Synchronous ops run one after the other; an async op does not block the tasks after it.
  */
 import { parentPort } from 'node:worker_threads';
-import { deserialize, serialize } from 'node:v8';
 import { substituteRefs } from '../../graph.js';
 import { loadedOp, loadOp, packError, type OpFunction } from '../../worker-runtime.js';
+import { decodeValue, encodeValue } from '../codec.js';
 import { keyOfDataId, now } from '../ids.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
@@ -75,7 +75,7 @@ function settle(task: ThreadTask, [result, bytes]: Outcome): void {
   for (const next of waiting) start(next.task, next.packed);
 }
 
-/** Queue a result; `serialized` is v8.serialize(value) for a success. */
+/** Queue a result; `serialized` is encodeValue(value) for a success. */
 function report(result: ThreadResult, serialized?: Uint8Array): void {
   if (serialized) {
     const { buffer, byteOffset, byteLength } = serialized;
@@ -114,7 +114,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     for (const dep of task.deps) {
       let value: unknown;
       if (dep.bytes) {
-        value = deserialize(unpack(packed, dep.bytes));
+        value = decodeValue(unpack(packed, dep.bytes));
         if (!dep.inline) values.set(dep.id, value);
       } else if (values.has(dep.id)) {
         value = values.get(dep.id);
@@ -124,7 +124,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
       if (dep.id === task.argsId) rawArgs = value;
       else byKey.set(keyOfDataId(dep.id), value);
     }
-    if (!task.argsId) rawArgs = deserialize(unpack(packed, task.args!));
+    if (!task.argsId) rawArgs = decodeValue(unpack(packed, task.args!));
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
     fn = loadedOp(task.op);
   } catch (err) {
@@ -149,7 +149,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
 function finish(task: ThreadTask, start: number, call: () => unknown): Outcome | Promise<Outcome> {
   const done = (value: unknown): Outcome => {
     try {
-      const bytes = serialize(value);
+      const bytes = encodeValue(value);
       values.set(task.id, value);
       return [{ id: task.id, ok: true, start, end: now() }, bytes];
     } catch (err) {

@@ -27,7 +27,7 @@ export interface ThreadDep {
 export interface ThreadTask {
   id: string;
   op: string;
-  /** v8.serialize(args), unless `argsId` names a dep holding the args array. */
+  /** encodeValue(args), unless `argsId` names a dep holding the args array. */
   args?: Span;
   argsId?: string;
   deps: ThreadDep[];
@@ -39,7 +39,7 @@ export type ToThread = { type: 'run'; tasks: string; packed: ArrayBuffer } | { t
 export interface ThreadResult {
   id: string;
   ok: boolean;
-  /** v8.serialize(result) as a span of the packed buffer... */
+  /** encodeValue(result) as a span of the packed buffer... */
   bytes?: Span;
   /** ...or, when large, as `owned[index]` of the message (its own transferred buffer). */
   owned?: number;

@@ -50,6 +50,8 @@ export interface BenchPlan {
   outDir: string;
   /** Passed to every workload's `build` as `ctx.options`. */
   workloadOptions: Record<string, string | undefined>;
+  /** Absolute path of `--workload-file` (pool processes load it again). */
+  workloadFile?: string;
 }
 
 /** Where workloads come from (workloads/index.ts), passed in so the catalog is imported only when needed. */
@@ -77,7 +79,8 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
   const pools = planMatrix({ workloads, sizes, schedulers: schedulers as SchedulerName[], workerCounts });
   // Last: the only check that creates anything (and a dry run creates nothing).
   const outDir = raw.dryRun ? resolve(raw.outDir) : await prepareOutDir(raw.outDir);
-  return { preset, settings, pools, outDir, workloadOptions: { jsonDir } };
+  const workloadFile = raw.workloadFile ? resolve(raw.workloadFile) : undefined;
+  return { preset, settings, pools, outDir, workloadOptions: { jsonDir }, ...(workloadFile ? { workloadFile } : {}) };
 }
 
 function pickPreset(name: string): Preset {

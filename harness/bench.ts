@@ -1,39 +1,32 @@
 /**
  * The bench runner: runs a validated plan pool by pool and keeps the results file current.
  *
- * For each pool (scheduler × workers) the scheduler is started once, then every planned
- * workload and size is measured on it (harness/cell.ts), then it is closed. Workloads are
- * built once per (workload, size) and reused by every pool, so all pools measure the very
- * same graph; builds are disposed at the end of the run.
+ * Each pool (scheduler × workers) runs in a process of its own (harness/pool-process.ts,
+ * measuring with harness/pool.ts), forked here one after another. A fresh process per pool
+ * means memory, heap garbage and JIT state of one scheduler never count against the next,
+ * and a pool that crashes its process fails only its own remaining cells.
  *
- * After every cell the results file is rewritten atomically with `status: 'partial'`, so a
- * crash or Ctrl-C keeps every finished cell; the last write says `complete`. Nothing here
- * throws for a bad cell: a scheduler that cannot be loaded or started, a workload that
- * cannot be built, a failed task or a wrong answer each become a failed or unverified cell
- * with the reason, and the run goes on. After a failure that may have broken the pool (a
- * lost worker, a timed-out run) the pool is restarted before its next cell.
+ * This process only collects: every cell a pool reports is added to the results file,
+ * which is rewritten atomically with `status: 'partial'`, so a crash or Ctrl-C keeps every
+ * finished cell; the last write says `complete`. Speedups are recomputed over all cells at
+ * each write (sync runs first, so later cells get theirs at once).
  */
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeResultsFileAtomic } from '../results/io.js';
 import { RESULTS_SCHEMA_VERSION, type Cell, type ResultsFile } from '../results/schema.js';
-import type { Scheduler } from '../schedulers/types.js';
-import type { BuiltWorkload, SizeName, Workload } from '../workloads/types.js';
 import type { BenchPlan } from './bench-options.js';
-import { InterruptedError, describeError, failedCell, measureCell, type CellIdentity } from './cell.js';
+import { failedCell } from './cell.js';
 import { captureEnvironment } from './environment.js';
 import { withSpeedups } from './metrics.js';
-import { cellLabel, countCells, poolLabel, type PoolSpec } from './plan.js';
+import { cellLabel, countCells, poolLabel, type PoolPlan } from './plan.js';
+import type { FromPool, PoolJob, ToPool } from './pool-protocol.js';
 import type { ProgressReporter } from './progress.js';
-import { stopResourceSampling } from './resources.js';
 
-/** A pool gets this long to start before its cells are marked failed. */
-const POOL_START_TIMEOUT_MS = 120_000;
-/** A pool gets this long to close. */
-const POOL_CLOSE_TIMEOUT_MS = 3_000;
-/** How long a failed cell waits for a Ctrl-C that may be on its way (see runBench). */
-const INTERRUPT_GRACE_MS = 250;
+const POOL_PROCESS = new URL('./pool-process.js', import.meta.url);
+/** After an interrupt (or its last message), a pool process gets this long to exit before it is killed. */
+const POOL_EXIT_TIMEOUT_MS = 10_000;
 
 export interface BenchOutcome {
   path: string;
@@ -43,13 +36,13 @@ export interface BenchOutcome {
 
 export interface RunContext {
   progress: ProgressReporter;
-  /** Aborted on Ctrl-C: the current cell is dropped, pools are closed, what finished is saved. */
+  /** Aborted on Ctrl-C: the current cell is dropped, the pool closed, what finished is saved. */
   interrupt: AbortSignal;
   argv?: string[];
 }
 
 /** A sortable, file-name-safe id: the start time in UTC, e.g. `2026-11-27T14-03-12-345Z`. */
-function newRunId(now = new Date()): string {
+function newRunId(now: Date): string {
   return now.toISOString().replace(/[:.]/g, '-');
 }
 
@@ -83,183 +76,114 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
   };
   await writeResultsFileAtomic(path, results);
 
-  const builds = new WorkloadBuilds(plan.workloadOptions);
-  let index = 0;
-  let interrupted = false;
-  try {
-    for (const { pool, cells } of plan.pools) {
-      if (ctx.interrupt.aborted) break;
-      let started = await startPool(pool, ctx.interrupt);
-      try {
-        for (const spec of cells) {
-          if (ctx.interrupt.aborted) break;
-          const label = cellLabel(spec);
-          ctx.progress.cellStarted(index, label);
-          const outcome = await runCell(spec.workload, spec.size, pool, started, builds, plan, ctx.interrupt);
-          // Ctrl-C in a terminal signals the whole process group: worker processes may die
-          // (failing the cell) a moment before our own handler runs. Such a cell is not a result.
-          if (outcome?.cell.status === 'failed') await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
-          if (outcome === null || ctx.interrupt.aborted) break;
-          results.cells = withSpeedups([...results.cells, outcome.cell]);
-          await writeResultsFileAtomic(path, results);
-          ctx.progress.cellFinished(index, label, results.cells[results.cells.length - 1]!);
-          index++;
-          if (outcome.poolSuspect && !(started instanceof Error) && spec !== cells[cells.length - 1]) {
-            ctx.progress.note(`restarting ${poolLabel(pool)}: its last run failed in a way that may have left it broken`);
-            await closeQuietly(started.scheduler);
-            started = await startPool(pool, ctx.interrupt);
-          }
-        }
-      } finally {
-        if (!(started instanceof Error)) await closeQuietly(started.scheduler);
+  let first = 0;
+  for (const poolPlan of plan.pools) {
+    if (ctx.interrupt.aborted) break;
+    const base = first;
+    const record = async (index: number, cell: Cell): Promise<void> => {
+      results.cells = withSpeedups([...results.cells, cell]);
+      await writeResultsFileAtomic(path, results);
+      ctx.progress.cellFinished(base + index, cellLabel(poolPlan.cells[index]!), results.cells[results.cells.length - 1]!);
+    };
+    const ended = await runPoolProcess(plan, poolPlan, {
+      interrupt: ctx.interrupt,
+      cellStarted: (index) => ctx.progress.cellStarted(base + index, cellLabel(poolPlan.cells[index]!)),
+      cellFinished: record,
+      note: (message) => ctx.progress.note(message),
+    });
+    if (!ended.done && !ctx.interrupt.aborted) {
+      // The pool's process died: its remaining cells fail with the reason.
+      for (let index = ended.reported; index < poolPlan.cells.length; index++) {
+        const spec = poolPlan.cells[index]!;
+        const identity = {
+          workload: spec.workload.name,
+          size: spec.size,
+          params: spec.workload.sizes[spec.size],
+          scheduler: spec.pool.scheduler,
+          workers: spec.pool.workers,
+          startupSeconds: 0,
+        };
+        await record(index, { ...failedCell(identity, new Error(ended.reason)), peakMemoryBytes: 0 });
       }
     }
-  } finally {
-    interrupted = ctx.interrupt.aborted;
-    await builds.disposeAll();
-    await stopResourceSampling();
+    first += poolPlan.cells.length;
   }
 
+  const interrupted = ctx.interrupt.aborted;
   results.finishedAt = new Date().toISOString();
   results.status = !interrupted && results.cells.length === results.plannedCells ? 'complete' : 'partial';
   await writeResultsFileAtomic(path, results);
   return { path, results, interrupted };
 }
 
-interface StartedPool {
-  scheduler: Scheduler;
-  startupSeconds: number;
+interface PoolEvents {
+  interrupt: AbortSignal;
+  cellStarted(index: number): void;
+  cellFinished(index: number, cell: Cell): Promise<void>;
+  note(message: string): void;
 }
 
-/** Start a pool; an error (module missing, spawn failure, timeout) is returned, not thrown. */
-async function startPool(pool: PoolSpec, interrupt: AbortSignal): Promise<StartedPool | Error> {
-  const t0 = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const creating = import('../schedulers/index.js').then(({ createScheduler }) =>
-    createScheduler(pool.scheduler, { workers: pool.workers }),
-  );
-  try {
-    const scheduler = await Promise.race([
-      creating,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`did not start within ${POOL_START_TIMEOUT_MS / 1000} s`)), POOL_START_TIMEOUT_MS);
-        interrupt.addEventListener('abort', () => reject(new InterruptedError()), { once: true });
-      }),
-    ]);
-    const own = scheduler.startupSeconds;
-    return { scheduler, startupSeconds: Number.isFinite(own) && own >= 0 ? own : (performance.now() - t0) / 1000 };
-  } catch (err) {
-    // A pool that starts after we gave up must still be stopped.
-    creating.then((late) => closeQuietly(late), () => {});
-    return new Error(`could not start ${poolLabel(pool)}: ${describeError(err).message}`);
-  } finally {
-    clearTimeout(timer);
-  }
+/** How a pool process ended: `done` when it reported everything it was going to. */
+interface PoolEnd {
+  done: boolean;
+  /** Cells reported. */
+  reported: number;
+  /** Why it ended early (for the cells it could not measure). */
+  reason: string;
 }
 
-/**
- * Errors after which a scheduler is still usable (its contract: a failed task or a bad
- * graph rejects `get`, and the scheduler stays usable). Anything else — a lost worker, a
- * timed-out run, a broken connection — gets the pool restarted before its next cell.
- */
-const POOL_SURVIVES = new Set(['TASK_FAILED', 'VERIFY_FAILED', 'CYCLE', 'MISSING_KEY', 'BAD_NODE', 'UNKNOWN_OP']);
-
-interface CellOutcome {
-  cell: Cell;
-  /** The failure happened on the pool and may have left it broken. */
-  poolSuspect: boolean;
-}
-
-/** Measure one cell; null when interrupted. */
-async function runCell(
-  workload: Workload,
-  size: SizeName,
-  pool: PoolSpec,
-  started: StartedPool | Error,
-  builds: WorkloadBuilds,
-  plan: BenchPlan,
-  interrupt: AbortSignal,
-): Promise<CellOutcome | null> {
-  const params = workload.sizes[size];
-  const identity: CellIdentity = {
-    workload: workload.name,
-    size,
-    params,
-    scheduler: pool.scheduler,
-    workers: pool.workers,
-    startupSeconds: started instanceof Error ? 0 : started.startupSeconds,
+/** Fork the pool's process, relay its messages in order, and wait for it to exit. */
+async function runPoolProcess(plan: BenchPlan, poolPlan: PoolPlan, events: PoolEvents): Promise<PoolEnd> {
+  const job: PoolJob = {
+    pool: poolPlan.pool,
+    cells: poolPlan.cells.map((c) => ({ workload: c.workload.name, size: c.size })),
+    settings: plan.settings,
+    workloadOptions: plan.workloadOptions,
+    ...(plan.workloadFile ? { workloadFile: plan.workloadFile } : {}),
   };
-  if (started instanceof Error) return { cell: { ...failedCell(identity, started), peakMemoryBytes: 0 }, poolSuspect: false };
-  let built: BuiltWorkload;
-  try {
-    built = await builds.get(workload, size);
-  } catch (err) {
-    const error = new Error(`could not build ${workload.name}/${size}: ${describeError(err).message}`);
-    return { cell: { ...failedCell(identity, error), peakMemoryBytes: 0 }, poolSuspect: false };
-  }
-  try {
-    const cell = await measureCell({ ...identity, workload, size, scheduler: started.scheduler, built, settings: plan.settings, interrupt });
-    return { cell, poolSuspect: cell.status === 'failed' && !POOL_SURVIVES.has(cell.error?.code ?? '') };
-  } catch (err) {
-    if (err instanceof InterruptedError) return null;
-    throw err;
-  }
-}
-
-/**
- * Close a pool, best effort: the run's results do not depend on it. Bounded in time, because
- * a pool whose workers were killed from outside (Ctrl-C reaches the whole process group)
- * may never settle its close — and a promise nobody can settle would end the process
- * before the results are saved.
- */
-async function closeQuietly(scheduler: Scheduler): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([scheduler.close(), new Promise((resolve) => (timer = setTimeout(resolve, POOL_CLOSE_TIMEOUT_MS)))]);
-  } catch {
-    // Already broken; nothing more to stop.
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Each (workload, size) built once, in its own temp dir; everything released by `disposeAll`. */
-class WorkloadBuilds {
-  private readonly builds = new Map<string, Promise<{ built: BuiltWorkload; tmpDir: string }>>();
-
-  constructor(private readonly options: Record<string, string | undefined>) {}
-
-  async get(workload: Workload, size: SizeName): Promise<BuiltWorkload> {
-    const key = `${workload.name}\u0000${size}`;
-    let entry = this.builds.get(key);
-    if (!entry) {
-      entry = this.build(workload, size);
-      this.builds.set(key, entry);
-    }
-    return (await entry).built;
-  }
-
-  private async build(workload: Workload, size: SizeName): Promise<{ built: BuiltWorkload; tmpDir: string }> {
-    const tmpDir = await mkdtemp(join(os.tmpdir(), `schedlab-${workload.name.replace(/[^\w-]/g, '_')}-`));
-    try {
-      const built = await workload.build(workload.sizes[size], { tmpDir, options: { ...this.options } });
-      return { built, tmpDir };
-    } catch (err) {
-      await rm(tmpDir, { recursive: true, force: true });
-      throw err;
-    }
-  }
-
-  async disposeAll(): Promise<void> {
-    for (const entry of this.builds.values()) {
-      const settled = await entry.catch(() => null);
-      if (!settled) continue;
-      try {
-        await settled.built.dispose?.();
-      } finally {
-        await rm(settled.tmpDir, { recursive: true, force: true });
+  const child = fork(POOL_PROCESS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  const end: PoolEnd = { done: false, reported: 0, reason: '' };
+  let handled = Promise.resolve(); // messages are handled one at a time, in order
+  child.on('message', (message: FromPool) => {
+    handled = handled.then(async () => {
+      if (message.type === 'cell-start') events.cellStarted(message.index);
+      else if (message.type === 'note') events.note(message.message);
+      else if (message.type === 'cell') {
+        await events.cellFinished(message.index, message.cell);
+        end.reported = message.index + 1;
+      } else if (message.type === 'done') {
+        end.done = true;
+        killLater(child);
+      } else {
+        end.reason = `${poolLabel(poolPlan.pool)} could not run: ${message.message}`;
+        killLater(child);
       }
-    }
-    this.builds.clear();
+    });
+  });
+  const onInterrupt = (): void => {
+    sendQuietly(child, { type: 'interrupt' });
+    killLater(child);
+  };
+  events.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  try {
+    const exit = await new Promise<string>((resolve) => {
+      child.on('error', (err) => resolve(`could not start the pool process: ${err.message}`));
+      child.on('close', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
+      sendQuietly(child, { type: 'job', job });
+    });
+    await handled;
+    if (!end.done && !end.reason) end.reason = `the process running ${poolLabel(poolPlan.pool)} died (${exit})`;
+    return end;
+  } finally {
+    events.interrupt.removeEventListener('abort', onInterrupt);
   }
+}
+
+function sendQuietly(child: ChildProcess, message: ToPool): void {
+  if (child.connected) child.send(message, (err) => void err); // a child that just exited cannot receive: fine
+}
+
+/** A pool process that has said its last word, or was asked to stop, gets a while to exit. */
+function killLater(child: ChildProcess): void {
+  setTimeout(() => child.kill('SIGKILL'), POOL_EXIT_TIMEOUT_MS).unref();
 }

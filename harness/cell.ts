@@ -15,8 +15,8 @@
  *    wrong answer makes the cell `unverified` with no samples, so it can never pass for a
  *    fast time.
  *
- * Counters (`stats()`), task compute time and CPU time are taken as deltas over the timed
- * runs and divided by the number of runs. CPU of the main process (worker threads
+ * Counters (`stats()`) and CPU time are taken as deltas over the timed runs and divided by
+ * the number of runs; task compute time is kept per run, paired with its wall time. CPU of the main process (worker threads
  * included) is measured around `get` only, so verification does not count; worker
  * processes are idle while the main process verifies. Peak memory covers the whole cell.
  */
@@ -86,7 +86,8 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
   const enough = new AbortController();
 
   const samples: number[] = [];
-  let computeSeconds = 0;
+  /** Σ task compute time of each sample, seconds (paired with `samples`). */
+  const computeSeconds: number[] = [];
   let mainCpuSeconds = 0;
   let eventTasks = 0;
   let taskStream: Cell['taskStream'] = null;
@@ -101,7 +102,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
       const run = await runOnce(input, samples.length === 0);
       if (samples.length === 0) taskStream = run.recorder.taskStream();
       samples.push(run.getMs / 1000);
-      computeSeconds += run.recorder.computeSeconds;
+      computeSeconds.push(run.recorder.computeSeconds);
       mainCpuSeconds += run.mainCpuSeconds;
       eventTasks += run.recorder.tasksEnded;
       if (samples.length >= settings.maxSamples) enough.abort();
@@ -131,8 +132,12 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
     speedup: null,
     efficiency: null,
     tasks,
-    perTaskOverheadUs: perTaskOverheadUs(stats.median, input.workers, computeSeconds / runs, tasks),
-    bytes: { toWorkers: moved.bytesToWorkers, fromWorkers: moved.bytesFromWorkers, betweenWorkers: moved.bytesBetweenWorkers },
+    perTaskOverheadUs: perTaskOverheadUs(samples, computeSeconds, input.workers, tasks),
+    bytes: {
+      toWorkers: Math.round(moved.bytesToWorkers),
+      fromWorkers: Math.round(moved.bytesFromWorkers),
+      betweenWorkers: Math.round(moved.bytesBetweenWorkers),
+    },
     cpuSeconds: (mainCpuSeconds + childCpuSeconds) / runs,
     taskStream,
   };

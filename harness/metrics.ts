@@ -6,6 +6,7 @@
  * another cell (sync, 1 worker, same workload and size), so they are recomputed over the
  * whole cell list each time the results file is written.
  */
+import { median } from 'simple-statistics';
 import type { Cell, CellStats } from '../results/schema.js';
 
 /** The subset of tinybench's `Statistics` we store (tinybench reports milliseconds). */
@@ -32,13 +33,16 @@ export function statsFromLatency(latency: LatencyStatsMs): CellStats {
 }
 
 /**
- * What each task costs beyond its own work, microseconds:
- * (median wall × workers − Σ task compute time) / tasks. The wall time × workers is the
- * worker time the run had; what the tasks did not use went to scheduling, transfer and idling.
+ * What each task costs beyond its own work, microseconds: (wall × workers − Σ task compute
+ * time) / tasks. The wall time × workers is the worker time the run had; what the tasks
+ * did not use went to scheduling, transfer and idling. Computed per sample (each wall time
+ * paired with the compute time of the same run) and the median taken: pairing a median
+ * wall time with a mean compute time would go negative on skewed samples.
  */
-export function perTaskOverheadUs(medianSeconds: number, workers: number, computeSeconds: number, tasks: number): number | null {
-  if (tasks <= 0) return null;
-  return ((medianSeconds * workers - computeSeconds) / tasks) * 1e6;
+export function perTaskOverheadUs(wallSeconds: number[], computeSeconds: number[], workers: number, tasks: number): number | null {
+  if (tasks <= 0 || wallSeconds.length === 0) return null;
+  const perSample = wallSeconds.map((wall, i) => ((wall * workers - (computeSeconds[i] ?? 0)) / tasks) * 1e6);
+  return median(perSample);
 }
 
 /** Key of the sync baseline a cell is compared to. */

@@ -2,9 +2,9 @@
  * What a bench run will do: presets and the matrix of cells.
  *
  * A cell is one (workload, size, scheduler, workers). Cells are grouped by pool — one
- * (scheduler, workers) — because a pool is started once, warmed, and then measures every
- * workload and size before it is closed: start-up is paid (and stored) once per pool, not
- * per cell. `sync` runs first: it is the baseline every speedup is computed against.
+ * (scheduler, workers) — because a pool runs in a process of its own, is started once,
+ * and then measures every workload and size before it is closed: start-up is paid (and
+ * stored) once per pool, not per cell. `sync` runs first: it is the baseline every speedup is computed against.
  * This module is pure data: no I/O, so the matrix can be unit-tested and printed.
  */
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/types.js';

@@ -12,6 +12,10 @@
  * and sampling (a short-lived `ps`, a worker that exited) is skipped, not an error.
  * Peak memory is the largest sum seen at one sampling instant of the main process's peak
  * since the previous instant (harness/main-rss.ts) and the children's current RSS.
+ * "Main process" here is the pool process (harness/pool-process.ts): each pool runs in a
+ * fresh one, so nothing of earlier pools is counted. Within a pool, the builds of earlier
+ * workloads (kept until the pool ends) and heap the allocator has not returned to the OS
+ * do count in later cells.
  */
 import pidtree from 'pidtree';
 import pidusage from 'pidusage';

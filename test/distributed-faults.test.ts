@@ -42,6 +42,29 @@ describe('distributed scheduler faults', () => {
     expect(await pending).toEqual([spinTotal(30), 2 * spinTotal(30)]);
   });
 
+  it('has the client upload again a large literal that was only on the killed worker', async () => {
+    await waitForWorkers(2);
+    // Four ~100 kB literals are uploaded round-robin, so each worker holds two; tasks that
+    // read them run only after a slow first stage, by which time one worker is gone.
+    const graph: Graph = {};
+    for (let j = 0; j < 4; j++) graph[`lit-${j}`] = { value: Float64Array.from({ length: 13_000 }, (_, i) => i + j) };
+    for (let i = 0; i < 8; i++) {
+      graph[`slow-${i}`] = { op: op('spin'), args: [80, i] };
+      graph[`use-${i}`] = { op: op('sumTimes'), args: [{ $ref: `lit-${i % 4}` }, { $ref: `slow-${i}` }] };
+    }
+    graph.total = { op: op('sum'), args: Array.from({ length: 8 }, (_, i) => ({ $ref: `use-${i}` })) };
+    const sumOf = (j: number) => (12_999 * 13_000) / 2 + 13_000 * j;
+    let expected = 0;
+    for (let i = 0; i < 8; i++) expected += sumOf(i % 4) * i;
+    const before = scheduler.stats().bytesToWorkers;
+    const pending = scheduler.get(graph, ['total']);
+    await new Promise((r) => setTimeout(r, 150));
+    process.kill(scheduler.cluster!.workerPids()[0]!, 'SIGKILL');
+    expect(await pending).toEqual([expected]);
+    // The literals the dead worker held were sent again.
+    expect(scheduler.stats().bytesToWorkers - before).toBeGreaterThan(4 * 13_000 * 8);
+  });
+
   it('detects a hung worker (SIGSTOP) by heartbeat and reschedules its tasks', async () => {
     await waitForWorkers(2);
     const graph = spinGraph(20, 50);

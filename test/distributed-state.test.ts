@@ -16,7 +16,7 @@ function harness(options = {}) {
         return toWorkers.get(w)!;
       },
       toRun: (r) => {
-        if (!toRuns.has(r)) toRuns.set(r, { run: r.run, events: [], done: [], failed: [], tasks_done: 0, bytes_between_workers: 0 });
+        if (!toRuns.has(r)) toRuns.set(r, { run: r.run, events: [], done: [], failed: [], tasks_done: 0, bytes_between_workers: 0, reupload: [] });
         return toRuns.get(r)!;
       },
     },
@@ -31,7 +31,7 @@ function harness(options = {}) {
   const progress = () => {
     const all = [...toRuns.values()];
     toRuns.clear();
-    return { done: all.flatMap((p) => p.done), failed: all.flatMap((p) => p.failed) };
+    return { done: all.flatMap((p) => p.done), failed: all.flatMap((p) => p.failed), reupload: all.flatMap((p) => p.reupload) };
   };
   const finish = (w: WorkerRecord, id: string, nbytes = 8) =>
     state.complete(w, { data_id: id, ok: true, nbytes, start: 0, end: 0.001, fetched_bytes: 0, fetched: [], missing: [] });
@@ -148,11 +148,33 @@ describe('ClusterState', () => {
     expect(keys(batch)).toEqual(['a', 'b', 'c']);
   });
 
+  it('asks the client to upload again a literal lost with its worker, then runs its dependents', () => {
+    const { state, sent, progress } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    const placed: NodeSpec = { ...literal('lit'), placed: { worker: 'w1', data_id: id('lit'), nbytes: 1_000_000 } };
+    submit(state, [placed, task('slow'), task('use', ['lit', 'slow'])], ['use']);
+    sent(w1);
+    sent(w2);
+    progress();
+    state.removeWorker(w1, 'killed');
+    const slowOn = state.tasks.get(id('slow'))!.worker!;
+    expect(slowOn).toBe(w2);
+    // `use` still needs `lit`, which only w1 had: the client is asked for it.
+    const { failed, reupload } = progress();
+    expect(reupload).toEqual([id('lit')]);
+    expect(failed).toEqual([]);
+    state.uploaded('c1', id('lit'), 'w2', 1_000_000);
+    state.complete(w2, { data_id: id('slow'), ok: true, nbytes: 8, start: 0, end: 1, fetched_bytes: 0, fetched: [], missing: [] });
+    expect(keys(sent(w2))).toContain('use');
+  });
+
   it('rejects submissions with a missing key, a duplicate key or a cycle', () => {
     const { state } = harness();
     expect(submit(state, [task('a', ['nope'])], ['a'], 1)).toMatch(/missing key "nope"/);
     expect(submit(state, [task('a'), task('a')], ['a'], 2)).toMatch(/"a" appears twice/);
     expect(submit(state, [task('a', ['b']), task('b', ['a'])], ['a'], 3)).toMatch(/cycle/);
+    expect(submit(state, [literal('x'), task('a', ['b', 'x']), task('b', ['a', 'x'])], ['a'], 5)).toMatch(/cycle through "a", "b"/);
     expect(submit(state, [{ ...task('a'), op: 'no-hash' }], ['a'], 4)).toMatch(/malformed op/);
   });
 });

@@ -78,8 +78,10 @@ describe('metrics', () => {
 
   it('per-task overhead is the worker time the tasks did not use, per task, in µs', () => {
     // 2 workers × 1 s = 2 s of worker time; tasks computed 1.5 s; 1000 tasks → 500 µs each.
-    expect(perTaskOverheadUs(1, 2, 1.5, 1000)).toBeCloseTo(500);
-    expect(perTaskOverheadUs(1, 2, 1.5, 0)).toBeNull();
+    expect(perTaskOverheadUs([1], [1.5], 2, 1000)).toBeCloseTo(500);
+    expect(perTaskOverheadUs([1], [1.5], 2, 0)).toBeNull();
+    // Each run is paired with its own compute time: a slow run that also computed longer is no outlier.
+    expect(perTaskOverheadUs([1, 1.1, 3], [0.9, 1.0, 2.9], 1, 1000)).toBeCloseTo(100);
   });
 
   it('converts tinybench milliseconds to seconds and keeps rme finite', () => {

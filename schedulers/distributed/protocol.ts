@@ -112,10 +112,12 @@ export interface SubmitPart {
 }
 export interface ReleaseRun { run: number; keys: string[] }
 export interface CancelRun { run: number }
+export interface Reuploaded { run: number; placed: Placement }
 export type ClientMessage =
   | { kind?: 'submit'; submit: SubmitPart }
   | { kind?: 'release'; release: ReleaseRun }
-  | { kind?: 'cancel'; cancel: CancelRun };
+  | { kind?: 'cancel'; cancel: CancelRun }
+  | { kind?: 'reuploaded'; reuploaded: Reuploaded };
 
 export interface WorkerInfo { id: string; data_address: string; nthreads: number }
 export interface TaskEventMsg {
@@ -147,6 +149,7 @@ export interface RunProgress {
   failed: KeyFailed[];
   tasks_done: number;
   bytes_between_workers: number;
+  reupload: string[];
 }
 export type ClientUpdate =
   | { kind?: 'welcome'; welcome: { client_id: string; workers: WorkerInfo[] } }
@@ -164,6 +167,8 @@ export interface Completion {
   fetched_bytes: number;
   fetched: string[];
   missing: string[];
+  /** The task was cancelled on the worker before it ran: only `fetched` (copies now held there) counts. */
+  dropped?: boolean;
 }
 export type WorkerMessage =
   | { kind?: 'register'; register: Register }

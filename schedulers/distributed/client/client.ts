@@ -98,6 +98,8 @@ interface ClientRun {
   onEvent: ((e: SchedulerEvent) => void) | undefined;
   /** Literal values wanted as outputs: resolved locally, never sent for. */
   local: Map<Key, unknown>;
+  /** What was uploaded to workers (literal values, large args), by data id: uploaded again if lost. */
+  uploaded: Map<string, unknown>;
 }
 
 type ConnectClient = grpc.Client & { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<ClientMessage, ClientUpdate> };
@@ -334,7 +336,7 @@ export class Client {
     const externalKeys = new Set(externals.map((e) => e.key));
     const priority = orderIndices(index, keys.map((k) => index.indexOf.get(k)!));
 
-    const run: ClientRun = { run: this.nextRun++, futures: new Map(), onEvent: options.onEvent, local: new Map() };
+    const run: ClientRun = { run: this.nextRun++, futures: new Map(), onEvent: options.onEvent, local: new Map(), uploaded: new Map() };
     const requested = new Set(keys);
     const usedByTask = new Uint8Array(index.keys.length);
     for (let i = 0; i < index.keys.length; i++) if (priority[i]! >= 0) for (const d of index.deps[i]!) usedByTask[d] = 1;
@@ -370,6 +372,7 @@ export class Client {
       if (payload.byteLength > INLINE_PAYLOAD_BYTES) {
         uploads.push({ node: spec, bytes: payload });
         spec.payload = new Uint8Array(0);
+        run.uploaded.set(task ? argsDataIdOf(this.clientId, run.run, key) : dataIdOf(this.clientId, run.run, key), task ? node.args : node.value);
       }
       // Data the client ships, sized as the local schedulers size it: literal values, and args
       // large enough to carry data (small args are the task's description, counted nowhere).
@@ -404,6 +407,7 @@ export class Client {
     return futures;
   }
 
+  /** Upload large literals and args round-robin across the workers (straight to them, in chunks). */
   private async upload(run: ClientRun, uploads: Array<{ node: NodeSpec; bytes: Uint8Array }>): Promise<void> {
     if (!uploads.length) return;
     await this.waitForWorkers(1);
@@ -428,6 +432,28 @@ export class Client {
         }
       }),
     );
+  }
+
+  /** The worker holding an uploaded literal died: upload it again, to the first worker that takes it. */
+  private async reupload(run: ClientRun, dataId: string): Promise<void> {
+    if (!run.uploaded.has(dataId)) return;
+    const value = run.uploaded.get(dataId);
+    const bytes = encodeValue(value);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < Math.max(1, this.roster.length); attempt++) {
+      await this.waitForWorkers(1);
+      const worker = this.roster[this.nextUpload++ % this.roster.length]!;
+      try {
+        await this.data.put(worker.data_address, [{ dataId, bytes }]);
+      } catch (err) {
+        lastError = callError(err, worker.data_address, `worker ${worker.id}`);
+        continue;
+      }
+      this.counters.bytesToWorkers += estimateSize(value, false);
+      this.send({ reuploaded: { run: run.run, placed: { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength } } });
+      return;
+    }
+    throw lastError;
   }
 
   private sendParts(run: ClientRun, nodes: NodeSpec[], wanted: Key[], externals: ExternalRef[], events: boolean): void {
@@ -496,6 +522,9 @@ export class Client {
             : { type: 'task-start', key: e.key, worker: e.worker, time: e.time },
         );
       }
+    }
+    for (const dataId of progress.reupload) {
+      this.sendChain = this.sendChain.then(() => this.reupload(run, dataId)).catch((err: unknown) => this.failRun(run, err instanceof Error ? err : new Error(String(err))));
     }
     for (const done of progress.done) {
       for (const future of run.futures.get(done.key) ?? []) {

@@ -79,7 +79,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
       },
       toRun(run) {
         let progress = runOut.get(run);
-        if (!progress) runOut.set(run, (progress = { run: run.run, events: [], done: [], failed: [], tasks_done: 0, bytes_between_workers: 0 }));
+        if (!progress) runOut.set(run, (progress = { run: run.run, events: [], done: [], failed: [], tasks_done: 0, bytes_between_workers: 0, reupload: [] }));
         scheduleFlush();
         return progress;
       },
@@ -187,6 +187,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
                 failed: [{ key: '', error: { kind: 'graph', name: 'GraphError', message: problem, stack: '', code: 'BAD_NODE', key: '', op: '', worker: '', keys: [] } }],
                 tasks_done: 0,
                 bytes_between_workers: 0,
+                reupload: [],
               },
             });
           }
@@ -194,6 +195,10 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           state.release(clientId, message.release.run, message.release.keys);
         } else if (message.kind === 'cancel') {
           state.cancel(clientId, message.cancel.run);
+        } else if (message.kind === 'reuploaded') {
+          const placed = message.reuploaded.placed;
+          if (!placed?.data_id) throw new Error('reuploaded without a placement');
+          state.uploaded(clientId, placed.data_id, placed.worker, placed.nbytes);
         } else {
           throw new Error('empty client message');
         }

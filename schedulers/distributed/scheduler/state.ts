@@ -94,6 +94,8 @@ export interface TaskRecord {
   forgotten: boolean;
   /** Workers that died while this task was processing on them. */
   failures: number;
+  /** An uploaded literal lost with its worker: the client was asked to upload it again. */
+  awaitingUpload: boolean;
   error: ErrorInfo | undefined;
 }
 
@@ -285,6 +287,7 @@ export class ClusterState {
       wantedBy: [],
       forgotten: false,
       failures: 0,
+      awaitingUpload: false,
       error: undefined,
     });
     const placedRecord = (key: string, node: SubmitPart['nodes'][number], id: string): TaskRecord => {
@@ -373,6 +376,7 @@ export class ClusterState {
     while (stack.length) {
       const record = stack.pop()!;
       seen += 1;
+      if (!record.op) continue; // literals were not counted as inputs
       for (const dependent of record.dependents) {
         if (dependent.run === run && --dependent.waitingOn === 0) stack.push(dependent);
       }
@@ -460,7 +464,19 @@ export class ClusterState {
 
   complete(worker: WorkerRecord, done: Completion): void {
     const record = this.tasks.get(done.data_id);
-    if (!record || record.state !== 'processing' || record.worker !== worker) {
+    if (record) this.outbox.toRun(record.run).bytes_between_workers += done.fetched_bytes;
+    // Inputs the worker fetched are now held there too (or dropped at once if nobody needs them).
+    for (const id of done.fetched) {
+      const input = this.tasks.get(id);
+      if (input && input.state === 'memory' && !input.inline) {
+        if (!input.holders.includes(worker)) input.holders.push(worker);
+        worker.has.add(input);
+        this.releaseIfUnneeded(input);
+      } else {
+        this.outbox.toWorker(worker).release.push(id);
+      }
+    }
+    if (done.dropped || !record || record.state !== 'processing' || record.worker !== worker) {
       // Cancelled, stolen back after a loss, or forgotten: the value is not wanted here.
       if (done.ok) this.outbox.toWorker(worker).release.push(done.data_id);
       return;
@@ -468,14 +484,6 @@ export class ClusterState {
     worker.processing.delete(record);
     record.worker = undefined;
     const progress = this.outbox.toRun(record.run);
-    progress.bytes_between_workers += done.fetched_bytes;
-    for (const id of done.fetched) {
-      const input = this.tasks.get(id);
-      if (input && input.state === 'memory' && !input.inline) {
-        if (!input.holders.includes(worker)) input.holders.push(worker);
-        worker.has.add(input);
-      }
-    }
     if (done.missing.length) {
       for (const id of done.missing) {
         const input = this.tasks.get(id);
@@ -505,13 +513,7 @@ export class ClusterState {
     worker.has.add(record);
     this.setState(record, 'memory');
     this.reportDone(record);
-    const ready: TaskRecord[] = [];
-    for (const dependent of record.dependents) {
-      if (dependent.state !== 'waiting') continue;
-      dependent.waitingOn -= 1;
-      if (dependent.waitingOn === 0) ready.push(dependent);
-    }
-    for (const dependent of ready) this.makeReady(dependent);
+    this.inputArrived(record);
     for (const dep of record.deps) this.releaseIfUnneeded(dep);
     this.releaseIfUnneeded(record);
     this.fill(worker);
@@ -568,15 +570,12 @@ export class ClusterState {
       seen.add(record);
       if (this.available(record) || record.state === 'erred' || record.state === 'queued' || record.state === 'processing') continue;
       if (!record.op) {
-        this.fail(
-          record,
-          errorInfo({
-            kind: 'worker-lost',
-            name: 'WorkerLostError',
-            message: `the value of "${record.key}" was uploaded to a worker that is gone, and a literal cannot be recomputed; submit the graph again`,
-            key: record.key,
-          }),
-        );
+        // A literal cannot be recomputed: its client uploads it again (`uploaded`).
+        if (!record.awaitingUpload) {
+          record.awaitingUpload = true;
+          this.outbox.toRun(record.run).reupload.push(record.id);
+        }
+        recompute.push(record);
         continue;
       }
       recompute.push(record);
@@ -598,10 +597,40 @@ export class ClusterState {
       if (record.state !== 'waiting') continue;
       record.waitingOn = 0;
       for (const dep of record.deps) if (!this.available(dep)) record.waitingOn += 1;
-      if (record.waitingOn === 0) ready.push(record);
+      if (record.waitingOn === 0 && record.op) ready.push(record);
     }
     ready.sort((a, b) => a.priority - b.priority);
     for (const record of ready) this.makeReady(record);
+  }
+
+  /** The client uploaded a lost literal again (to `workerId`). */
+  uploaded(client: string, dataId: string, workerId: string, nbytes: number): void {
+    const record = this.tasks.get(dataId);
+    if (!record || record.op || !record.awaitingUpload || record.forgotten || record.run.client !== client) return;
+    const worker = this.workers.get(workerId);
+    if (!worker) {
+      // That worker is gone too: ask again.
+      this.outbox.toRun(record.run).reupload.push(record.id);
+      return;
+    }
+    record.awaitingUpload = false;
+    record.nbytes = nbytes;
+    record.holders.push(worker);
+    worker.has.add(record);
+    this.setState(record, 'memory');
+    this.inputArrived(record);
+    this.releaseIfUnneeded(record);
+  }
+
+  /** `record`'s value is available now: make ready the dependents that waited only for it. */
+  private inputArrived(record: TaskRecord): void {
+    const ready: TaskRecord[] = [];
+    for (const dependent of record.dependents) {
+      if (dependent.state !== 'waiting') continue;
+      dependent.waitingOn -= 1;
+      if (dependent.waitingOn === 0) ready.push(dependent);
+    }
+    for (const dependent of ready) this.makeReady(dependent);
   }
 
   /** Mark `record` and everything downstream of it erred; tell the clients that wanted any of them. */

@@ -7,6 +7,8 @@
  * Tasks arrive in batches; results go back in one message per batch, or every few
  * milliseconds during a long batch, so tiny tasks cost one postMessage per batch, not per task.
  * Synchronous ops run one after the other; an async op does not block the tasks after it.
+ * A task whose input is still being computed in this thread (`later`) is parked until that
+ * input is produced, or fails if the input's task failed.
  */
 import { parentPort } from 'node:worker_threads';
 import { substituteRefs } from '../../graph.js';
@@ -28,6 +30,10 @@ port.on('message', (message: ToThread) => {
     for (const id of message.ids) values.delete(id);
     return;
   }
+  if (message.type === 'cancel') {
+    cancelParked(new Set(message.ids));
+    return;
+  }
   // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
   let lastFlush = performance.now();
   for (const task of JSON.parse(message.tasks) as ThreadTask[]) {
@@ -45,12 +51,25 @@ const parked = new Map<string, Array<{ task: ThreadTask; packed: ArrayBuffer }>>
 /** Ids whose task failed here: tasks that wait for them fail too (bounded: only recent ones matter). */
 const failedHere = new Set<string>();
 
+/** Drop parked tasks (their inputs will not be produced here after all). */
+function cancelParked(ids: Set<string>): void {
+  for (const [input, list] of parked) {
+    const keep = list.filter(({ task }) => {
+      if (!ids.has(task.id)) return true;
+      report({ id: task.id, seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'AbortedError', message: 'cancelled' } });
+      return false;
+    });
+    if (keep.length) parked.set(input, keep);
+    else parked.delete(input);
+  }
+}
+
 /** Run `task` now, or park it until the `later` inputs it waits for are produced. */
 function start(task: ThreadTask, packed: ArrayBuffer): void {
   for (const dep of task.deps) {
     if (!dep.later || values.has(dep.id)) continue;
     if (failedHere.has(dep.id)) {
-      settle(task, [{ id: task.id, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
+      settle(task, [{ id: task.id, seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
       return;
     }
     const list = parked.get(dep.id) ?? [];
@@ -128,7 +147,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
     fn = loadedOp(task.op);
   } catch (err) {
-    return [{ id: task.id, ok: false, start, end: now(), error: packError(err) }, undefined];
+    return [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
   }
   if (!fn) {
     return loadOp(task.op).then(
@@ -137,7 +156,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
         // The op cannot be imported here: report it as the graph's fault, not the op's.
         const packedError = packError(err);
         const message = `op "${task.op}" of task "${keyOfDataId(task.id)}" cannot be loaded on this worker: ${packedError.message}`;
-        return [{ id: task.id, ok: false, start, end: now(), error: { ...packedError, name: 'GraphError', code: 'UNKNOWN_OP', message } }, undefined] as Outcome;
+        return [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: { ...packedError, name: 'GraphError', code: 'UNKNOWN_OP', message } }, undefined] as Outcome;
       },
     );
   }
@@ -151,12 +170,12 @@ function finish(task: ThreadTask, start: number, call: () => unknown): Outcome |
     try {
       const bytes = encodeValue(value);
       values.set(task.id, value);
-      return [{ id: task.id, ok: true, start, end: now() }, bytes];
+      return [{ id: task.id, seq: task.seq, ok: true, start, end: now() }, bytes];
     } catch (err) {
       return failed(err);
     }
   };
-  const failed = (err: unknown): Outcome => [{ id: task.id, ok: false, start, end: now(), error: packError(err) }, undefined];
+  const failed = (err: unknown): Outcome => [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
   try {
     const value = call();
     if (value && typeof (value as PromiseLike<unknown>).then === 'function') return Promise.resolve(value).then(done, failed);

@@ -26,6 +26,8 @@ export interface ThreadDep {
 
 export interface ThreadTask {
   id: string;
+  /** Which assignment of `id` this is (a task cancelled and assigned again gets a new one). */
+  seq: number;
   op: string;
   /** encodeValue(args), unless `argsId` names a dep holding the args array. */
   args?: Span;
@@ -33,11 +35,13 @@ export interface ThreadTask {
   deps: ThreadDep[];
 }
 
-/** `tasks` is JSON of ThreadTask[]. */
-export type ToThread = { type: 'run'; tasks: string; packed: ArrayBuffer } | { type: 'release'; ids: string[] };
+/** `tasks` is JSON of ThreadTask[]; `cancel` drops tasks still parked waiting for inputs. */
+export type ToThread = { type: 'run'; tasks: string; packed: ArrayBuffer } | { type: 'release'; ids: string[] } | { type: 'cancel'; ids: string[] };
 
+/** Exactly one result comes back for every task sent to a thread (a cancelled one: ok false). */
 export interface ThreadResult {
   id: string;
+  seq: number;
   ok: boolean;
   /** encodeValue(result) as a span of the packed buffer... */
   bytes?: Span;

@@ -5,16 +5,23 @@
  * Life of an assignment: inputs this worker lacks are fetched DIRECTLY from a worker that
  * holds them (grouped: one Fetch per peer per batch, deduplicated while in flight); once all
  * inputs are here the task goes to the executor thread with the fewest tasks in flight,
- * carrying the bytes of any input that thread has not seen. Results are stored serialized
- * (ready to serve) and reported to the scheduler in batched `Completions`. The main thread
- * never runs ops, so it keeps serving peers and sending heartbeats during long tasks.
+ * carrying the bytes of any input that thread has not seen. An input marked "pending here"
+ * (the scheduler assigned its producer here too) is awaited, not fetched; if its producer
+ * is running in one thread, the task is sent to that thread at once and waits there, so a
+ * chain runs without a hop per link. Results are stored serialized (ready to serve) and
+ * reported to the scheduler in batched `Completions`. The main thread never runs ops, so it
+ * keeps serving peers and sending heartbeats during long tasks.
+ *
+ * A cancelled task is dropped if it has not reached a thread; otherwise its thread drops it
+ * if still waiting there, and a result that comes back anyway is recognised by its `seq`
+ * (the same data id may have been assigned here again since) and ignored.
  *
  * If an executor thread dies (an op called process.exit or crashed it), the whole worker
  * stops: the scheduler then reschedules its tasks and counts the failure against them.
  */
 import { Worker } from 'node:worker_threads';
-import { ConnectionError } from '../../errors.js';
 import * as grpc from '@grpc/grpc-js';
+import { ConnectionError } from '../../errors.js';
 import {
   CHANNEL_OPTIONS,
   errorInfo,
@@ -68,6 +75,8 @@ export interface RunningWorker {
 
 interface PendingTask {
   assignment: Assignment;
+  /** Distinguishes this assignment of the data id from an earlier, cancelled one. */
+  seq: number;
   op: string;
   /** Sent to an executor thread (possibly still waiting there for inputs that thread computes). */
   dispatched: boolean;
@@ -181,6 +190,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   /** Data id -> the executor thread computing it right now. */
   const computing = new Map<string, Executor>();
+  let nextSeq = 1;
 
   /**
    * Dispatch `task` once its inputs are here - or, when the only inputs missing are being
@@ -219,7 +229,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       return { id: dep.data_id, inline: false, bytes: packer.add(store.get(dep.data_id)!) };
     });
     const args = a.args_data_id ? undefined : packer.add(a.args);
-    executor.outbox.push({ id: a.data_id, op: task.op, args, argsId: a.args_data_id || undefined, deps });
+    executor.outbox.push({ id: a.data_id, seq: task.seq, op: task.op, args, argsId: a.args_data_id || undefined, deps });
     executor.inFlight += 1;
     computing.set(a.data_id, executor);
     if (!dispatchScheduled) {
@@ -232,8 +242,18 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     const { owned, packed } = message;
     for (const result of JSON.parse(message.results) as ThreadResult[]) {
       executor.inFlight -= 1;
+      const current = pending.get(result.id);
+      if (!current || current.seq !== result.seq) {
+        // A cancelled assignment: nobody wants this result (a newer assignment, if any, will report).
+        if (computing.get(result.id) === executor && !current) computing.delete(result.id);
+        if (result.ok) {
+          executor.holds.add(result.id); // the thread kept the value: released with the id
+          if (!current && !store.has(result.id)) releaseValues([result.id]);
+        }
+        continue;
+      }
       computing.delete(result.id);
-      const task = pending.get(result.id);
+      const task = current;
       pending.delete(result.id);
       let nbytes = 0;
       if (result.ok && (result.bytes || result.owned !== undefined)) {
@@ -242,15 +262,9 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         const bytes = large ? Buffer.from(large.buffer, large.byteOffset, large.byteLength) : Buffer.from(unpack(packed, result.bytes!));
         nbytes = bytes.byteLength;
         executor.holds.add(result.id);
-        if (!task) {
-          // Cancelled while running: nobody wants the value.
-          releaseValues([result.id]);
-          continue;
-        }
         store.set(result.id, bytes);
         producedHere(result.id);
       }
-      if (!task) continue;
       complete({
         data_id: result.id,
         ok: result.ok,
@@ -334,16 +348,26 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     const tasks = waiters.get(dataId);
     waiters.delete(dataId);
     let counted = false;
+    let cancelled: PendingTask | undefined;
     if (bytes) store.set(dataId, bytes);
     for (const task of tasks ?? []) {
       if (!task.waitingOn.delete(dataId)) continue;
+      if (pending.get(task.assignment.data_id) !== task) {
+        cancelled = task;
+        continue;
+      }
       if (!bytes) task.missing.push(dataId);
       else if (!counted) {
+        // The first live task that wanted it reports the copy (and the bytes moved).
         counted = true;
         task.fetchedBytes += size;
         task.fetched.push(dataId);
       }
-      if (pending.get(task.assignment.data_id) === task) runWhenReady(task);
+      runWhenReady(task);
+    }
+    if (bytes && !counted && cancelled) {
+      // Only cancelled tasks wanted it: report the copy so the scheduler can release it.
+      complete({ data_id: cancelled.assignment.data_id, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: size, fetched: [dataId], missing: [], dropped: true });
     }
   }
 
@@ -370,13 +394,22 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     if (batch.release.length) releaseValues(batch.release);
     for (const dataId of batch.cancel) {
       const task = pending.get(dataId);
-      // Only tasks still waiting for inputs can be dropped; dispatched ones finish and are released.
-      if (task && task.waitingOn.size) pending.delete(dataId);
+      if (!task) continue;
+      pending.delete(dataId);
+      if (task.dispatched) {
+        // Its thread drops it if it is still parked there; if it ran, its result is ignored.
+        computing.get(dataId)?.thread.postMessage({ type: 'cancel', ids: [dataId] } satisfies ToThread);
+        continue;
+      }
+      // Say what it fetched already, so the scheduler can account for those copies and release them.
+      if (task.fetched.length) {
+        complete({ data_id: dataId, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: task.fetchedBytes, fetched: task.fetched, missing: [], dropped: true });
+      }
     }
     const fresh: PendingTask[] = [];
     for (const assignment of batch.tasks) {
       const op = batch.ops[assignment.op_index] ?? '';
-      const task: PendingTask = { assignment, op, dispatched: false, waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [] };
+      const task: PendingTask = { assignment, seq: nextSeq++, op, dispatched: false, waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [] };
       pending.set(assignment.data_id, task);
       fresh.push(task);
     }

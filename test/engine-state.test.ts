@@ -8,7 +8,7 @@ import { buildPlan } from '../dist/schedulers/local/plan.js';
 import { finishEntry, isDone, MinHeap, releaseData, startState, takeReady } from '../dist/schedulers/local/state.js';
 import { runGraph, takeBatch } from '../dist/schedulers/local/engine.js';
 import { syncExecutor } from '../dist/schedulers/sync.js';
-import { estimateSize } from '../dist/schedulers/local/size-estimate.js';
+import { estimateSize } from '../dist/schedulers/size-estimate.js';
 import { sharedFloat64Array } from '../dist/schedulers/shared-arrays.js';
 
 const OPS = new URL('./fixtures/ops/basic.mjs', import.meta.url).href;

@@ -10,7 +10,7 @@ import type { Executor } from '../local/engine.js';
 import { poolFailure, WorkerNames } from '../local/pool-failure.js';
 import type { BatchRequest, BatchResult } from '../local/protocol.js';
 import { localScheduler } from '../local/scheduler.js';
-import { estimateSize } from '../local/size-estimate.js';
+import { estimateSize } from '../size-estimate.js';
 import { waitForWorkers } from '../local/warm-up.js';
 import type { Scheduler } from '../types.js';
 

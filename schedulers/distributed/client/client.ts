@@ -36,7 +36,7 @@ import { callError, callMetadata, channelCredentials, type SecurityOptions } fro
 import { decodeValue, encodeValue } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { DataClients } from '../transfer.js';
-import { estimateSize } from '../../local/size-estimate.js';
+import { estimateSize } from '../../size-estimate.js';
 
 export interface ClientOptions {
   /** host:port of the scheduler. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSchedulerCommand, runWorkerCommand, type RunningCommand } from '../dist/schedulers/distributed/commands.js';
 import { Client, createDistributedScheduler } from '../dist/schedulers/distributed/index.js';
 import { protocol, type ClientMessage, type ClientUpdate } from '../dist/schedulers/distributed/protocol.js';
+import { callMetadata } from '../dist/schedulers/distributed/security.js';
 import { opRef } from '../dist/schedulers/graph.js';
 import { AuthError, OptionError } from '../dist/schedulers/errors.js';
 import { makePki, type Pki } from './distributed-helpers.js';
@@ -116,8 +117,7 @@ describe('listening and message validation', () => {
     const scheduler = await runSchedulerCommand({ port: 0, token: 't', ...quiet });
     running.push(scheduler);
     running.push(await runWorkerCommand(scheduler.address, { token: 't', ...quiet }));
-    const md = new grpc.Metadata();
-    md.set('authorization', 'Bearer t');
+    const md = callMetadata('t'); // the token and this build's wire version, as every caller sends
     const raw = new grpc.Client(scheduler.address, grpc.credentials.createInsecure());
     const send = (path: string, payload: Buffer) =>
       new Promise<grpc.ServiceError>((resolve) => {

@@ -49,7 +49,8 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.keepalive_permit_without_calls': 1,
 };
 
-function protoPath(): string {
+/** Where `schedlab.proto` is (next to the sources, also for the compiled modules). */
+export function protoPath(): string {
   const candidates = [
     new URL('../../../schedulers/distributed/schedlab.proto', import.meta.url), // from dist/
     new URL('./schedlab.proto', import.meta.url), // from the source tree (ts-node)

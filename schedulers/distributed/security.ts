@@ -15,6 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AuthError, ConnectionError, OptionError } from '../errors.js';
 import type { TlsOptions } from '../types.js';
 import { isLoopback } from './protocol.js';
+import { WIRE_VERSION, WIRE_VERSION_KEY } from './wire-version.js';
 
 /** How one process authenticates and is authenticated. */
 export interface SecurityOptions {
@@ -56,9 +57,10 @@ export function channelCredentials(security: SecurityOptions): { credentials: gr
   return { credentials, options: tls.serverName ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } : {} };
 }
 
-/** Metadata every call carries. */
+/** Metadata every call carries: the token, if any, and this build's wire version (wire-version.ts). */
 export function callMetadata(token: string | undefined): grpc.Metadata {
   const metadata = new grpc.Metadata();
+  metadata.set(WIRE_VERSION_KEY, WIRE_VERSION);
   if (token) metadata.set('authorization', `Bearer ${token}`);
   return metadata;
 }
@@ -87,6 +89,9 @@ export function callError(err: unknown, address: string, role: string): Error {
   const details = e.details || e.message || String(err);
   if (e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.PERMISSION_DENIED) {
     return new AuthError(`${role} at ${address} refused this connection: ${details}`, { cause: err });
+  }
+  if (e.code === grpc.status.FAILED_PRECONDITION) {
+    return new ConnectionError(`${role} at ${address} refused this connection: ${details}`, address, { cause: err });
   }
   if (TLS_FAILURE.test(details)) {
     return new AuthError(

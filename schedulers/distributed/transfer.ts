@@ -28,27 +28,57 @@ export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Ui
   } while (offset < total);
 }
 
-/** Reassembles chunked values; `accept` returns a value once all its bytes arrived. */
+/**
+ * Reassembles the values of ONE stream (a Fetch reply or a Put request).
+ *
+ * `writeChunks` sends each value's chunks in order, one value after the other, so that is all
+ * a receiver accepts: a value starts at offset 0, every chunk continues exactly where the
+ * previous one ended, with the same id and total, and a value is complete when its last byte
+ * arrived. Anything else (a chunk of another value while one is partial, a gap, an overlap, a
+ * repeated chunk, a stream ending mid-value) is an error naming the id, never a value with
+ * bytes missing: the receive buffer is allocated uninitialised, so a value handed out before
+ * every byte was written would decode garbage.
+ *
+ * A value that fits in one chunk is handed out as the chunk's bytes, a view into the gRPC
+ * message it came in (zero-copy; a DataChunk message holds nothing else worth freeing). A
+ * larger one is copied piece by piece into one buffer of its own.
+ */
 export class ChunkAssembler {
-  private readonly partial = new Map<string, { buffer: Buffer; received: number }>();
+  private current: { dataId: string; total: number; buffer: Buffer; received: number } | undefined;
 
   accept(chunk: DataChunk, maxBytes: number): { dataId: string; bytes: Buffer } | undefined {
     const { data_id: dataId, total, offset } = chunk;
     const piece = chunk.bytes;
-    if (!dataId || total > maxBytes || offset + piece.byteLength > total) {
-      throw new Error(`malformed chunk for "${dataId}": offset ${offset} + ${piece.byteLength} bytes of ${total} (limit ${maxBytes})`);
-    }
-    if (offset === 0 && piece.byteLength === total) return { dataId, bytes: Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength) };
-    let entry = this.partial.get(dataId);
+    const current = this.current;
+    const problem = !dataId
+      ? 'no data id'
+      : !Number.isSafeInteger(total) || total < 0 || total > maxBytes
+        ? `a total of ${total} bytes (limit ${maxBytes})`
+        : current && (current.dataId !== dataId || current.total !== total)
+          ? `it arrived while "${current.dataId}" was still incomplete (${current.received} of ${current.total} bytes)`
+          : offset !== (current?.received ?? 0)
+            ? `it starts at offset ${offset}, expected ${current?.received ?? 0}`
+            : offset + piece.byteLength > total || (piece.byteLength === 0 && total > 0)
+              ? `${piece.byteLength} bytes at offset ${offset} do not fit a total of ${total}`
+              : undefined;
+    if (problem) throw new Error(`malformed chunk for "${dataId}": ${problem}`);
+    if (!current && piece.byteLength === total) return { dataId, bytes: Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength) };
+    let entry = current;
     if (!entry) {
-      entry = { buffer: Buffer.allocUnsafe(total), received: 0 };
-      this.partial.set(dataId, entry);
+      entry = { dataId, total, buffer: Buffer.allocUnsafe(total), received: 0 };
+      this.current = entry;
     }
     entry.buffer.set(piece, offset);
     entry.received += piece.byteLength;
     if (entry.received < total) return undefined;
-    this.partial.delete(dataId);
+    this.current = undefined;
     return { dataId, bytes: entry.buffer };
+  }
+
+  /** Call when the stream ended: throws if it ended in the middle of a value. */
+  end(): void {
+    const partial = this.current;
+    if (partial) throw new Error(`the stream ended in the middle of "${partial.dataId}" (${partial.received} of ${partial.total} bytes)`);
   }
 }
 
@@ -70,7 +100,11 @@ export class DataClients {
     return client;
   }
 
-  /** Fetch the named values from the worker at `address`. */
+  /**
+   * Fetch the named values from the worker at `address`. Rejects with the grpc error if the
+   * call failed (it carries a numeric `code`: the worker is gone, or no longer holds a value),
+   * or with a plain Error if the worker's reply broke the chunk protocol.
+   */
   fetch(address: string, dataIds: string[]): Promise<Map<string, Buffer>> {
     const client = this.client(address) as grpc.Client & {
       Fetch(req: FetchRequest, md: grpc.Metadata): grpc.ClientReadableStream<DataChunk>;
@@ -90,8 +124,14 @@ export class DataClients {
       });
       call.on('error', reject);
       call.on('end', () => {
+        try {
+          assembler.end();
+        } catch (err) {
+          reject(err);
+          return;
+        }
         const missing = dataIds.filter((id) => !values.has(id));
-        if (missing.length) reject(new Error(`worker ${address} ended the fetch without sending ${missing.join(', ')}`));
+        if (missing.length) reject(new Error(`the fetch ended without sending ${missing.join(', ')}`));
         else resolve(values);
       });
     });

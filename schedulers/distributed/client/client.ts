@@ -569,36 +569,67 @@ export class Client {
       this.gatherScheduled = false;
       const queue = this.gatherQueue;
       this.gatherQueue = new Map();
-      for (const [addr, futures] of queue) void this.gatherFrom(addr, futures);
+      for (const [addr, futures] of queue) {
+        // gatherFrom settles every gather itself; this only keeps a bug in it from escaping.
+        this.gatherFrom(addr, futures).catch((err: unknown) => {
+          for (const future of futures) this.failGather(future, addr, err);
+        });
+      }
     });
   }
 
-  /** One Fetch for everything wanted from the worker at `address`. */
+  /**
+   * One Fetch for everything wanted from the worker at `address`. A failed call (the worker
+   * died or dropped the value) waits for the scheduler to name a new holder; a refused call or
+   * a reply that cannot be read fails those gathers at once, naming the key and the worker.
+   */
   private async gatherFrom(address: string, futures: Future[]): Promise<void> {
     const ids = [...new Set(futures.map((f) => f.location!.data_id))];
     let values: Map<string, Buffer>;
     try {
       values = await this.data.fetch(address, ids);
     } catch (err) {
-      for (const future of futures) this.refetch(future, err);
+      const code = (err as { code?: unknown }).code;
+      const retry = typeof code === 'number' && !REFUSED.has(code);
+      for (const future of futures) {
+        if (retry) this.refetch(future, err);
+        else this.failGather(future, address, err);
+      }
       return;
     }
     const decoded = new Map<string, unknown>();
     for (const future of futures) {
-      const callbacks = this.gatherCallbacks.get(future)!;
-      this.gatherCallbacks.delete(future);
       const dataId = future.location!.data_id;
-      try {
-        if (!decoded.has(dataId)) {
-          const value = decodeValue(values.get(dataId)!);
-          decoded.set(dataId, value);
-          this.counters.bytesFromWorkers += estimateSize(value, false);
+      if (!decoded.has(dataId)) {
+        const bytes = values.get(dataId)!;
+        let value: unknown;
+        try {
+          value = decodeValue(bytes);
+        } catch (err) {
+          const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+          this.failGather(future, address, new Error(`its ${bytes.byteLength} bytes (${head}${bytes.byteLength > 8 ? ' ...' : ''}) do not decode: ${(err as Error).message}`, { cause: err }));
+          continue;
         }
-        callbacks.resolve(decoded.get(dataId));
-      } catch (err) {
-        callbacks.reject(err as Error);
+        decoded.set(dataId, value);
+        this.counters.bytesFromWorkers += estimateSize(value, false);
       }
+      const callbacks = this.gatherCallbacks.get(future);
+      this.gatherCallbacks.delete(future);
+      callbacks?.resolve(decoded.get(dataId));
     }
+  }
+
+  /** Reject `future`'s pending gather: its value could not be fetched from `address` or read. */
+  private failGather(future: Future, address: string, cause: unknown): void {
+    const callbacks = this.gatherCallbacks.get(future);
+    if (!callbacks) return;
+    this.gatherCallbacks.delete(future);
+    const location = future.location;
+    const worker = location?.data_address === address ? `worker ${location.worker} at ${address}` : `the worker at ${address}`;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    callbacks.reject(
+      new ConnectionError(`could not read the value of "${future.key}" (data id ${location?.data_id}) fetched from ${worker}: ${reason}`, address, { cause }),
+    );
   }
 
   /**
@@ -606,7 +637,8 @@ export class Client {
    * values that are still wanted and reports the new location; wait for it, within a bound.
    */
   private refetch(future: Future, cause: unknown): void {
-    const callbacks = this.gatherCallbacks.get(future)!;
+    const callbacks = this.gatherCallbacks.get(future);
+    if (!callbacks) return;
     const stale = future.location;
     const deadline = Date.now() + 60_000;
     const poll = (): void => {
@@ -628,6 +660,15 @@ export class Client {
     poll();
   }
 }
+
+/** grpc codes of a Fetch the worker refused outright: fetching again from a new holder cannot help. */
+const REFUSED = new Set<number>([
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.FAILED_PRECONDITION,
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.UNIMPLEMENTED,
+]);
 
 /** Rebuild the schedlab error class from its wire form. */
 function toError(info: ErrorInfo): Error {

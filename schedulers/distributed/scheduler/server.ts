@@ -23,6 +23,7 @@ import {
   type WorkerOrders,
 } from '../protocol.js';
 import { assertListenAllowed, serverCredentials, tokenAccepted, UNAUTHENTICATED, type SecurityOptions } from '../security.js';
+import { wireMismatch } from '../wire-version.js';
 import { ClusterState, type PendingAssignments, type RunRecord, type WorkerRecord } from './state.js';
 
 export interface SchedulerServerOptions {
@@ -124,6 +125,11 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
       call.emit('error', UNAUTHENTICATED);
       return;
     }
+    const mismatch = wireMismatch(call.metadata, 'scheduler');
+    if (mismatch) {
+      call.emit('error', mismatch);
+      return;
+    }
     let worker: WorkerRecord | undefined;
     call.on('data', (message: WorkerMessage) => {
       try {
@@ -167,6 +173,11 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   function connect(call: ClientCall): void {
     if (!tokenAccepted(call.metadata, security.token)) {
       call.emit('error', UNAUTHENTICATED);
+      return;
+    }
+    const mismatch = wireMismatch(call.metadata, 'scheduler');
+    if (mismatch) {
+      call.emit('error', mismatch);
       return;
     }
     const clientId = `c${nextClient++}`;

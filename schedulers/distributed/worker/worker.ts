@@ -50,6 +50,7 @@ import {
   type SecurityOptions,
 } from '../security.js';
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
+import { wireMismatch } from '../wire-version.js';
 import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 export interface WorkerOptions {
@@ -128,18 +129,24 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   server.addService(protocol().DataService.service, {
     Fetch(call: grpc.ServerWritableStream<FetchRequest, DataChunk>) {
       if (!tokenAccepted(call.metadata, security.token)) return call.emit('error', UNAUTHENTICATED);
+      const mismatch = wireMismatch(call.metadata, 'worker');
+      if (mismatch) return call.emit('error', mismatch);
       const ids = call.request.data_ids;
       const missing = ids.filter((dataId) => !store.has(dataId));
       if (missing.length) {
         return call.emit('error', { code: grpc.status.NOT_FOUND, details: `worker does not hold ${missing.slice(0, 5).join(', ')}` });
       }
+      // Taken now: a value released while earlier ones stream out is still sent whole.
+      const values = ids.map((dataId) => store.get(dataId)!);
       (async () => {
-        for (const dataId of ids) await writeChunks(call, dataId, store.get(dataId)!);
+        for (let i = 0; i < ids.length; i++) await writeChunks(call, ids[i]!, values[i]!);
         call.end();
       })().catch((err) => call.emit('error', { code: grpc.status.INTERNAL, details: String(err) }));
     },
     Put(call: grpc.ServerReadableStream<DataChunk, PutReply>, callback: grpc.sendUnaryData<PutReply>) {
       if (!tokenAccepted(call.metadata, security.token)) return callback(UNAUTHENTICATED);
+      const mismatch = wireMismatch(call.metadata, 'worker');
+      if (mismatch) return callback(mismatch);
       const assembler = new ChunkAssembler();
       let stored = 0;
       let failed = false;
@@ -157,7 +164,14 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         }
       });
       call.on('end', () => {
-        if (!failed) callback(null, { stored_bytes: stored });
+        if (failed) return;
+        try {
+          assembler.end();
+        } catch (err) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+          return;
+        }
+        callback(null, { stored_bytes: stored });
       });
     },
   });

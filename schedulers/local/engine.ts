@@ -72,6 +72,8 @@ const TARGET_BATCH_MS = 2;
  * ends, so long inline batches of big values would raise peak memory for nothing.
  */
 const INLINE_BATCH_MS = 0.25;
+/** Each worker's share of the ready work is cut into at least this many batches, for balance. */
+const BALANCE_PIECES = 4;
 /** Batch size before any task time has been measured. */
 const FIRST_BATCH_TASKS = 1;
 /** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
@@ -277,7 +279,11 @@ class BatchSizer {
     const byTime = this.#meanMs === undefined ? FIRST_BATCH_TASKS : Math.floor(target / Math.max(this.#meanMs, 1e-6));
     // Inline: one slot, nothing to balance; batches only amortise the per-submission work.
     if (this.executor.inline) return Math.max(1, Math.min(max, byTime, ready));
-    const fair = Math.ceil(ready / freeSlots);
-    return Math.max(1, Math.min(max, byTime, fair));
+    // Never hand one worker more than a quarter of its share of the ready work (the chunk size
+    // rule of Python's Pool.map): task times are uneven (a Mandelbrot tile near the set costs
+    // 100x one far from it), and a mean learnt from a few cheap tasks must not turn into a
+    // static split of the whole graph between the workers.
+    const balanced = Math.ceil(ready / (this.executor.slots * BALANCE_PIECES));
+    return Math.max(1, Math.min(max, byTime, balanced, ready));
   }
 }

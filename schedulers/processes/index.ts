@@ -66,5 +66,24 @@ export async function createProcessesScheduler(workers: number): Promise<Schedul
       },
     );
   }
-  return localScheduler({ name: 'processes', executor, workers, startupSeconds, stop: () => pool.terminate(true) });
+  return localScheduler({ name: 'processes', executor, workers, startupSeconds, stop: () => terminate(pool) });
+}
+
+/** The slice of workerpool's internals `terminate` needs: each handler's child process. */
+interface PoolInternals {
+  workers?: Array<{ worker?: { exitCode: number | null; signalCode: string | null; killed: boolean } | null }>;
+}
+
+/**
+ * Stop every child process. workerpool waits for each child's 'exit' event before it
+ * settles, and a child that already died (killed from outside, e.g. by a Ctrl-C sent to the
+ * whole process group) never emits it again: mark those as killed first, or `close()` would
+ * never settle.
+ */
+async function terminate(pool: workerpool.Pool): Promise<void> {
+  for (const handler of (pool as unknown as PoolInternals).workers ?? []) {
+    const child = handler.worker;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) child.killed = true;
+  }
+  await pool.terminate(true);
 }

@@ -43,6 +43,17 @@ describe('pools', () => {
     expect([...pids].filter(alive)).toEqual([]);
   });
 
+  it('processes: close() settles even when its children were killed from outside (a Ctrl-C to the process group)', async () => {
+    const scheduler = await createScheduler('processes', { workers: 2 });
+    const { graph, keys, busy } = whereGraph(4);
+    const results = (await scheduler.get(graph, [...busy, ...keys])).slice(busy.length) as Array<{ pid: number }>;
+    const pids = [...new Set(results.map((r) => r.pid))];
+    for (const pid of pids) process.kill(pid, 'SIGINT');
+    while (pids.some(alive)) await sleep(20);
+    const closed = await Promise.race([scheduler.close().then(() => 'closed'), sleep(5000).then(() => 'still pending after 5 s')]);
+    expect(closed).toBe('closed');
+  });
+
   it('threads: ops run off the main thread on the same pool across gets, and close() ends the threads', async () => {
     const scheduler = await createScheduler('threads', { workers: 2 });
     const threadIds = new Set<number>();

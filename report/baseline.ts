@@ -1,13 +1,14 @@
 /**
  * This run against a baseline run: what changed, and is it beyond noise?
  *
- * Cells are matched on (workload, size, scheduler, workers). For each pair of usable cells
+ * Cells are matched on (workload, size, scheduler, workers) and must have run with the same
+ * parameters (a size name can change meaning between versions). For each pair of usable cells
  * the change in median time comes with a 95 % bootstrap interval (compare.ts): improved or
  * regressed only when the interval excludes "no change". Differences between the two
  * environments (CPU, cores, memory, OS, Node, V8, package versions) are listed, because a
  * change measured across machines says little about the code.
  */
-import type { Environment, ResultsFile } from '../results/schema.js';
+import type { Cell, Environment, ResultsFile } from '../results/schema.js';
 import { compareSamples, type Comparison } from './compare.js';
 import { cellKey, isUsable, type UsableCell } from './cells.js';
 import { cellName, formatBytes } from './format.js';
@@ -29,7 +30,7 @@ export interface BaselineComparison {
   baselineFile: string;
   baselineRunId: string;
   changes: CellChange[];
-  /** Cells present in both runs but failed or unverified in one of them ("matmul/quick processes ×2"). */
+  /** Cells present in both runs but failed or unverified in one of them, or run with different parameters. */
   uncomparable: string[];
   environmentDifferences: string[];
 }
@@ -46,6 +47,10 @@ export function compareWithBaseline(current: ResultsFile, baseline: ResultsFile,
       uncomparable.push(cellName(cell));
       continue;
     }
+    if (!sameParams(old.params, cell.params)) {
+      uncomparable.push(`${cellName(cell)} (parameters changed: ${paramsText(old.params)} → ${paramsText(cell.params)})`);
+      continue;
+    }
     changes.push(toChange(key, old, cell, compareSamples(old.samples, cell.samples)));
   }
   const currentKeys = new Set(current.cells.map(cellKey));
@@ -57,6 +62,18 @@ export function compareWithBaseline(current: ResultsFile, baseline: ResultsFile,
     uncomparable,
     environmentDifferences: environmentDifferences(baseline.environment, current.environment),
   };
+}
+
+/** The same size name can mean different work if the catalog changed: compare only equal parameters. */
+function sameParams(a: Cell['params'], b: Cell['params']): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => a[k] === b[k]);
+}
+
+function paramsText(params: Cell['params']): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
 function toChange(key: string, baseline: UsableCell, current: UsableCell, c: Comparison): CellChange {

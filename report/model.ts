@@ -15,6 +15,8 @@ import { recommend, type Recommendation } from './recommend.js';
 
 /** A 1-worker cell this much faster than sync (beyond noise) is flagged as a disturbed measurement. */
 const SUSPICIOUS_SINGLE_WORKER_SPEEDUP = 1.3;
+/** The busiest multi-worker cell must keep at least this share of its usable cores busy, or the run was capped. */
+const CAPPED_CORE_SHARE = 0.75;
 /** A sync run that got less than this share of a core (CPU time / wall time) ran on a busy machine. */
 const STARVED_CPU_SHARE = 0.7;
 
@@ -59,6 +61,9 @@ export function buildReport(results: ResultsFile, inputFile: string, baselineInp
     if (sync) warnings.push(...disturbedSync(sync, g.usable));
   }
 
+  const capped = cappedParallelism(results.cells.filter(isUsable), results.environment.availableParallelism);
+  if (capped) warnings.push(capped);
+
   let baseline: BaselineComparison | null = null;
   if (baselineInput) {
     if (!baselineInput.results) {
@@ -66,8 +71,10 @@ export function buildReport(results: ResultsFile, inputFile: string, baselineInp
     } else {
       baseline = compareWithBaseline(results, baselineInput.results, baselineInput.file);
       if (baseline.changes.length === 0) {
+        const changed = baseline.uncomparable.filter((u) => u.includes('parameters changed')).length;
+        const why = changed ? `; ${changed} cells match by name but ran with different workload parameters (the catalog changed between the runs)` : '';
         warnings.push(
-          `baseline ${baselineInput.file} has no usable cell in common with ${inputFile} (same workload, size, scheduler and workers); nothing to compare — run the baseline with the same --workloads/--size/--schedulers/--workers`,
+          `baseline ${baselineInput.file} has no usable cell in common with ${inputFile} (same workload, size, scheduler, workers and parameters)${why}; nothing to compare — run the baseline with the same --workloads/--size/--schedulers/--workers and the same schedlab catalog`,
         );
       }
       if (baseline.environmentDifferences.length > 0) {
@@ -113,6 +120,21 @@ function disturbedSync(sync: UsableCell, cells: readonly UsableCell[]): string[]
       (c) =>
         `${cellName(c)} ran ${formatSpeedup(sync.stats.median / c.stats.median)} faster than sync with one worker; the same work on one worker should take about as long, so the sync time was probably disturbed (a busy machine, or JIT/GC effects on the main thread) and speedups of ${group} may be inflated; rerun on a quiet machine to check`,
     );
+}
+
+/**
+ * CPU time per run over wall time is the number of cores a cell kept busy. If even the
+ * busiest cell with 2+ workers stayed well under the cores it could use, something else
+ * held the other cores during the run, and no parallel scheduler could show a speedup.
+ */
+function cappedParallelism(cells: UsableCell[], availableParallelism: number): string | null {
+  const measured = cells.filter((c) => c.workers > 1 && c.cpuSeconds !== null && c.stats.mean > 0);
+  if (measured.length === 0) return null;
+  const busiest = measured.reduce((best, c) => (c.cpuSeconds! / c.stats.mean > best.cpuSeconds! / best.stats.mean ? c : best));
+  const cores = busiest.cpuSeconds! / busiest.stats.mean;
+  const couldUse = Math.min(availableParallelism, Math.max(...measured.map((c) => c.workers)));
+  if (cores >= CAPPED_CORE_SHARE * couldUse) return null;
+  return `no cell with 2+ workers kept more than ${cores.toFixed(2)} of ${couldUse} cores busy (the busiest: ${cellName(busiest)}): another load was probably using the machine, so parallel speedups in this run are understated; rerun on a quiet machine`;
 }
 
 function whyUnusable(cell: Cell): string {

@@ -132,7 +132,7 @@ ${
       )}</tbody></table>`
     : html`<p><strong>No cell in common with the baseline</strong>: nothing to compare.</p>`
 }
-${b.uncomparable.length ? html`<p>Not compared (failed or unverified in one of the runs): ${b.uncomparable.join(', ')}.</p>` : ''}
+${b.uncomparable.length ? html`<p>Not compared (failed or unverified in one of the runs, or parameters changed): ${b.uncomparable.join('; ')}.</p>` : ''}
 </section>`;
 }
 

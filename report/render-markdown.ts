@@ -76,7 +76,7 @@ export function renderMarkdown(model: ReportModel): string {
       out.push(`- ${c.verdict}: ${md(cellName(c.current))} ${formatChange(c.change)} (CI ${formatChange(c.ci![0])} to ${formatChange(c.ci![1])})`);
     }
     out.push(b.changes.length ? `- ${quiet} of ${b.changes.length} common cells within noise or untested` : '- no cell in common with the baseline');
-    if (b.uncomparable.length) out.push(`- not compared (failed or unverified in one run): ${md(b.uncomparable.join(', '))}`);
+    if (b.uncomparable.length) out.push(`- not compared (failed or unverified in one run, or parameters changed): ${md(b.uncomparable.join('; '))}`);
     out.push('');
   }
 

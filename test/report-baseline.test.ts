@@ -1,6 +1,6 @@
 // Baseline comparison: per-cell change in median with a bootstrap interval, the verdicts,
 // environment differences, and baselines that cannot be compared.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +113,18 @@ describe('report against a baseline', () => {
     const { text } = await renderReport({ input: fixture('partial.json'), baseline: fixture('complete.json'), format: 'md' });
     // 4 usable cells of partial.json exist in complete.json; the failed and unverified ones are not compared.
     expect(text).toMatch(/- \d of 4 common cells within noise or untested/);
-    expect(text).toContain('- not compared (failed or unverified in one run): matmul/quick processes ×2, matmul/quick distributed ×2');
+    expect(text).toContain('- not compared (failed or unverified in one run, or parameters changed): matmul/quick processes ×2; matmul/quick distributed ×2');
+  });
+
+  it('does not compare cells whose parameters changed between the runs', async () => {
+    const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
+    for (const c of data.cells) if (c.workload === 'matmul' && c.size === 'quick') c.params = { n: 512, block: 64 };
+    const input = join(dir, 'matmul-resized.json');
+    await writeFile(input, JSON.stringify(data));
+    const { text, warnings } = await renderReport({ input, baseline: fixture('baseline.json'), format: 'md' });
+    expect(text).toContain('matmul/quick threads ×2 (parameters changed: n=256, block=64 → n=512, block=64)');
+    expect(text).not.toMatch(/improved: matmul\/quick/);
+    expect(text).toMatch(/- \d+ of 19 common cells within noise or untested/);
+    expect(warnings.some((w) => /different environments/.test(w))).toBe(true);
   });
 });

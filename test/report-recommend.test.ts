@@ -138,6 +138,13 @@ describe('disturbed sync measurements', () => {
     ]);
   });
 
+  it('warns when no multi-worker cell kept the cores busy (another load held them)', () => {
+    const capped = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 2, 0.2, { cpuSeconds: 0.22 })]), 'r.json', null);
+    expect(capped.warnings).toEqual([expect.stringMatching(/^no cell with 2\+ workers kept more than 1\.1\d of 2 cores busy \(the busiest: w\/quick threads ×2\)/)]);
+    const busy = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 2, 0.11, { cpuSeconds: 0.2 })]), 'r.json', null);
+    expect(busy.warnings).toEqual([]);
+  });
+
   it('warns when one worker beats sync by far, and not when it is close', () => {
     const fast = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 1, 0.1)]), 'r.json', null);
     expect(fast.warnings).toEqual([expect.stringMatching(/^w\/quick threads ×1 ran ×2 faster than sync with one worker/)]);

@@ -200,6 +200,19 @@ describe('report with bad input', () => {
     expect(page.match(/<span class="verdict not-measured">not measured<\/span>/g)).toHaveLength(5);
   });
 
+  it('does not confirm the GIL claim from a run where nothing scaled', async () => {
+    const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
+    // Every multi-worker cell as slow as sync: a busy machine, not a runtime limit.
+    for (const c of data.cells) {
+      const sync = data.cells.find((s: typeof c) => s.workload === c.workload && s.size === c.size && s.scheduler === 'sync');
+      if (c.workers > 1) c.samples = sync.samples.map((x: number) => x * 1.05);
+    }
+    const input = join(dir, 'nothing-scaled.json');
+    await writeFile(input, JSON.stringify(data));
+    const { text } = await renderReport({ input, format: 'md' });
+    expect(text).toMatch(/- \*not measured\*: Pure-language code like JSON parsing .* but no cell with 2\+ workers beat sync in this run/);
+  });
+
   it('escapes hostile strings from the results file in HTML and in the embedded data', async () => {
     const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
     const evil = '</script><script>window.pwned=1</script><b>';

@@ -69,19 +69,23 @@ export async function createProcessesScheduler(workers: number): Promise<Schedul
   return localScheduler({ name: 'processes', executor, workers, startupSeconds, stop: () => terminate(pool) });
 }
 
-/** The slice of workerpool's internals `terminate` needs: each handler's child process. */
+/** The slice of workerpool's internals `terminate` needs: the replacement floor and each handler's child process. */
 interface PoolInternals {
+  minWorkers?: number;
   workers?: Array<{ worker?: { exitCode: number | null; signalCode: string | null; killed: boolean } | null }>;
 }
 
 /**
- * Stop every child process. workerpool waits for each child's 'exit' event before it
- * settles, and a child that already died (killed from outside, e.g. by a Ctrl-C sent to the
- * whole process group) never emits it again: mark those as killed first, or `close()` would
- * never settle.
+ * Stop every child process. Two workerpool behaviours get in the way when children die from
+ * outside (e.g. a Ctrl-C sent to the whole process group): it replaces a dead worker to keep
+ * `minWorkers` alive, even while terminating, so a replacement spawned after `terminate`
+ * would outlive the scheduler; and it waits for each child's 'exit' event, which a child that
+ * already died never emits again. So: no more replacements, and dead children marked killed.
  */
 async function terminate(pool: workerpool.Pool): Promise<void> {
-  for (const handler of (pool as unknown as PoolInternals).workers ?? []) {
+  const internals = pool as unknown as PoolInternals;
+  internals.minWorkers = 0;
+  for (const handler of internals.workers ?? []) {
     const child = handler.worker;
     if (child && (child.exitCode !== null || child.signalCode !== null)) child.killed = true;
   }

@@ -1,9 +1,10 @@
 // The matmul kernels against a straightforward triple-loop reference, on odd shapes (not
-// multiples of the 4×4 register tile, k longer than one cache block) and with accumulation.
+// multiples of the 4×4 register tile, k longer than one cache block), with accumulation
+// (C += A·B) and with overwriting (C = A·B whatever C held).
 import { describe, expect, it } from 'vitest';
-import { multiplyAdd, multiplyAddNaive } from '../dist/workloads/matmul/kernel.js';
+import { multiply, multiplyAdd, multiplyAddNaive } from '../dist/workloads/matmul/kernel.js';
 import { multiplyBlocks, sumBlocks } from '../dist/workloads/matmul/ops.js';
-import { wasmMultiplyAdd } from '../dist/workloads/matmul/wasm-kernel.js';
+import { wasmMultiply, wasmMultiplyAdd } from '../dist/workloads/matmul/wasm-kernel.js';
 import { mulberry32 } from '../dist/workloads/random.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): Float64Array {
@@ -48,9 +49,15 @@ const KERNELS = [
   ['multiplyAddNaive', multiplyAddNaive],
 ] as const;
 
+const OVERWRITING_KERNELS = [
+  ['multiply (JS)', multiply],
+  ['wasmMultiply (WebAssembly SIMD)', (...args: Parameters<typeof multiply>) => wasmMultiply!(...args)],
+] as const;
+
 describe('matmul kernels', () => {
   it('WebAssembly SIMD is available on this Node (so the SIMD cases below really run)', () => {
     expect(wasmMultiplyAdd).toBeTypeOf('function');
+    expect(wasmMultiply).toBeTypeOf('function');
   });
 
   for (const [m, p, n] of SHAPES) {
@@ -60,6 +67,19 @@ describe('matmul kernels', () => {
         const b = randomMatrix(p, n, n * 1000 + p + 1);
         const c = randomMatrix(m, n, 7);
         const expected = reference(c, a, b, m, p, n);
+        kernel(c, a, b, m, p, n);
+        expect(maxAbsDiff(c, expected)).toBeLessThan(1e-12 * p);
+      });
+    }
+  }
+
+  for (const [m, p, n] of SHAPES) {
+    for (const [name, kernel] of OVERWRITING_KERNELS) {
+      it(`${name} ${m}×${p} · ${p}×${n} overwrites a non-zero C with A·B`, () => {
+        const a = randomMatrix(m, p, m * 1000 + p);
+        const b = randomMatrix(p, n, n * 1000 + p + 1);
+        const c = randomMatrix(m, n, 7);
+        const expected = reference(new Float64Array(m * n), a, b, m, p, n);
         kernel(c, a, b, m, p, n);
         expect(maxAbsDiff(c, expected)).toBeLessThan(1e-12 * p);
       });

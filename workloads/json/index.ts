@@ -144,7 +144,7 @@ function jsonWorkload(name: string, variant: Variant, description: string, sizes
 }
 
 const SIZES: Workload<JsonParams>['sizes'] = {
-  quick: { documents: 8, records: 1_500, users: 2_000, seed: 1 },
+  quick: { documents: 16, records: 2_500, users: 5_000, seed: 1 },
   small: { documents: 16, records: 6_000, users: 20_000, seed: 2 },
   medium: { documents: 128, records: 10_000, users: 200_000, seed: 3 },
   large: { documents: 512, records: 10_000, users: 1_000_000, seed: 4 },

@@ -64,7 +64,7 @@ export const mandelbrot: Workload<MandelbrotParams> = {
     'approach a speedup equal to the worker count (JavaScript has no GIL). Tiles near the set cost much more ' +
     'than others, so it also shows how well a scheduler balances uneven tasks.',
   sizes: {
-    quick: { width: 640, height: 480, tile: 80, maxIter: 500 },
+    quick: { width: 1024, height: 768, tile: 128, maxIter: 600 },
     small: { width: 1600, height: 1200, tile: 100, maxIter: 2_000 },
     medium: { width: 6400, height: 4800, tile: 200, maxIter: 2_000 },
     large: { width: 12800, height: 9600, tile: 200, maxIter: 4_000 },

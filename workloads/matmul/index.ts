@@ -69,7 +69,7 @@ export const matmul: Workload<MatmulParams> = {
     'blocks for free, processes and distributed workers must copy them (watch bytes moved against the speedup). ' +
     'Compute grows as n³ and data as n², so larger blocks favour every parallel scheduler.',
   sizes: {
-    quick: { n: 800, b: 128, seed: 1 },
+    quick: { n: 1280, b: 256, seed: 1 },
     small: { n: 2000, b: 256, seed: 2 },
     medium: { n: 6000, b: 500, seed: 3 },
     large: { n: 12000, b: 768, seed: 4 },

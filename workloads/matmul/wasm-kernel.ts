@@ -7,8 +7,11 @@
  * multiple of 4 are finished by the JS edge loop.
  *
  * Inputs are copied into the module's linear memory (O(b²)) before the O(b³) multiply and C
- * is copied back; a block product of b ≥ 64 amortises that. `wasmMultiplyAdd` is undefined
- * when the runtime lacks WebAssembly SIMD; callers then use the JS kernel.
+ * is copied back; a block product of b ≥ 64 amortises that. `wasmMultiply` (C = A·B) never
+ * reads C: it zeroes C's place in linear memory instead of copying C in, so a freshly
+ * allocated result is first touched by a write (see `multiply` in kernel.ts for why that
+ * matters). Both exports are undefined when the runtime lacks WebAssembly SIMD; callers then
+ * use the JS kernel.
  */
 import { checkShapes, multiplyAddEdges, type MultiplyAdd } from './kernel.js';
 
@@ -187,7 +190,10 @@ type RawKernel = (a: number, b: number, c: number, panel: number, m4: number, p:
 /** k-chunk per call: the panel (KC×32 bytes) and four rows of A (4×KC×8 bytes) stay in L1 (256 measured best of 64..all). */
 const KC = 256;
 
-function instantiate(): MultiplyAdd | undefined {
+/** C (m×n) = A·B, or C += A·B when `accumulate`; C is not read unless `accumulate`. */
+type Kernel = (c: Float64Array, a: Float64Array, b: Float64Array, m: number, p: number, n: number, accumulate: boolean) => void;
+
+function instantiate(): Kernel | undefined {
   const bytes = kernelModule();
   if (!WebAssembly.validate(bytes)) return undefined;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
@@ -195,7 +201,7 @@ function instantiate(): MultiplyAdd | undefined {
   const memory = instance.exports.memory as WebAssembly.Memory;
   const align = (bytesNeeded: number): number => Math.ceil(bytesNeeded / 16) * 16;
 
-  return function wasmMultiplyAdd(c, a, b, m, p, n) {
+  return function wasmKernel(c, a, b, m, p, n, accumulate) {
     checkShapes(c, a, b, m, p, n);
     const m4 = m - (m % 4);
     const n4 = n - (n % 4);
@@ -209,15 +215,23 @@ function instantiate(): MultiplyAdd | undefined {
       const heap = new Float64Array(memory.buffer);
       heap.set(a.subarray(0, m * p), aAt / 8);
       heap.set(b.subarray(0, p * n), bAt / 8);
-      heap.set(c.subarray(0, m * n), cAt / 8);
+      if (accumulate) heap.set(c.subarray(0, m * n), cAt / 8);
+      else heap.fill(0, cAt / 8, cAt / 8 + m * n);
       for (let k0 = 0; k0 < p; k0 += KC) {
         mm(aAt + k0 * 8, bAt + k0 * n * 8, cAt, panelAt, m4, Math.min(KC, p - k0), n, n4, p);
       }
       c.set(heap.subarray(cAt / 8, cAt / 8 + m * n));
+    } else if (!accumulate) {
+      c.fill(0, 0, m * n);
     }
     multiplyAddEdges(c, a, b, m, p, n);
   };
 }
 
+const kernel = instantiate();
+
 /** C (m×n) += A (m×p) · B (p×n) in WebAssembly SIMD; undefined where SIMD is unavailable. */
-export const wasmMultiplyAdd: MultiplyAdd | undefined = instantiate();
+export const wasmMultiplyAdd: MultiplyAdd | undefined = kernel && ((c, a, b, m, p, n) => kernel(c, a, b, m, p, n, true));
+
+/** C (m×n) = A (m×p) · B (p×n) in WebAssembly SIMD, writing C without reading it; undefined where SIMD is unavailable. */
+export const wasmMultiply: MultiplyAdd | undefined = kernel && ((c, a, b, m, p, n) => kernel(c, a, b, m, p, n, false));

@@ -32,7 +32,7 @@ export const shuffle: Workload<ShuffleParams> = {
     'schedulers move every input to each of its selection tasks through the main thread, so watch bytes ' +
     'moved and the task count against sync; a scheduler that keeps data on its workers moves only the pieces.',
   sizes: {
-    quick: { partitions: 8, rows: 40_000, customers: 10_000, seed: 1 },
+    quick: { partitions: 8, rows: 160_000, customers: 40_000, seed: 1 },
     small: { partitions: 16, rows: 150_000, customers: 50_000, seed: 2 },
     medium: { partitions: 32, rows: 1_000_000, customers: 1_000_000, seed: 3 },
     large: { partitions: 64, rows: 2_000_000, customers: 4_000_000, seed: 4 },

@@ -25,7 +25,7 @@ export const tinyTasks: Workload<TinyTasksParams> = {
     'time by the task count to see what one task costs on each scheduler, and use that to decide how coarse ' +
     'your own tasks must be before threads or processes pay off.',
   sizes: {
-    quick: { tasks: 2_000, fanIn: 8 },
+    quick: { tasks: 10_000, fanIn: 8 },
     small: { tasks: 50_000, fanIn: 8 },
     medium: { tasks: 200_000, fanIn: 16 },
     large: { tasks: 1_000_000, fanIn: 16 },

@@ -25,7 +25,7 @@ export const treeReduceWorkload: Workload<TreeReduceParams> = {
     'between threads or processes (ordinary ArrayBuffers, not shared). Compare bytes moved and time: this is ' +
     'the shape where a parallel scheduler can lose to sync, and where SharedArrayBuffer results would help.',
   sizes: {
-    quick: { leaves: 8, length: 250_000 },
+    quick: { leaves: 16, length: 2_000_000 },
     small: { leaves: 32, length: 2_000_000 },
     medium: { leaves: 128, length: 4_000_000 },
     large: { leaves: 512, length: 4_000_000 },

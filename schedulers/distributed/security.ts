@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AuthError, ConnectionError, OptionError } from '../errors.js';
 import type { TlsOptions } from '../types.js';
 import { isLoopback } from './protocol.js';
-import { WIRE_VERSION, WIRE_VERSION_KEY } from './wire-version.js';
+import { WIRE_VERSION, WIRE_VERSION_KEY, wireMismatch } from './wire-version.js';
 
 /** How one process authenticates and is authenticated. */
 export interface SecurityOptions {
@@ -80,6 +80,15 @@ export const UNAUTHENTICATED: Partial<grpc.StatusObject> = {
   code: grpc.status.UNAUTHENTICATED,
   details: 'schedlab: missing or wrong token (pass the token the scheduler was started with)',
 };
+
+/**
+ * Why a server refuses an incoming call (wrong or missing token, another build's wire
+ * version), as the status to answer with; undefined when the call may proceed.
+ */
+export function refusal(metadata: grpc.Metadata, token: string | undefined, server: string): Partial<grpc.StatusObject> | undefined {
+  if (!tokenAccepted(metadata, token)) return UNAUTHENTICATED;
+  return wireMismatch(metadata, server);
+}
 
 const TLS_FAILURE = /certificate|ssl|tls|handshake|alert|self[- ]signed|verify/i;
 

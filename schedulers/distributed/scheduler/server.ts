@@ -22,8 +22,7 @@ import {
   type WorkerMessage,
   type WorkerOrders,
 } from '../protocol.js';
-import { assertListenAllowed, serverCredentials, tokenAccepted, UNAUTHENTICATED, type SecurityOptions } from '../security.js';
-import { wireMismatch } from '../wire-version.js';
+import { assertListenAllowed, refusal, serverCredentials, type SecurityOptions } from '../security.js';
 import { ClusterState, type PendingAssignments, type RunRecord, type WorkerRecord } from './state.js';
 
 export interface SchedulerServerOptions {
@@ -121,13 +120,9 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   };
 
   function work(call: WorkerCall): void {
-    if (!tokenAccepted(call.metadata, security.token)) {
-      call.emit('error', UNAUTHENTICATED);
-      return;
-    }
-    const mismatch = wireMismatch(call.metadata, 'scheduler');
-    if (mismatch) {
-      call.emit('error', mismatch);
+    const refused = refusal(call.metadata, security.token, 'scheduler');
+    if (refused) {
+      call.emit('error', refused);
       return;
     }
     let worker: WorkerRecord | undefined;
@@ -171,13 +166,9 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   }
 
   function connect(call: ClientCall): void {
-    if (!tokenAccepted(call.metadata, security.token)) {
-      call.emit('error', UNAUTHENTICATED);
-      return;
-    }
-    const mismatch = wireMismatch(call.metadata, 'scheduler');
-    if (mismatch) {
-      call.emit('error', mismatch);
+    const refused = refusal(call.metadata, security.token, 'scheduler');
+    if (refused) {
+      call.emit('error', refused);
       return;
     }
     const clientId = `c${nextClient++}`;

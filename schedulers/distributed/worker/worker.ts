@@ -45,12 +45,10 @@ import {
   callMetadata,
   channelCredentials,
   serverCredentials,
-  tokenAccepted,
-  UNAUTHENTICATED,
+  refusal,
   type SecurityOptions,
 } from '../security.js';
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
-import { wireMismatch } from '../wire-version.js';
 import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 export interface WorkerOptions {
@@ -128,9 +126,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(protocol().DataService.service, {
     Fetch(call: grpc.ServerWritableStream<FetchRequest, DataChunk>) {
-      if (!tokenAccepted(call.metadata, security.token)) return call.emit('error', UNAUTHENTICATED);
-      const mismatch = wireMismatch(call.metadata, 'worker');
-      if (mismatch) return call.emit('error', mismatch);
+      const refused = refusal(call.metadata, security.token, 'worker');
+      if (refused) return call.emit('error', refused);
       const ids = call.request.data_ids;
       const missing = ids.filter((dataId) => !store.has(dataId));
       if (missing.length) {
@@ -144,9 +141,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       })().catch((err) => call.emit('error', { code: grpc.status.INTERNAL, details: String(err) }));
     },
     Put(call: grpc.ServerReadableStream<DataChunk, PutReply>, callback: grpc.sendUnaryData<PutReply>) {
-      if (!tokenAccepted(call.metadata, security.token)) return callback(UNAUTHENTICATED);
-      const mismatch = wireMismatch(call.metadata, 'worker');
-      if (mismatch) return callback(mismatch);
+      const refused = refusal(call.metadata, security.token, 'worker');
+      if (refused) return callback(refused);
       const assembler = new ChunkAssembler();
       let stored = 0;
       let failed = false;

@@ -33,8 +33,9 @@ export function statsFromLatency(latency: LatencyStatsMs): CellStats {
 }
 
 /**
- * What each task costs beyond its own work, microseconds: (wall × workers − Σ task compute
- * time) / tasks. The wall time × workers is the worker time the run had; what the tasks
+ * What each task costs beyond its own work, microseconds: (wall × workers − workers' busy
+ * time) / tasks, where busy time is when a worker was running at least one task (see
+ * task-stream.ts). The wall time × workers is the worker time the run had; what the tasks
  * did not use went to scheduling, transfer and idling. Computed per sample (each wall time
  * paired with the compute time of the same run) and the median taken: pairing a median
  * wall time with a mean compute time would go negative on skewed samples.

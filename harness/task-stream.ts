@@ -1,5 +1,5 @@
 /**
- * What the scheduler's events say about one run: total task compute time, tasks ended,
+ * What the scheduler's events say about one run: the workers' busy time, tasks ended,
  * and (when asked) the task stream — one span per task with the worker it ran on — for the
  * report's Gantt chart.
  *
@@ -19,11 +19,34 @@ function toMicroseconds(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
 
+/**
+ * Seconds during which at least one of the intervals ran: the union, not the sum. An async
+ * op that awaits I/O lets its worker start the next task, so one worker's spans can overlap
+ * (distributed executors do this); summing them would claim more work than the worker did.
+ */
+function unionSeconds(starts: number[], ends: number[]): number {
+  const order = starts.map((_, i) => i).sort((a, b) => starts[a]! - starts[b]!);
+  let total = 0;
+  let from = -Infinity;
+  let to = -Infinity;
+  for (const i of order) {
+    if (starts[i]! > to) {
+      if (to > from) total += to - from;
+      from = starts[i]!;
+      to = ends[i]!;
+    } else if (ends[i]! > to) {
+      to = ends[i]!;
+    }
+  }
+  if (to > from) total += to - from;
+  return total / 1000;
+}
+
 export class RunEventRecorder {
-  /** Σ (end − start) of every task that ended, seconds. */
-  computeSeconds = 0;
   tasksEnded = 0;
   private readonly spans: TaskSpan[] = [];
+  /** Per worker: start and end (epoch ms) of every task that ended there. */
+  private readonly intervals = new Map<string, { starts: number[]; ends: number[] }>();
 
   /**
    * @param runStartEpochMs when the run started (`performance.timeOrigin + performance.now()`)
@@ -38,7 +61,10 @@ export class RunEventRecorder {
   readonly onEvent = (event: SchedulerEvent): void => {
     if (event.type !== 'task-end') return;
     this.tasksEnded++;
-    this.computeSeconds += Math.max(0, event.end - event.start) / 1000;
+    let worker = this.intervals.get(event.worker);
+    if (!worker) this.intervals.set(event.worker, (worker = { starts: [], ends: [] }));
+    worker.starts.push(event.start);
+    worker.ends.push(Math.max(event.start, event.end));
     if (this.keepSpans && this.spans.length < MAX_TASK_SPANS) {
       this.spans.push({
         key: event.key,
@@ -48,6 +74,13 @@ export class RunEventRecorder {
       });
     }
   };
+
+  /** Σ over workers of the time each spent running at least one task, seconds. */
+  get computeSeconds(): number {
+    let total = 0;
+    for (const { starts, ends } of this.intervals.values()) total += unionSeconds(starts, ends);
+    return total;
+  }
 
   /** The task stream of this run, spans sorted by start. */
   taskStream(): { totalTasks: number; truncated: boolean; spans: TaskSpan[] } {

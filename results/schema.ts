@@ -67,7 +67,7 @@ export const cellSchema = z.object({
   efficiency: z.number().nullable(),
   /** Tasks run per sample. */
   tasks: z.number().int().nonnegative(),
-  /** (median × workers − Σ task compute time) / tasks, in microseconds: what each task costs beyond its own work. */
+  /** (wall × workers − workers' busy time) / tasks, median over samples, in microseconds: what each task costs beyond its own work. */
   perTaskOverheadUs: z.number().nullable(),
   /** Bytes moved per sample, from the scheduler's `stats()`. */
   bytes: z.object({ toWorkers: z.number(), fromWorkers: z.number(), betweenWorkers: z.number() }),

@@ -114,4 +114,16 @@ describe('task stream', () => {
     expect(stream.spans[0]!.start).toBeLessThan(stream.spans[1]!.start);
     expect(recorder.computeSeconds).toBeCloseTo((total * 2) / 1000);
   });
+
+  it('counts a worker busy once while its async tasks overlap (busy time is the union of its spans)', () => {
+    const recorder = new RunEventRecorder(0, false);
+    const end = (key: string, worker: string, start: number, stop: number): void =>
+      recorder.onEvent({ type: 'task-end', key, worker, start, end: stop, ok: true });
+    end('a', 'w0', 0, 10); // a and b overlap on w0: busy 0–15
+    end('b', 'w0', 5, 15);
+    end('c', 'w0', 20, 25); // a gap, then 5 more
+    end('d', 'w1', 0, 10); // another worker: its own 10
+    expect(recorder.computeSeconds).toBeCloseTo(0.03);
+    expect(perTaskOverheadUs([0.03], [recorder.computeSeconds], 2, 4)).toBeCloseTo(((0.06 - 0.03) / 4) * 1e6);
+  });
 });

@@ -140,7 +140,6 @@ function gilLimitsThreads(groups: readonly CellGroup[]): ClaimCheck {
   const faster = compareSamples(sync.samples, t.samples).verdict === 'faster';
   const figure = `${where(t)}: threads ${formatSpeedup(speedup)} against sync`;
   if (faster) return { id: 'gil-threads', claim, verdict: 'not confirmed', figure };
-  // No speedup on JSON proves a limit only if something else in the run did scale.
   if (!groups.some(scaledBeyondNoise)) {
     return {
       id: 'gil-threads',
@@ -149,7 +148,17 @@ function gilLimitsThreads(groups: readonly CellGroup[]): ClaimCheck {
       figure: `${figure}, but no cell with 2+ workers beat sync in this run, so a runtime limit cannot be told from a busy machine`,
     };
   }
-  return { id: 'gil-threads', claim, verdict: 'confirmed', figure };
+  // Threads not beating sync shows a threads limit (what the GIL is) only if processes, with
+  // the same workers on the same workload, did beat threads beyond noise; otherwise the run
+  // cannot tell a runtime limit from a busy machine or a workload too small to split.
+  const procs = groups
+    .find((g) => g.workload === t.workload && g.size === t.size)
+    ?.usable.find((c) => c.scheduler === 'processes' && c.workers === t.workers);
+  if (!procs || compareSamples(t.samples, procs.samples).verdict !== 'faster') {
+    const versus = procs ? `, and processes ×${procs.workers} (${formatSpeedup(sync.stats.median / procs.stats.median)}) did not beat threads beyond noise` : ', and processes did not run it';
+    return { id: 'gil-threads', claim, verdict: 'not measured', figure: `${figure}${versus}: this run cannot tell a threads limit from noise` };
+  }
+  return { id: 'gil-threads', claim, verdict: 'confirmed', figure: `${figure}, processes ×${procs.workers} ${formatSpeedup(sync.stats.median / procs.stats.median)}` };
 }
 
 /** Some cell with 2+ workers beat sync of its group beyond noise: parallelism showed in this run. */

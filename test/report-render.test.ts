@@ -213,6 +213,25 @@ describe('report with bad input', () => {
     expect(text).toMatch(/- \*not measured\*: Pure-language code like JSON parsing .* but no cell with 2\+ workers beat sync in this run/);
   });
 
+  it('confirms the GIL claim only when processes beat threads beyond noise on the same JSON workload', async () => {
+    const render = async (processesFactor: number): Promise<string> => {
+      const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
+      for (const c of data.cells) {
+        if (!/json/.test(c.workload)) continue;
+        const sync = data.cells.find((s: typeof c) => s.workload === c.workload && s.size === c.size && s.scheduler === 'sync');
+        const factor = c.scheduler === 'threads' ? 1.0 : c.scheduler === 'processes' ? processesFactor : undefined;
+        if (factor === undefined) continue;
+        c.samples = sync.samples.map((x: number, i: number) => x * factor * (1 + 0.01 * (i % 3)));
+        c.stats = { ...c.stats, median: sync.stats.median * factor, mean: sync.stats.mean * factor };
+      }
+      const input = join(dir, `gil-${processesFactor}.json`);
+      await writeFile(input, JSON.stringify(data));
+      return (await renderReport({ input, format: 'md' })).text!;
+    };
+    expect(await render(0.5)).toMatch(/- \*confirmed\*: Pure-language code like JSON parsing .* threads ×1 against sync, processes ×2 ×2/);
+    expect(await render(1.0)).toMatch(/- \*not measured\*: Pure-language code like JSON parsing .* did not beat threads beyond noise/);
+  });
+
   it('escapes hostile strings from the results file in HTML and in the embedded data', async () => {
     const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
     const evil = '</script><script>window.pwned=1</script><b>';

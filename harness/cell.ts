@@ -16,7 +16,7 @@
  *    fast time.
  *
  * Counters (`stats()`) and CPU time are taken as deltas over the timed runs and divided by
- * the number of runs; task compute time is kept per run, paired with its wall time. CPU of the main process (worker threads
+ * the number of runs; worker busy time is kept per run, paired with its wall time. CPU of the main process (worker threads
  * included) is measured around `get` only, so verification does not count; worker
  * processes are idle while the main process verifies. Peak memory covers the whole cell.
  */
@@ -86,7 +86,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
   const enough = new AbortController();
 
   const samples: number[] = [];
-  /** Σ task compute time of each sample, seconds (paired with `samples`). */
+  /** Workers' busy time of each sample, seconds (paired with `samples`). */
   const computeSeconds: number[] = [];
   let mainCpuSeconds = 0;
   let eventTasks = 0;

@@ -1,7 +1,7 @@
 /**
  * Metrics computed from measurements: pure functions over numbers and cells.
  *
- * Measurement (harness/cell.ts) records raw samples, task compute time and counters; this
+ * Measurement (harness/cell.ts) records raw samples, worker busy time and counters; this
  * module turns them into what the results file stores. Speedup and efficiency depend on
  * another cell (sync, 1 worker, same workload and size), so they are recomputed over the
  * whole cell list each time the results file is written.

@@ -118,7 +118,7 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
     id: `${prefix}-overhead`,
     kind: 'overhead',
     title: `Per-task overhead — ${name}`,
-    caption: 'What each task costs beyond its own work: (median × workers − task compute time) / tasks.',
+    caption: 'What each task costs beyond its own work: (wall time × workers − time the workers spent running tasks) / tasks.',
     height: 260,
     config: { type: 'bar', data: barPerCell(cells, (c) => c.perTaskOverheadUs, 'overhead'), options: options(CELL_AXIS, 'overhead per task (µs)') },
   });

@@ -3,50 +3,27 @@
  *   node dist/harness/measure-distributed.js [--workers 2] [--runs 5] [--tasks 10000] [--matmul small]
  *
  * 1. Per-task overhead: a graph of `--tasks` trivial tasks (half leaves, half a pairwise tree
- *    reduction over them), timed end to end on a warm local cluster; prints the median of
+ *    reduction over them: measure-overhead.ts's graph), timed end to end on a warm local cluster; prints the median of
  *    `--runs` runs in microseconds per task (Dask distributed: 494 us/task on this class of
  *    2-core machine), with the processes scheduler alongside for scale.
  * 2. Bytes moved: the catalog's blocked matmul at `--matmul` size on distributed and on
  *    processes, with the stats() counters of each (to, from and between workers).
  */
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
-import type { Graph, TransferStats } from '../schedulers/types.js';
+import type { TransferStats } from '../schedulers/types.js';
 import { getWorkload, type SizeName } from '../workloads/index.js';
-
-const TRIVIAL_OPS = new URL('../schedulers/local/trivial-ops.js', import.meta.url).href;
+import { treeReductionGraph } from './measure-overhead.js';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-/** `tasks` trivial tasks: tasks/2 leaves `inc(i)` reduced pairwise by `add` (tasks/2 - 1 more). */
-export function treeReductionGraph(tasks: number): { graph: Graph; root: string; count: number } {
-  const graph: Graph = {};
-  let level: string[] = [];
-  for (let i = 0; i < Math.ceil(tasks / 2); i++) {
-    graph[`leaf-${i}`] = { op: `${TRIVIAL_OPS}#inc`, args: [i] };
-    level.push(`leaf-${i}`);
-  }
-  let n = 0;
-  while (level.length > 1) {
-    const up: string[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      if (i + 1 === level.length) up.push(level[i]!);
-      else {
-        graph[`sum-${n}`] = { op: `${TRIVIAL_OPS}#add`, args: [{ $ref: level[i]! }, { $ref: level[i + 1]! }] };
-        up.push(`sum-${n++}`);
-      }
-    }
-    level = up;
-  }
-  return { graph, root: level[0]!, count: Object.keys(graph).length };
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function overhead(scheduler: Scheduler, tasks: number, runs: number): Promise<{ usPerTask: number; samples: number[] }> {
-  const { graph, root, count } = treeReductionGraph(tasks);
+  // The same graph as measure-overhead.ts, so the local and distributed figures compare.
+  const { graph, key: root, tasks: count } = treeReductionGraph(Math.ceil(tasks / 2));
   await scheduler.get(graph, [root]); // warm-up: imports, JIT, scheduler's task-time estimate
   const samples: number[] = [];
   for (let r = 0; r < runs; r++) {

@@ -449,7 +449,8 @@ export class ClusterState {
     return false;
   }
 
-  private cancelTask(record: TaskRecord): void {
+  /** Take `record` off its worker's queue or running set (telling the worker to drop it). */
+  private detachFromWorker(record: TaskRecord): void {
     const worker = record.worker;
     if (record.state === 'queued' && worker) worker.queued -= 1;
     if (record.state === 'processing' && worker) {
@@ -457,6 +458,10 @@ export class ClusterState {
       this.outbox.toWorker(worker).cancel.push(record.id);
     }
     record.worker = undefined;
+  }
+
+  private cancelTask(record: TaskRecord): void {
+    this.detachFromWorker(record);
     this.setState(record, 'released');
   }
 
@@ -639,13 +644,7 @@ export class ClusterState {
     while (stack.length) {
       const record = stack.pop()!;
       if (record.state === 'erred') continue;
-      const worker = record.worker;
-      if (record.state === 'queued' && worker) worker.queued -= 1;
-      if (record.state === 'processing' && worker) {
-        worker.processing.delete(record);
-        this.outbox.toWorker(worker).cancel.push(record.id);
-      }
-      record.worker = undefined;
+      this.detachFromWorker(record);
       record.error = error;
       this.setState(record, 'erred');
       for (const run of record.wantedBy) this.outbox.toRun(run).failed.push({ key: record.key, error });

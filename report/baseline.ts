@@ -10,8 +10,9 @@
  */
 import type { Cell, Environment, ResultsFile } from '../results/schema.js';
 import { compareSamples, type Comparison } from './compare.js';
-import { cellKey, isUsable, type UsableCell } from './cells.js';
-import { cellName, formatBytes } from './format.js';
+import { isUsable, type UsableCell } from './cells.js';
+import { cellKey, cellName } from '../common/cells.js';
+import { formatBytes } from '../common/format.js';
 
 export type ChangeVerdict = 'improved' | 'regressed' | 'within noise' | 'too few samples';
 

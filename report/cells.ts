@@ -5,11 +5,8 @@
  * unverified cell is shown as missing, never ranked. Groups are (workload, size) pairs in a
  * stable order: workloads as the run listed them, sizes from quick to large.
  */
+import { compareSizes, comparePools } from '../common/cells.js';
 import type { Cell } from '../results/schema.js';
-
-/** Simpler first: with equal speed, the report prefers the earlier one. */
-export const SCHEDULER_SIMPLICITY = ['sync', 'threads', 'processes', 'distributed'] as const;
-const SIZE_ORDER = ['quick', 'small', 'medium', 'large'];
 
 /** A cell whose samples can be compared: ran, verified, has stats and samples. */
 export type UsableCell = Cell & { stats: NonNullable<Cell['stats']> };
@@ -24,24 +21,6 @@ export interface CellGroup {
   /** Every cell of the group, in scheduler-simplicity then worker order. */
   cells: Cell[];
   usable: UsableCell[];
-}
-
-/** Identity of a cell across runs (baseline comparison) and in the DOM. */
-export function cellKey(cell: Pick<Cell, 'workload' | 'size' | 'scheduler' | 'workers'>): string {
-  return `${cell.workload}|${cell.size}|${cell.scheduler}|${cell.workers}`;
-}
-
-export function simplicityRank(scheduler: Cell['scheduler']): number {
-  return SCHEDULER_SIMPLICITY.indexOf(scheduler);
-}
-
-export function compareSizes(a: string, b: string): number {
-  const ia = SIZE_ORDER.indexOf(a);
-  const ib = SIZE_ORDER.indexOf(b);
-  if (ia !== -1 && ib !== -1) return ia - ib;
-  if (ia !== -1) return -1;
-  if (ib !== -1) return 1;
-  return a.localeCompare(b);
 }
 
 /** Group cells by (workload, size): workloads in first-seen order, sizes quick → large. */
@@ -63,9 +42,7 @@ export function groupCells(cells: readonly Cell[]): CellGroup[] {
   for (const workload of workloads) {
     const sizes = byWorkload.get(workload)!;
     for (const size of [...sizes.keys()].sort(compareSizes)) {
-      const groupCells = [...sizes.get(size)!].sort(
-        (a, b) => simplicityRank(a.scheduler) - simplicityRank(b.scheduler) || a.workers - b.workers,
-      );
+      const groupCells = [...sizes.get(size)!].sort(comparePools);
       groups.push({ workload, size, cells: groupCells, usable: groupCells.filter(isUsable) });
     }
   }
@@ -77,6 +54,7 @@ export function bytesThroughMain(cell: Cell): number {
   return cell.bytes.toWorkers + cell.bytes.fromWorkers;
 }
 
+/** Bytes moved in all: to workers, back, and between workers. */
 export function totalBytes(cell: Cell): number {
   return cell.bytes.toWorkers + cell.bytes.fromWorkers + cell.bytes.betweenWorkers;
 }

@@ -8,8 +8,8 @@
  * (ms or s, kB/MB/GB) and the axis title names the unit.
  */
 import type { Cell } from '../results/schema.js';
-import { SCHEDULER_SIMPLICITY, type CellGroup, type UsableCell } from './cells.js';
-import { cellLabel } from './format.js';
+import type { CellGroup, UsableCell } from './cells.js';
+import { SCHEDULER_NAMES, poolLabel } from '../common/cells.js';
 
 export interface ChartSpec {
   /** Unique in the page; the canvas carries it as `data-chart`. */
@@ -71,7 +71,7 @@ function barPerCell(
   label: string,
 ): { labels: string[]; datasets: Array<Record<string, unknown>> } {
   return {
-    labels: cells.map(cellLabel),
+    labels: cells.map(poolLabel),
     datasets: [
       {
         label,
@@ -99,7 +99,7 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
   time.datasets.push({
     type: 'scatter',
     label: 'samples',
-    data: cells.flatMap((c) => c.samples.map((s) => ({ x: cellLabel(c), y: round(s * t.scale) }))),
+    data: cells.flatMap((c) => c.samples.map((s) => ({ x: poolLabel(c), y: round(s * t.scale) }))),
     backgroundColor: '#111827',
     pointRadius: 2.5,
   });
@@ -138,7 +138,7 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
     config: {
       type: 'bar',
       data: {
-        labels: cells.map(cellLabel),
+        labels: cells.map(poolLabel),
         datasets: kinds.map(([key, label, color]) => ({ label, data: cells.map((c) => round(c.bytes[key] * b.scale)), backgroundColor: color })),
       },
       options: options(CELL_AXIS, `bytes moved (${b.name})`, { legend: true, x: { stacked: true }, y: { stacked: true } }),
@@ -165,7 +165,7 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
     config: { type: 'bar', data: barPerCell(cells, (c) => c.startupSeconds * s.scale, 'start-up'), options: options(CELL_AXIS, `start-up time (${s.name})`) },
   });
 
-  for (const scheduler of SCHEDULER_SIMPLICITY) {
+  for (const scheduler of SCHEDULER_NAMES) {
     const cell = representativeStream(cells.filter((c) => c.scheduler === scheduler));
     if (cell) specs.push(ganttChart(cell, `${prefix}-gantt-${scheduler}`, name));
   }
@@ -175,7 +175,7 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
 function speedupChart(group: CellGroup, prefix: string, name: string): ChartSpec {
   const cells = group.usable.filter((c) => c.speedup !== null);
   const maxWorkers = Math.max(1, ...group.usable.map((c) => c.workers));
-  const datasets: Array<Record<string, unknown>> = SCHEDULER_SIMPLICITY.filter((s) => cells.some((c) => c.scheduler === s)).map((scheduler) => ({
+  const datasets: Array<Record<string, unknown>> = SCHEDULER_NAMES.filter((s) => cells.some((c) => c.scheduler === s)).map((scheduler) => ({
     label: scheduler,
     data: cells.filter((c) => c.scheduler === scheduler).map((c) => ({ x: c.workers, y: round(c.speedup!) })),
     borderColor: SCHEDULER_COLORS[scheduler],
@@ -235,7 +235,7 @@ function ganttChart(cell: UsableCell, id: string, name: string): ChartSpec {
   return {
     id,
     kind: 'gantt',
-    title: `Task stream — ${name}, ${cellLabel(cell)}`,
+    title: `Task stream — ${name}, ${poolLabel(cell)}`,
     caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).`,
     height: Math.min(600, 90 + 26 * workers.length),
     config: {

@@ -11,7 +11,8 @@
  */
 import { compareSamples } from './compare.js';
 import { bytesThroughMain, totalBytes, type CellGroup, type UsableCell } from './cells.js';
-import { cellLabel, formatBytes, formatMicros, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+import { poolLabel } from '../common/cells.js';
+import { formatBytes, formatMicros, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import type { Recommendation } from './recommend.js';
 
 export type ClaimVerdict = 'confirmed' | 'partly confirmed' | 'not confirmed' | 'not measured';
@@ -107,7 +108,7 @@ function syncForTinyTasks(groups: readonly CellGroup[], recommendations: readonl
   const perTask = formatMicros((sync.stats.median / sync.tasks) * 1e6);
   const verdict = compareSamples(sync.samples, parallel.samples).verdict;
   const noise = verdict === 'noise' ? ' (within noise)' : verdict === 'untested' ? ' (too few samples to test)' : '';
-  const figure = `${g.workload}/${g.size} (${sync.tasks} tasks, ${perTask} each on sync): sync ${formatSeconds(sync.stats.median)} vs best parallel ${cellLabel(parallel)} ${formatSeconds(parallel.stats.median)}${noise}`;
+  const figure = `${g.workload}/${g.size} (${sync.tasks} tasks, ${perTask} each on sync): sync ${formatSeconds(sync.stats.median)} vs best parallel ${poolLabel(parallel)} ${formatSeconds(parallel.stats.median)}${noise}`;
   return { id: 'sync-tiny-tasks', claim, verdict: row?.pick?.scheduler === 'sync' ? 'confirmed' : 'not confirmed', figure };
 }
 
@@ -155,10 +156,10 @@ function gilLimitsThreads(groups: readonly CellGroup[]): ClaimCheck {
     .find((g) => g.workload === t.workload && g.size === t.size)
     ?.usable.find((c) => c.scheduler === 'processes' && c.workers === t.workers);
   if (!procs || compareSamples(t.samples, procs.samples).verdict !== 'faster') {
-    const versus = procs ? `, and processes ×${procs.workers} (${formatSpeedup(sync.stats.median / procs.stats.median)}) did not beat threads beyond noise` : ', and processes did not run it';
+    const versus = procs ? `, and ${poolLabel(procs)} (${formatSpeedup(sync.stats.median / procs.stats.median)}) did not beat threads beyond noise` : ', and processes did not run it';
     return { id: 'gil-threads', claim, verdict: 'not measured', figure: `${figure}${versus}: this run cannot tell a threads limit from noise` };
   }
-  return { id: 'gil-threads', claim, verdict: 'confirmed', figure: `${figure}, processes ×${procs.workers} ${formatSpeedup(sync.stats.median / procs.stats.median)}` };
+  return { id: 'gil-threads', claim, verdict: 'confirmed', figure: `${figure}, ${poolLabel(procs)} ${formatSpeedup(sync.stats.median / procs.stats.median)}` };
 }
 
 /** Some cell with 2+ workers beat sync of its group beyond noise: parallelism showed in this run. */

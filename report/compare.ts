@@ -13,6 +13,7 @@
  * nothing, so the verdict is 'untested' rather than a guess.
  */
 import { median, quantileSorted, sampleWithReplacement } from 'simple-statistics';
+import { mulberry32 } from '../common/random.js';
 
 /** Fewer samples than this on either side: no test, verdict 'untested'. */
 export const MIN_SAMPLES = 3;
@@ -38,7 +39,7 @@ export function compareSamples(reference: readonly number[], candidate: readonly
   if (reference.length < MIN_SAMPLES || candidate.length < MIN_SAMPLES) {
     return { ratio, ci: null, verdict: 'untested', n };
   }
-  const random = seededRandom(SEED);
+  const random = mulberry32(SEED);
   const ratios: number[] = [];
   for (let i = 0; i < RESAMPLES; i++) {
     const r = median(sampleWithReplacement([...reference], reference.length, random));
@@ -50,16 +51,4 @@ export function compareSamples(reference: readonly number[], candidate: readonly
   const ci: [number, number] = [quantileSorted(ratios, tail), quantileSorted(ratios, 1 - tail)];
   const verdict = ci[1] < 1 ? 'faster' : ci[0] > 1 ? 'slower' : 'noise';
   return { ratio, ci, verdict, n };
-}
-
-/** mulberry32: a small, fast, seedable generator (Math.random cannot be seeded). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -71,7 +71,7 @@ async function writeReport(path: string, text: string): Promise<void> {
   }
 }
 
-/** results/run.json → results/run.html */
+/** runs/run.json → runs/run.html */
 export function defaultHtmlPath(input: string): string {
   const ext = extname(input);
   return (ext ? input.slice(0, -ext.length) : input) + '.html';

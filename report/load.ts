@@ -57,5 +57,6 @@ async function salvageCells(path: string): Promise<LoadedResults | null> {
 function describeRaw(raw: unknown): string {
   if (typeof raw !== 'object' || raw === null) return 'not an object';
   const r = raw as Record<string, unknown>;
-  return [r.workload, r.size, r.scheduler, r.workers === undefined ? undefined : `×${String(r.workers)}`].filter((x) => x !== undefined).map(String).join(' ') || 'unnamed';
+  const pool = r.scheduler === undefined ? undefined : `${String(r.scheduler)}${r.workers === undefined ? '' : `×${String(r.workers)}`}`;
+  return [r.workload, r.size, pool].filter((x) => x !== undefined).map(String).join(' ') || 'unnamed';
 }

@@ -10,7 +10,8 @@ import { groupCells, isUsable, type CellGroup, type UsableCell } from './cells.j
 import { groupCharts, type ChartSpec } from './charts.js';
 import { checkClaims, type ClaimCheck } from './claims.js';
 import { compareSamples } from './compare.js';
-import { cellName, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+import { cellName } from '../common/cells.js';
+import { formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import { recommend, type Recommendation } from './recommend.js';
 
 /** A 1-worker cell this much faster than sync (beyond noise) is flagged as a disturbed measurement. */

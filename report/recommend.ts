@@ -14,8 +14,9 @@
  */
 import type { Cell } from '../results/schema.js';
 import { compareSamples, type Comparison } from './compare.js';
-import { bytesThroughMain, simplicityRank, type CellGroup, type UsableCell } from './cells.js';
-import { cellLabel, formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+import { bytesThroughMain, type CellGroup, type UsableCell } from './cells.js';
+import { comparePools, poolLabel } from '../common/cells.js';
+import { formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 
 export interface Recommendation {
   workload: string;
@@ -77,7 +78,7 @@ export function recommendGroup(group: CellGroup): Recommendation {
   }
   const fastest = group.usable.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
   const bySimplicity = [...group.usable].sort(
-    (a, b) => simplicityRank(a.scheduler) - simplicityRank(b.scheduler) || a.workers - b.workers || a.stats.median - b.stats.median,
+    (a, b) => comparePools(a, b) || a.stats.median - b.stats.median,
   );
   const pick =
     bySimplicity.find((c) => c === fastest || compareSamples(fastest.samples, c.samples).verdict === 'noise') ?? fastest;
@@ -108,7 +109,7 @@ function fastestOtherScheduler(cells: readonly UsableCell[], pick: UsableCell): 
 function explain(pick: UsableCell, runnerUp: UsableCell | null, comparison: Comparison | null, preferredSimpler: boolean): string {
   const facts: string[] = [];
   if (preferredSimpler && runnerUp && comparison) {
-    facts.push(`within noise of ${cellLabel(runnerUp)} (${ratioInterval(comparison)}); ${pick.scheduler} is simpler`);
+    facts.push(`within noise of ${poolLabel(runnerUp)} (${ratioInterval(comparison)}); ${pick.scheduler} is simpler`);
   } else if (comparison?.verdict === 'untested') {
     facts.push(`only ${Math.min(...comparison.n)} samples: margin not tested for noise`);
   }
@@ -119,7 +120,7 @@ function explain(pick: UsableCell, runnerUp: UsableCell | null, comparison: Comp
     facts.push(`${formatSpeedup(pick.speedup)} on ${pick.workers} workers (${formatPercent(efficiency)} efficiency)`);
   }
   if (facts.length === 0) {
-    facts.push(runnerUp ? `median ${formatSeconds(pick.stats.median)} vs ${formatSeconds(runnerUp.stats.median)} for ${cellLabel(runnerUp)}` : 'the only cell measured');
+    facts.push(runnerUp ? `median ${formatSeconds(pick.stats.median)} vs ${formatSeconds(runnerUp.stats.median)} for ${poolLabel(runnerUp)}` : 'the only cell measured');
   }
   // Start-up is excluded from the timed runs, so it explains a choice only after the run-time facts.
   facts.push(...startup);

@@ -14,7 +14,8 @@ import type { BaselineComparison } from './baseline.js';
 import type { CellGroup } from './cells.js';
 import type { ChartSpec } from './charts.js';
 import type { ClaimCheck } from './claims.js';
-import { cellLabel, cellName, formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from './format.js';
+import { cellName, poolLabel } from '../common/cells.js';
+import { formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import { Html, html, jsonForScript, scriptForInline } from './html.js';
 import type { ReportModel } from './model.js';
 import { marginText, ratioInterval, type Recommendation } from './recommend.js';
@@ -77,7 +78,7 @@ export async function renderHtml(model: ReportModel, generatedAt: Date): Promise
 }
 
 function schedulerBadge(cell: Pick<Cell, 'scheduler' | 'workers'>): Html {
-  return html`<span class="scheduler ${cell.scheduler}">${cellLabel(cell)}</span>`;
+  return html`<span class="scheduler ${cell.scheduler}">${poolLabel(cell)}</span>`;
 }
 
 function verdictClass(verdict: string): string {

@@ -3,8 +3,8 @@
  * the best time of each scheduler per workload, the Dask claims, the baseline summary and
  * the warnings. Same model as the HTML page, so both always say the same thing.
  */
-import { SCHEDULER_SIMPLICITY } from './cells.js';
-import { cellLabel, cellName, formatChange, formatSeconds, formatSpeedup } from './format.js';
+import { SCHEDULER_NAMES, cellName, poolLabel } from '../common/cells.js';
+import { formatChange, formatSeconds, formatSpeedup } from '../common/format.js';
 import type { ReportModel } from './model.js';
 import { marginText } from './recommend.js';
 
@@ -35,9 +35,9 @@ export function renderMarkdown(model: ReportModel): string {
           ? [
               md(r.workload),
               md(r.sizes.join(', ')),
-              `**${cellLabel(r.pick)}**${r.preferredSimpler ? ' (within noise, simpler)' : ''}`,
+              `**${poolLabel(r.pick)}**${r.preferredSimpler ? ' (within noise, simpler)' : ''}`,
               r.speedup === null ? '—' : formatSpeedup(r.speedup),
-              r.runnerUp ? cellLabel(r.runnerUp) : '—',
+              r.runnerUp ? poolLabel(r.runnerUp) : '—',
               r.margin === null ? '—' : marginText(r),
               md(r.reason),
             ]
@@ -47,7 +47,7 @@ export function renderMarkdown(model: ReportModel): string {
     '',
   );
 
-  const schedulers = SCHEDULER_SIMPLICITY.filter((s) => results.cells.some((c) => c.scheduler === s));
+  const schedulers = SCHEDULER_NAMES.filter((s) => results.cells.some((c) => c.scheduler === s));
   out.push('**Best median time per scheduler** (workers in brackets)', '');
   out.push(
     ...table(

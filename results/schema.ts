@@ -7,10 +7,11 @@
  * All times are seconds unless a field name says otherwise; bytes are bytes.
  */
 import { z } from 'zod';
+import { SCHEDULER_NAMES } from '../common/cells.js';
 
 export const RESULTS_SCHEMA_VERSION = 1;
 
-const schedulerName = z.enum(['sync', 'threads', 'processes', 'distributed']);
+const schedulerName = z.enum(SCHEDULER_NAMES);
 
 export const environmentSchema = z.object({
   cpuModel: z.string(),

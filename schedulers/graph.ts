@@ -28,12 +28,18 @@ export function opRef(moduleUrl: string, exportName: string): string {
   return `${moduleUrl}#${exportName}`;
 }
 
+/** True when `op` is `"<module>#<export>"`: a non-empty module, then a non-empty export name after its last `#`. */
+export function isOpString(op: string): boolean {
+  const hash = op.lastIndexOf('#');
+  return hash > 0 && hash < op.length - 1;
+}
+
 /** Split an op string at its last `#` into module specifier and export name. */
 export function parseOp(op: string): { module: string; exportName: string } {
-  const hash = op.lastIndexOf('#');
-  if (hash <= 0 || hash === op.length - 1) {
+  if (!isOpString(op)) {
     throw new TypeError(`op "${op}" is not "<module>#<export>"; build it with opRef(moduleUrl, exportName)`);
   }
+  const hash = op.lastIndexOf('#');
   return { module: op.slice(0, hash), exportName: op.slice(hash + 1) };
 }
 
@@ -195,8 +201,7 @@ function checkNode(key: Key, node: unknown, lastGoodOp: string | undefined): nod
       throw new GraphError('BAD_NODE', `task "${key}" must have a string "op" ("<module>#<export>") and an array "args"`, [key]);
     }
     if (t.op === lastGoodOp) return true;
-    const hash = t.op.lastIndexOf('#');
-    if (hash <= 0 || hash === t.op.length - 1) {
+    if (!isOpString(t.op)) {
       throw new GraphError('BAD_NODE', `task "${key}" has op "${t.op}", which is not "<module>#<export>"; build it with opRef(moduleUrl, exportName)`, [key]);
     }
     return true;

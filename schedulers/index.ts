@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { OptionError } from './errors.js';
-import { createSyncScheduler } from './sync.js';
+import { createSyncScheduler } from './sync/index.js';
 import { SCHEDULER_NAMES, type Graph, type Key, type RunOptions, type Scheduler, type SchedulerName, type SchedulerOptions } from './types.js';
 
 export * from './errors.js';

@@ -13,7 +13,7 @@
  * skipped when `.ts` files already load (detected from `process.execArgv`).
  */
 import { register } from 'node:module';
-import type { TsLoaderHookData } from './ts-loader-hooks.js';
+import type { TsLoaderHookData } from './ts-loader-hooks-thread.js';
 
 let registered = false;
 
@@ -42,5 +42,5 @@ export function ensureTsLoader(): void {
     );
   }
   const data: TsLoaderHookData = { cwd: process.cwd() };
-  register('./ts-loader-hooks.js', { parentURL: import.meta.url, data });
+  register('./ts-loader-hooks-thread.js', { parentURL: import.meta.url, data });
 }

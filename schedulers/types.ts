@@ -2,9 +2,13 @@
  * Public types of schedlab: the graph model and the scheduler contract.
  *
  * Everything here is plain data or an interface, so that graphs, events and stats can be
- * cloned, sent over IPC and gRPC, stored in results files and replayed. This file imports
- * nothing: every other module may import it without creating a cycle.
+ * cloned, sent over IPC and gRPC, stored in results files and replayed. It imports only the
+ * project's shared names (common/cells.ts, itself import-free), so every other module may
+ * import it without creating a cycle.
  */
+import type { SchedulerName } from '../common/cells.js';
+
+export { SCHEDULER_NAMES, type SchedulerName } from '../common/cells.js';
 
 /** Name of a node in a graph. */
 export type Key = string;
@@ -33,12 +37,6 @@ export type GraphNode = Task | ValueNode;
 
 /** A task graph: plain data, keyed by name. */
 export type Graph = Record<Key, GraphNode>;
-
-/** The four interchangeable schedulers. */
-export type SchedulerName = 'sync' | 'threads' | 'processes' | 'distributed';
-
-/** All scheduler names, simplest first (the order the report prefers on ties). */
-export const SCHEDULER_NAMES: readonly SchedulerName[] = ['sync', 'threads', 'processes', 'distributed'];
 
 /** Options for `createScheduler`. */
 export interface SchedulerOptions {

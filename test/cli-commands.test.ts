@@ -1,9 +1,9 @@
 // `schedlab` commands other than a full bench: bad input (exit 2, one line, nothing written),
 // --help, list, report, and the scheduler/worker wiring.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, runCli } from './cli-helpers.js';
 
@@ -110,6 +110,21 @@ describe('commands', () => {
     expect(rendered.code, rendered.stderr).toBe(0);
     expect(rendered.stdout.trim()).toBe(`report: ${html}`);
     expect(await readdir(out)).toContain('custom.html');
+  });
+
+  it('bench writes to runs/ by default, and a results/ path of an earlier version still finds the run', async () => {
+    const cwd = join(dir, 'project');
+    await mkdir(cwd);
+    const bench = await runCli(['bench', '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'), '--schedulers', 'sync',
+      '--no-report', '--budget', '0.1', '--max-samples', '3'], { cwd });
+    expect(bench.code, bench.stderr).toBe(0);
+    const results = /^results: (.+)$/m.exec(bench.stdout)![1]!;
+    expect(results).toMatch(new RegExp(`^${cwd}/runs/[^/]+\\.json$`));
+    const legacy = join('results', basename(results));
+    const md = await runCli(['report', legacy, '--format', 'md'], { cwd });
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stderr).toContain(`note: ${legacy} is not there; reading ${join('runs', basename(results))}`);
+    expect(md.stdout).toMatch(/sum-squares/);
   });
 
   it('scheduler and worker start, connect, and stop on Ctrl-C', async () => {

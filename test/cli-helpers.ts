@@ -1,8 +1,8 @@
-// Run the real `schedlab` binary (dist/harness/cli.js) as a user would, without a TTY.
+// Run the real `schedlab` binary (dist/harness/cli/schedlab.js) as a user would, without a TTY.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../dist/harness/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../dist/harness/cli/schedlab.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('./fixtures/harness/', import.meta.url));
 
 export interface CliRun {
@@ -17,13 +17,15 @@ export function runCli(
   args: string[],
   options: {
     timeoutMs?: number;
+    /** Working directory (default: this process's). */
+    cwd?: string;
     /** Start in its own process group (kill `-pid` to signal it and its workers, as a terminal's Ctrl-C does). */
     detached?: boolean;
     onStderr?: (soFar: string, child: ReturnType<typeof spawn>) => void;
   } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached, cwd: options.cwd });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

@@ -7,7 +7,7 @@ import { cull, fuseLinearChains, GraphBuilder, opRef, type Graph, type TransferS
 import { buildPlan } from '../dist/schedulers/local/plan.js';
 import { finishEntry, isDone, MinHeap, releaseData, startState, takeReady } from '../dist/schedulers/local/state.js';
 import { runGraph, takeBatch } from '../dist/schedulers/local/engine.js';
-import { syncExecutor } from '../dist/schedulers/sync.js';
+import { syncExecutor } from '../dist/schedulers/sync/index.js';
 import { estimateSize } from '../dist/schedulers/size-estimate.js';
 import { sharedFloat64Array } from '../dist/schedulers/shared-arrays.js';
 

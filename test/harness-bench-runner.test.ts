@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import type { Cell } from '../dist/results/schema.js';
-import { runPool } from '../dist/harness/pool.js';
+import { runPool } from '../dist/harness/runner/pool.js';
 import { createScheduler } from '../dist/schedulers/index.js';
 import { loadWorkloadFile } from '../dist/workloads/index.js';
 

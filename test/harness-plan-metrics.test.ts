@@ -1,9 +1,10 @@
 // The harness's pure parts: the matrix, option checks, derived metrics, the task stream cap.
 import { describe, expect, it } from 'vitest';
-import { UsageError, parsePositiveIntegers, pickNames } from '../dist/harness/bench-options.js';
-import { fastestPerWorkload, perTaskOverheadUs, statsFromLatency, withSpeedups } from '../dist/harness/metrics.js';
-import { countCells, defaultWorkerCounts, planMatrix, poolLabel } from '../dist/harness/plan.js';
-import { MAX_TASK_SPANS, RunEventRecorder } from '../dist/harness/task-stream.js';
+import { UsageError, parsePositiveIntegers, pickNames } from '../dist/harness/cli/bench-options.js';
+import { fastestPerWorkload, perTaskOverheadUs, statsFromLatency, withSpeedups } from '../dist/harness/measure/metrics.js';
+import { poolLabel } from '../dist/common/cells.js';
+import { countCells, defaultWorkerCounts, planMatrix } from '../dist/harness/runner/plan.js';
+import { MAX_TASK_SPANS, RunEventRecorder } from '../dist/harness/measure/task-stream.js';
 import type { Cell } from '../dist/results/schema.js';
 import type { Workload } from '../dist/workloads/types.js';
 

@@ -1,8 +1,9 @@
 // Progress output: a live rewritten line on a TTY, plain lines otherwise; and the summary table.
 import { describe, expect, it } from 'vitest';
-import { cellOutcome, createProgress, formatDuration, formatSeconds } from '../dist/harness/progress.js';
-import { renderSummary } from '../dist/harness/summary.js';
-import { withSpeedups } from '../dist/harness/metrics.js';
+import { formatDuration, formatSeconds } from '../dist/common/format.js';
+import { cellOutcome, createProgress } from '../dist/harness/cli/progress.js';
+import { renderSummary } from '../dist/harness/cli/summary.js';
+import { withSpeedups } from '../dist/harness/measure/metrics.js';
 import type { Cell } from '../dist/results/schema.js';
 
 function fakeStream(isTTY: boolean, columns = 200) {
@@ -34,7 +35,7 @@ describe('progress', () => {
     progress.cellFinished(1, 'matmul/quick on processes×2', cell('processes', 2, null, 'worker 1 exited with code 9'));
     progress.stop();
     expect(stream.text.split('\n')).toEqual([
-      expect.stringMatching(/^\[1\/2\] matmul\/quick on sync: ok: median 250\.0 ms ±1\.3% \(2 samples\) \| elapsed 0s, ETA 0s$/),
+      expect.stringMatching(/^\[1\/2\] matmul\/quick on sync: ok: median 250 ms ±1\.3% \(2 samples\) \| elapsed 0s, ETA 0s$/),
       expect.stringMatching(/^\[2\/2\] matmul\/quick on processes×2: FAILED: worker 1 exited with code 9 \| elapsed 0s, ETA 0s$/),
       '2 of 2 cells in 0s',
       '',
@@ -58,16 +59,16 @@ describe('progress', () => {
     expect(formatDuration(65.4)).toBe('1m05s');
     expect(formatDuration(9.6)).toBe('10s');
     expect(formatSeconds(0.000_05)).toBe('50 µs');
-    expect(formatSeconds(0.005)).toBe('5.00 ms');
-    expect(formatSeconds(2.5)).toBe('2.50 s');
-    expect(cellOutcome(cell('sync', 1, 1))).toBe('ok: median 1.00 s ±1.3% (2 samples)');
+    expect(formatSeconds(0.005)).toBe('5 ms');
+    expect(formatSeconds(2.5)).toBe('2.5 s');
+    expect(cellOutcome(cell('sync', 1, 1))).toBe('ok: median 1 s ±1.3% (2 samples)');
   });
 });
 
 describe('summary table', () => {
   it('names the fastest verified scheduler per workload with its speedup, and lists failures', () => {
     const text = renderSummary(withSpeedups([cell('sync', 1, 0.4), cell('threads', 2, 0.1), cell('processes', 2, null, 'worker lost')]));
-    expect(text).toMatch(/│ matmul +│ quick +│ threads×2 +│ 100\.0 ms +│ 4\.00× +│ 400\.0 ms +│ 1 of 3 +│/);
+    expect(text).toMatch(/│ matmul +│ quick +│ threads×2 +│ 100 ms +│ 4\.00× +│ 400 ms +│ 1 of 3 +│/);
     expect(text).toMatch(/Cells without a verified time:\n {2}matmul\/quick on processes×2: failed: worker lost/);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { multiply, multiplyAdd, multiplyAddNaive } from '../dist/workloads/matmul/kernel.js';
 import { multiplyBlocks, sumBlocks } from '../dist/workloads/matmul/ops.js';
 import { wasmMultiply, wasmMultiplyAdd } from '../dist/workloads/matmul/wasm-kernel.js';
-import { mulberry32 } from '../dist/workloads/random.js';
+import { mulberry32 } from '../dist/common/random.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): Float64Array {
   const random = mulberry32(seed);

@@ -71,11 +71,11 @@ describe('report against a baseline', () => {
   it('marks the faster threads matmul improved and the slower processes tiny-tasks regressed, with intervals', () => {
     const byCell = new Map(rows().map((r) => [r[0], r]));
     expect(byCell.size).toBe(25);
-    const matmul = byCell.get('matmul/quick threads ×2')!;
+    const matmul = byCell.get('matmul/quick on threads×2')!;
     expect(matmul[5]).toBe('improved');
     expect(matmul[3]).toMatch(/^-3\d(\.\d+)? %$/); // baseline threads matmul was 1.35× slower
     expect(matmul[4]).toMatch(/^-\d+(\.\d+)? % to -\d+(\.\d+)? %$/);
-    const tiny = byCell.get('tiny-tasks/quick processes ×2')!;
+    const tiny = byCell.get('tiny-tasks/quick on processes×2')!;
     expect(tiny[5]).toBe('regressed');
     expect(tiny[3]).toMatch(/^\+4\d(\.\d+)? %$/);
     // Cells drawn from the same distribution in both runs are mostly within noise.
@@ -89,8 +89,8 @@ describe('report against a baseline', () => {
   });
 
   it('summarises the notable changes in Markdown', () => {
-    expect(markdown).toMatch(/- improved: matmul\/quick threads ×2 -\d+(\.\d+)? % \(CI -\d+(\.\d+)? % to -\d+(\.\d+)? %\)/);
-    expect(markdown).toMatch(/- regressed: tiny-tasks\/quick processes ×2 \+\d+(\.\d+)? %/);
+    expect(markdown).toMatch(/- improved: matmul\/quick on threads×2 -\d+(\.\d+)? % \(CI -\d+(\.\d+)? % to -\d+(\.\d+)? %\)/);
+    expect(markdown).toMatch(/- regressed: tiny-tasks\/quick on processes×2 \+\d+(\.\d+)? %/);
   });
 
   it('says so when the baseline has no cell in common, and still renders the run', async () => {
@@ -113,7 +113,7 @@ describe('report against a baseline', () => {
     const { text } = await renderReport({ input: fixture('partial.json'), baseline: fixture('complete.json'), format: 'md' });
     // 4 usable cells of partial.json exist in complete.json; the failed and unverified ones are not compared.
     expect(text).toMatch(/- \d of 4 common cells within noise or untested/);
-    expect(text).toContain('- not compared (failed or unverified in one run, or parameters changed): matmul/quick processes ×2; matmul/quick distributed ×2');
+    expect(text).toContain('- not compared (failed or unverified in one run, or parameters changed): matmul/quick on processes×2; matmul/quick on distributed×2');
   });
 
   it('does not compare cells whose parameters changed between the runs', async () => {
@@ -122,7 +122,7 @@ describe('report against a baseline', () => {
     const input = join(dir, 'matmul-resized.json');
     await writeFile(input, JSON.stringify(data));
     const { text, warnings } = await renderReport({ input, baseline: fixture('baseline.json'), format: 'md' });
-    expect(text).toContain('matmul/quick threads ×2 (parameters changed: n=256, block=64 → n=512, block=64)');
+    expect(text).toContain('matmul/quick on threads×2 (parameters changed: n=256, block=64 → n=512, block=64)');
     expect(text).not.toMatch(/improved: matmul\/quick/);
     expect(text).toMatch(/- \d+ of 19 common cells within noise or untested/);
     expect(warnings.some((w) => /different environments/.test(w))).toBe(true);

@@ -48,7 +48,7 @@ describe('recommend', () => {
     expect(row.preferredSimpler).toBe(true);
     expect(row.runnerUp).toMatchObject({ scheduler: 'processes', workers: 2 });
     expect(row.comparison!.verdict).toBe('noise');
-    expect(row.reason).toMatch(/^within noise of processes ×2 \(time ratio 0\.9\d, 95 % CI 0\.\d\d–1\.\d\d\); sync is simpler$/);
+    expect(row.reason).toMatch(/^within noise of processes×2 \(time ratio 0\.9\d, 95 % CI 0\.\d\d–1\.\d\d\); sync is simpler$/);
   });
 
   it('picks the fastest when it is faster beyond noise, with its margin and the figures that explain it', () => {
@@ -134,20 +134,20 @@ describe('disturbed sync measurements', () => {
   it('warns when sync got much less CPU than wall time (a busy machine)', () => {
     const model = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.09 }), cell('threads', 2, 0.1, { cpuSeconds: 0.2 })]), 'r.json', null);
     expect(model.warnings).toEqual([
-      expect.stringMatching(/^w\/quick sync ×1 used 90 ms of CPU per 200 ms run on average \(45 % of a core\): .* speedups of w\/quick may be inflated/),
+      expect.stringMatching(/^w\/quick on sync used 90 ms of CPU per 200 ms run on average \(45 % of a core\): .* speedups of w\/quick may be inflated/),
     ]);
   });
 
   it('warns when no multi-worker cell kept the cores busy (another load held them)', () => {
     const capped = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 2, 0.2, { cpuSeconds: 0.22 })]), 'r.json', null);
-    expect(capped.warnings).toEqual([expect.stringMatching(/^no cell with 2\+ workers kept more than 1\.1\d of 2 cores busy \(the busiest: w\/quick threads ×2\)/)]);
+    expect(capped.warnings).toEqual([expect.stringMatching(/^no cell with 2\+ workers kept more than 1\.1\d of 2 cores busy \(the busiest: w\/quick on threads×2\)/)]);
     const busy = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 2, 0.11, { cpuSeconds: 0.2 })]), 'r.json', null);
     expect(busy.warnings).toEqual([]);
   });
 
   it('warns when one worker beats sync by far, and not when it is close', () => {
     const fast = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 1, 0.1)]), 'r.json', null);
-    expect(fast.warnings).toEqual([expect.stringMatching(/^w\/quick threads ×1 ran ×2 faster than sync with one worker/)]);
+    expect(fast.warnings).toEqual([expect.stringMatching(/^w\/quick on threads×1 ran ×2 faster than sync with one worker/)]);
     const close = buildReport(run([cell('sync', 1, 0.2, { cpuSeconds: 0.2 }), cell('threads', 1, 0.19)]), 'r.json', null);
     expect(close.warnings).toEqual([]);
   });

@@ -64,19 +64,19 @@ describe('report from a complete run', () => {
     const rows = recommendationRows(page);
     const byWorkload = rows.map((r) => [r[0], r[1], r[2]]);
     expect(byWorkload).toEqual([
-      ['matmul', 'quick, small', 'threads ×2'],
-      ['tiny-tasks', 'quick', 'sync ×1'],
-      ['json-memory', 'quick', 'threads ×2'],
-      ['tree-reduce', 'quick', 'sync ×1 within noise, simpler'],
-      ['tree-reduce', 'small', 'threads ×2'],
+      ['matmul', 'quick, small', 'threads×2'],
+      ['tiny-tasks', 'quick', 'sync'],
+      ['json-memory', 'quick', 'threads×2'],
+      ['tree-reduce', 'quick', 'sync within noise, simpler'],
+      ['tree-reduce', 'small', 'threads×2'],
     ]);
     const matmul = rows[0]!;
     expect(matmul[3]).toMatch(/^×1\.\d+$/); // speedup against sync
-    expect(matmul[4]).toBe('distributed ×2'); // runner-up
+    expect(matmul[4]).toBe('distributed×2'); // runner-up
     expect(matmul[5]).toMatch(/^\+\d+(\.\d+)? % slower$/);
     expect(matmul[6]).toMatch(/shares data in memory; distributed moved 2\.62 MB through the client/);
     expect(rows[1]![6]).toMatch(/per-task overhead/);
-    expect(rows[3]![6]).toMatch(/within noise of threads ×2 \(time ratio 0\.\d\d, 95 % CI/);
+    expect(rows[3]![6]).toMatch(/within noise of threads×2 \(time ratio 0\.\d\d, 95 % CI/);
   });
 
   it('draws every chart kind for each workload and a task stream per scheduler, with axis titles', () => {
@@ -130,8 +130,8 @@ describe('report from a partial run with a failed and an unverified cell', () =>
   it('warns about the missing, failed and unverified cells, in the result and on the page', () => {
     expect(warnings).toEqual([
       expect.stringMatching(/partial run \(it stopped early\): 6 of 12 planned cells ran, 6 are missing/),
-      expect.stringMatching(/matmul\/quick processes ×2 failed \(WorkerLostError WORKER_LOST: worker process 41822 exited with signal SIGKILL/),
-      expect.stringMatching(/matmul\/quick distributed ×2 gave a wrong answer \(unverified\)/),
+      expect.stringMatching(/matmul\/quick on processes×2 failed \(WorkerLostError WORKER_LOST: worker process 41822 exited with signal SIGKILL/),
+      expect.stringMatching(/matmul\/quick on distributed×2 gave a wrong answer \(unverified\)/),
     ]);
     expect(page).toContain('id="warnings"');
     expect(page).toContain('<strong>6 never ran</strong>');
@@ -141,8 +141,8 @@ describe('report from a partial run with a failed and an unverified cell', () =>
   it('bases verdicts only on verified cells', () => {
     const rows = recommendationRows(page);
     expect(rows.map((r) => [r[0], r[2], r[4]])).toEqual([
-      ['matmul', 'threads ×2', 'sync ×1'],
-      ['tiny-tasks', 'sync ×1', 'threads ×2'],
+      ['matmul', 'threads×2', 'sync'],
+      ['tiny-tasks', 'sync', 'threads×2'],
     ]);
   });
 
@@ -154,7 +154,7 @@ describe('report from a partial run with a failed and an unverified cell', () =>
     const input = join(dir, 'fast-but-wrong.json');
     await writeFile(input, JSON.stringify(data));
     const { text } = await renderReport({ input, format: 'md' });
-    expect(text).toMatch(/\| matmul \| quick \| \*\*threads ×2\*\* \|/);
+    expect(text).toMatch(/\| matmul \| quick \| \*\*threads×2\*\* \|/);
     expect(text).not.toMatch(/\*\*distributed/);
   });
 });
@@ -178,8 +178,8 @@ describe('report with bad input', () => {
 
   it('keeps the valid cells of a file with one malformed cell, and says which was dropped', async () => {
     const { text, warnings } = await renderReport({ input: fixture('bad-cell.json'), format: 'md' });
-    expect(warnings).toEqual([expect.stringMatching(/bad-cell\.json: cell 1 \(tiny-tasks quick threads ×1\) is invalid at samples: .*; it is skipped/)]);
-    expect(text).toMatch(/\| tiny-tasks \| quick \| \*\*sync ×1\*\* \|/);
+    expect(warnings).toEqual([expect.stringMatching(/bad-cell\.json: cell 1 \(tiny-tasks quick threads×1\) is invalid at samples: .*; it is skipped/)]);
+    expect(text).toMatch(/\| tiny-tasks \| quick \| \*\*sync\*\* \|/);
   });
 
   it('names an output path it cannot write', async () => {
@@ -228,7 +228,7 @@ describe('report with bad input', () => {
       await writeFile(input, JSON.stringify(data));
       return (await renderReport({ input, format: 'md' })).text!;
     };
-    expect(await render(0.5)).toMatch(/- \*confirmed\*: Pure-language code like JSON parsing .* threads ×1 against sync, processes ×2 ×2/);
+    expect(await render(0.5)).toMatch(/- \*confirmed\*: Pure-language code like JSON parsing .* threads ×1 against sync, processes×2 ×2/);
     expect(await render(1.0)).toMatch(/- \*not measured\*: Pure-language code like JSON parsing .* did not beat threads beyond noise/);
   });
 
@@ -255,8 +255,8 @@ describe('Markdown report', () => {
     expect(outputPath).toBe(output);
     expect(await readFile(output, 'utf8')).toBe(text);
     expect(text).toContain('| Workload | Size | Use | Speedup vs sync | Runner-up | Margin | Why |');
-    expect(text).toMatch(/\| matmul \| quick, small \| \*\*threads ×2\*\* \| ×1\.\d+ \| distributed ×2 \|/);
-    expect(text).toMatch(/\| tree-reduce \| quick \| \*\*sync ×1\*\* \(within noise, simpler\) \|/);
+    expect(text).toMatch(/\| matmul \| quick, small \| \*\*threads×2\*\* \| ×1\.\d+ \| distributed×2 \|/);
+    expect(text).toMatch(/\| tree-reduce \| quick \| \*\*sync\*\* \(within noise, simpler\) \|/);
     expect(text).toContain('| Workload/size | sync | threads | processes | distributed |');
     expect(text).toMatch(/\| tiny-tasks\/quick \| 4\.\d+ ms \(1\) \|/);
     expect(text).toContain('*partly confirmed*: Threads share data');

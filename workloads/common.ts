@@ -1,7 +1,7 @@
 /**
  * Main-side helpers shared by the catalog's workloads (used by `build` and `verify`, not by
  * ops): naming ops, tree-shaped reductions, parameter checks and tolerant comparisons.
- * Deterministic data generators that ops also need live in random.ts.
+ * Deterministic data generators that ops also need live in common/random.ts.
  */
 import { opRef } from '../schedulers/graph.js';
 import type { GraphBuilder } from '../schedulers/graph.js';

@@ -3,11 +3,10 @@
  * computed values against an independent reference. The catalog (`workloads/index.ts`)
  * and a user's `--workload-file` module both export this shape.
  */
+import type { SizeName } from '../common/cells.js';
 import type { Graph, Key } from '../schedulers/types.js';
 
-/** Preset sizes, smallest first. `quick` runs in seconds on 2 cores. */
-export type SizeName = 'quick' | 'small' | 'medium' | 'large';
-export const SIZE_NAMES: readonly SizeName[] = ['quick', 'small', 'medium', 'large'];
+export { SIZE_NAMES, type SizeName } from '../common/cells.js';
 
 /** Parameters of one workload instance: plain JSON data (stored in results files). */
 export type WorkloadParams = Record<string, string | number | boolean>;

@@ -1,5 +1,5 @@
 /**
- * Names of values on the cluster, and the clock, shared by every process and thread of the
+ * Names of values on the cluster, shared by every process and thread of the
  * distributed scheduler (dependency-free: executor threads import it without loading grpc).
  *
  * A value's data id is `<client>/<run>/<key>`: unique across clients and runs, and the key
@@ -20,9 +20,4 @@ export function argsDataIdOf(client: string, run: number, key: string): string {
 /** The key part of a data id (everything after the second "/"). */
 export function keyOfDataId(dataId: string): string {
   return dataId.slice(dataId.indexOf('/', dataId.indexOf('/') + 1) + 1);
-}
-
-/** Epoch milliseconds with sub-millisecond resolution, comparable across processes of one machine. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
 }

@@ -98,7 +98,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   const token = randomBytes(24).toString('hex');
-  const scheduler = spawnChild('scheduler-main.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures }, timeoutMs);
+  const scheduler = spawnChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures }, timeoutMs);
   const workers = new Set<ChildProcess>();
   let closing = false;
   let port: string;
@@ -113,7 +113,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnChild('worker-main.js', { address, token, nthreads: options.nthreads, name: String(nextName++) }, timeoutMs);
+    const child = spawnChild('worker-process.js', { address, token, nthreads: options.nthreads, name: String(nextName++) }, timeoutMs);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

@@ -29,11 +29,12 @@
  * Their batches (a fraction of a millisecond of work) still run in priority order.
  */
 import { AbortedError, SchedlabError, TaskError } from '../errors.js';
-import { checkOpSet, now } from '../worker-runtime.js';
+import { now } from '../../common/clock.js';
+import { checkOpSet } from '../ops.js';
 import type { Graph, Key, RunOptions, SchedulerEvent, TransferStats } from '../types.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { BatchRequest, BatchResult, BatchTask } from './protocol.js';
-import { finishEntry, isDone, startState, takeReady, type EngineState } from './state.js';
+import { finishEntry, isDone, startState, takeReady, valueOf, type EngineState } from './state.js';
 
 /** Per-submission context the engine hands to an executor. */
 export interface SubmitContext {
@@ -45,7 +46,7 @@ export interface SubmitContext {
 }
 
 /** The policy an executor plugs into the engine. */
-export interface Executor {
+export interface LocalExecutor {
   /** Batches that may be in flight at once (= workers). */
   readonly slots: number;
   /** Upper bound on the tasks of one batch (1: never batch). */
@@ -79,7 +80,8 @@ const FIRST_BATCH_TASKS = 1;
 /** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
 const YIELD_EVERY_MS = 20;
 
-interface Completion {
+/** A batch handed to the executor: what it holds, and what came back once it finished. */
+interface InFlightBatch {
   batch: number[];
   want: number[];
   tasks: BatchTask[];
@@ -92,7 +94,7 @@ interface Completion {
 export async function runGraph(
   graph: Graph,
   keys: readonly Key[],
-  executor: Executor,
+  executor: LocalExecutor,
   stats: TransferStats,
   options: EngineOptions = {},
 ): Promise<unknown[]> {
@@ -103,7 +105,7 @@ export async function runGraph(
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
 
   const state = startState(plan);
-  const completions: Completion[] = [];
+  const finishedBatches: InFlightBatch[] = [];
   let wake: (() => void) | undefined;
   const onAbort = (): void => wake?.();
   signal?.addEventListener('abort', onAbort);
@@ -117,8 +119,8 @@ export async function runGraph(
     while (!isDone(state)) {
       while (inFlight < executor.slots && state.ready.size > 0) {
         const batch = takeBatch(state, sizer.size(state.ready.size, executor.slots - inFlight));
-        const completion = prepare(plan, state, batch, executor.inline);
-        const request = buildRequest(plan, state, completion, executor, stats);
+        const sent = prepare(plan, state, batch, executor.inline);
+        const request = buildRequest(plan, state, sent, executor, stats);
         inFlight++;
         let outcome: BatchResult | Promise<BatchResult>;
         const submittedAt = performance.now();
@@ -130,24 +132,24 @@ export async function runGraph(
         if (outcome instanceof Promise) {
           void outcome.then(
             (result) => {
-              completion.result = result;
-              completions.push(completion);
+              sent.result = result;
+              finishedBatches.push(sent);
               wake?.();
             },
             (error: unknown) => {
-              completion.error = error ?? new Error('batch failed without a reason');
-              completions.push(completion);
+              sent.error = error ?? new Error('batch failed without a reason');
+              finishedBatches.push(sent);
               wake?.();
             },
           );
         } else {
           // Finished inline: the call's own duration is the tasks' time (no worker clock needed).
-          sizer.learn((performance.now() - submittedAt) / completion.tasks.length);
-          completion.result = outcome;
-          completions.push(completion);
+          sizer.learn((performance.now() - submittedAt) / sent.tasks.length);
+          sent.result = outcome;
+          finishedBatches.push(sent);
         }
       }
-      if (completions.length === 0) {
+      if (finishedBatches.length === 0) {
         if (inFlight === 0) throw new Error(`internal: nothing ready or running with ${state.total - state.finished} tasks left`);
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
@@ -156,8 +158,8 @@ export async function runGraph(
         lastYield = performance.now();
       }
       if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
-      let c: Completion | undefined;
-      while ((c = completions.shift()) !== undefined) {
+      let c: InFlightBatch | undefined;
+      while ((c = finishedBatches.shift()) !== undefined) {
         inFlight--;
         if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.tasks, plan.ops);
         finishBatch(state, c, executor, stats, onEvent, sizer);
@@ -166,7 +168,7 @@ export async function runGraph(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  return plan.outputs.map((o) => state.values[o]);
+  return plan.outputs.map((o) => valueOf(state, o));
 }
 
 /**
@@ -196,7 +198,7 @@ export function takeBatch(state: EngineState, limit: number): number[] {
 }
 
 /** Which units of the batch must send their value back: requested, or needed by a unit outside the batch. */
-function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolean): Completion {
+function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolean): InFlightBatch {
   const single = batch.length === 1;
   const tasks: BatchTask[] = single ? plan.tasks[batch[0]!]! : [];
   const want: number[] = [];
@@ -207,7 +209,7 @@ function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolea
   return { batch, want, tasks, submitted: inline ? 0 : now() };
 }
 
-function buildRequest(plan: Plan, state: EngineState, c: Completion, executor: Executor, stats: TransferStats): BatchRequest {
+function buildRequest(plan: Plan, state: EngineState, c: InFlightBatch, executor: LocalExecutor, stats: TransferStats): BatchRequest {
   const inputKeys: Key[] = [];
   const inputValues: unknown[] = [];
   const inBatch = c.batch.length > 1 ? new Set(c.batch) : undefined;
@@ -217,7 +219,7 @@ function buildRequest(plan: Plan, state: EngineState, c: Completion, executor: E
       if (inBatch?.has(d) || sent?.has(d)) continue;
       sent?.add(d);
       inputKeys.push(plan.keys[d]!);
-      const v = state.values[d];
+      const v = valueOf(state, d);
       inputValues.push(v);
       if (executor.sizeOf) stats.bytesToWorkers += executor.sizeOf(v);
     }
@@ -227,8 +229,8 @@ function buildRequest(plan: Plan, state: EngineState, c: Completion, executor: E
 
 function finishBatch(
   state: EngineState,
-  c: Completion,
-  executor: Executor,
+  c: InFlightBatch,
+  executor: LocalExecutor,
   stats: TransferStats,
   onEvent: ((e: SchedulerEvent) => void) | undefined,
   sizer: BatchSizer,
@@ -268,7 +270,7 @@ function wrapUnexpected(err: unknown, tasks: BatchTask[], ops: string[]): Error 
 /** Learns the mean task time and sizes batches to a target duration without starving free slots. */
 class BatchSizer {
   #meanMs: number | undefined;
-  constructor(private readonly executor: Executor) {}
+  constructor(private readonly executor: LocalExecutor) {}
   learn(msPerTask: number): void {
     this.#meanMs = this.#meanMs === undefined ? msPerTask : 0.8 * this.#meanMs + 0.2 * msPerTask;
   }

@@ -83,17 +83,3 @@ export function poolFailure(raw: unknown, batch: BatchRequest, boundary: 'thread
     { key: keys[0] },
   );
 }
-
-/** Gives each worker a small stable name (`thread-0`, `process-1`) in order of first appearance. */
-export class WorkerNames {
-  readonly #names = new Map<number, string>();
-  constructor(private readonly prefix: string) {}
-  name(tag: number): string {
-    let name = this.#names.get(tag);
-    if (name === undefined) {
-      name = `${this.prefix}-${this.#names.size}`;
-      this.#names.set(tag, name);
-    }
-    return name;
-  }
-}

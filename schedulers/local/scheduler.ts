@@ -5,12 +5,12 @@
  */
 import { SchedulerClosedError } from '../errors.js';
 import type { Graph, Key, Scheduler, TransferStats } from '../types.js';
-import { runGraph, type EngineOptions, type Executor } from './engine.js';
+import { runGraph, type EngineOptions, type LocalExecutor } from './engine.js';
 
 /** What a local scheduler is made of. */
 export interface LocalSchedulerParts {
   name: 'sync' | 'threads' | 'processes';
-  executor: Executor;
+  executor: LocalExecutor;
   workers: number;
   startupSeconds: number;
   /** Stop the pool (every thread/process). Called at most once. */

@@ -9,7 +9,9 @@
  * - `running`: entries handed to an executor and not yet finished.
  * - `waitingData[i]`: how many unfinished entries still need entry i's value; at 0 the
  *   value is released (dropped from `values`) unless i is a requested output (`pinned`).
- * - `values[i]` / `held[i]`: the value of a finished (or literal) entry while it is needed.
+ * - `values[i]` / `held[i]`: the value of a finished (or literal) entry while it is needed;
+ *   `held` tells a kept `undefined` from a released value, and the engine checks it before
+ *   it sends a value anywhere (`valueOf`), so a released value is never read.
  */
 import type { Plan } from './plan.js';
 
@@ -72,6 +74,8 @@ export interface EngineState {
 /** Initial state: literals held, tasks without task inputs ready. */
 export function startState(plan: Plan): EngineState {
   const n = plan.keys.length;
+  let total = 0;
+  for (let i = 0; i < n; i++) if (plan.tasks[i] !== undefined) total++;
   const state: EngineState = {
     plan,
     waiting: new Int32Array(n),
@@ -82,9 +86,8 @@ export function startState(plan: Plan): EngineState {
     ready: new MinHeap(),
     running: new Set(),
     finished: 0,
-    total: 0,
+    total,
   };
-  let total = 0;
   for (const o of plan.outputs) state.pinned[o] = 1;
   for (let i = 0; i < n; i++) {
     state.waitingData[i] = plan.dependents[i]!.length;
@@ -93,13 +96,11 @@ export function startState(plan: Plan): EngineState {
       state.held[i] = 1;
       continue;
     }
-    total++;
     let unfinished = 0;
     for (const d of plan.deps[i]!) if (plan.tasks[d] !== undefined) unfinished++;
     state.waiting[i] = unfinished;
     if (unfinished === 0) state.ready.push(i);
   }
-  (state as { total: number }).total = total;
   return state;
 }
 
@@ -135,6 +136,12 @@ export function finishEntry(state: EngineState, i: number, value: unknown): void
     // A dependent already running was batched together with its inputs (engine's takeBatch).
     if (--state.waiting[j]! === 0 && !state.running.has(j)) state.ready.push(j);
   }
+}
+
+/** The value of entry i, which must still be held (an internal error otherwise: it was released too early). */
+export function valueOf(state: EngineState, i: number): unknown {
+  if (state.held[i] !== 1) throw new Error(`internal: the value of "${state.plan.keys[i]}" was read after it was released`);
+  return state.values[i];
 }
 
 /** True once every task entry has finished. */

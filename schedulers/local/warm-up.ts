@@ -4,7 +4,7 @@
  * workers replied, and names them in that order (thread-0, thread-1, ...).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkerNames } from './pool-failure.js';
+import type { WorkerNames } from './worker-names.js';
 
 const START_TIMEOUT_MS = 60_000;
 

@@ -8,8 +8,9 @@
  * too). Aborting a `get` kills the processes still running its batches (the pool replaces them).
  */
 import workerpool from 'workerpool';
-import type { Executor } from '../local/engine.js';
-import { poolFailure, WorkerNames } from '../local/pool-failure.js';
+import type { LocalExecutor } from '../local/engine.js';
+import { poolFailure } from '../local/pool-failure.js';
+import { WorkerNames } from '../local/worker-names.js';
 import type { BatchRequest, BatchResult } from '../local/protocol.js';
 import { localScheduler } from '../local/scheduler.js';
 import { estimateSize } from '../size-estimate.js';
@@ -22,7 +23,7 @@ const MAX_BATCH_TASKS = 1024;
 /** Start `workers` child processes and wrap them as a Scheduler. */
 export async function createProcessesScheduler(workers: number): Promise<Scheduler> {
   const started = performance.now();
-  const pool = workerpool.pool(new URL('./worker.js', import.meta.url).pathname, {
+  const pool = workerpool.pool(new URL('./batch-process.js', import.meta.url).pathname, {
     workerType: 'process',
     minWorkers: workers,
     maxWorkers: workers,
@@ -36,7 +37,7 @@ export async function createProcessesScheduler(workers: number): Promise<Schedul
     throw err;
   }
   const startupSeconds = (performance.now() - started) / 1000;
-  const executor: Executor = {
+  const executor: LocalExecutor = {
     slots: workers,
     maxBatchTasks: MAX_BATCH_TASKS,
     inline: false,

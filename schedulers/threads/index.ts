@@ -6,8 +6,9 @@
  * running its batches (piscina replaces them).
  */
 import { Piscina } from 'piscina';
-import type { Executor } from '../local/engine.js';
-import { poolFailure, WorkerNames } from '../local/pool-failure.js';
+import type { LocalExecutor } from '../local/engine.js';
+import { poolFailure } from '../local/pool-failure.js';
+import { WorkerNames } from '../local/worker-names.js';
 import type { BatchRequest, BatchResult } from '../local/protocol.js';
 import { localScheduler } from '../local/scheduler.js';
 import { estimateSize } from '../size-estimate.js';
@@ -21,7 +22,7 @@ const MAX_BATCH_TASKS = 1024;
 export async function createThreadsScheduler(workers: number): Promise<Scheduler> {
   const started = performance.now();
   const pool = new Piscina<BatchRequest, BatchResult | number>({
-    filename: new URL('./worker.js', import.meta.url).href,
+    filename: new URL('./batch-thread.js', import.meta.url).href,
     minThreads: workers,
     maxThreads: workers,
     idleTimeout: 2 ** 31 - 1,
@@ -34,7 +35,7 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     throw err;
   }
   const startupSeconds = (performance.now() - started) / 1000;
-  const executor: Executor = {
+  const executor: LocalExecutor = {
     slots: workers,
     maxBatchTasks: MAX_BATCH_TASKS,
     inline: false,

@@ -3,7 +3,7 @@
  * order records with numbers (integers, decimals, negatives, exponents), strings with
  * unicode, emoji and escapes, arrays, nested objects, booleans and nulls.
  */
-import { mulberry32 } from '../random.js';
+import { mulberry32 } from '../../common/random.js';
 
 const FIRST = ['Ada', 'Zoë', 'Søren', 'José', 'Łukasz', 'Chloé', 'Mateo', 'Aiko', 'Dmitri', 'Ngozi', 'Björn', 'Anaïs', '美咲', 'Олег'];
 const LAST = ['Müller', 'García', 'Nakamura', 'O\'Brien', 'Ødegaard', 'Kowalski', 'Nguyễn', 'Smith', 'Дмитриев', '张', 'Da Silva'];

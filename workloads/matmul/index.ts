@@ -12,7 +12,7 @@ import { GraphBuilder } from '../../schedulers/graph.js';
 import { sharedFloat64Array } from '../../schedulers/shared-arrays.js';
 import type { Ref } from '../../schedulers/types.js';
 import { check, checkResultCount, closeTo, opNamer, positiveInt } from '../common.js';
-import { hash3, mulberry32 } from '../random.js';
+import { hash3, mulberry32 } from '../../common/random.js';
 import type { Workload } from '../types.js';
 import type * as ops from './ops.js';
 

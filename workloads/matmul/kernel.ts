@@ -12,7 +12,7 @@
  * Edge rows and columns (m or n not a multiple of 4) go through a simple loop.
  * It measures ~4 GFLOP/s on one core here against ~1.1 for `multiplyAddNaive`; the same
  * algorithm in WebAssembly SIMD (wasm-kernel.ts, used by the ops when available) reaches
- * ~15 (`node dist/harness/measure-kernel.js`).
+ * ~15 (`node dist/scripts/measure-kernel.js`).
  */
 
 /** k-chunk length: a 4×KC panel of B plus 4 rows of A is 16 KiB, well inside L1. */

@@ -3,7 +3,7 @@
  * columns, as a data-frame library holds them — Dask's shuffle moves pandas frames). Columns
  * are ordinary ArrayBuffers: every edge of the all-to-all copies its bytes.
  */
-import { hash3, mulberry32 } from '../random.js';
+import { hash3, mulberry32 } from '../../common/random.js';
 
 /** One partition of sales rows, column by column (row r = customers[r], cents[r]). */
 export interface SalesColumns {

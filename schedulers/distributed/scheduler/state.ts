@@ -31,7 +31,9 @@
  * dependents are withdrawn (`retract`).
  */
 import { PriorityQueue } from './heap.js';
-import { dataIdOf, now } from '../ids.js';
+import { dataIdOf } from '../ids.js';
+import { now } from '../../../common/clock.js';
+import { isOpString } from '../../graph.js';
 import {
   errorInfo,
   type Assignment,
@@ -243,7 +245,7 @@ export class ClusterState {
       for (const node of part.nodes) {
         if (typeof node.key !== 'string' || node.key === '') return 'a node has an empty key';
         if (specs.has(node.key)) return `key "${node.key}" appears twice`;
-        if (node.op && !/^.+#[^#]+$/.test(node.op)) return `task "${node.key}" has a malformed op "${node.op}" (expected "<module>#<export>")`;
+        if (node.op && !isOpString(node.op)) return `task "${node.key}" has a malformed op "${node.op}" (expected "<module>#<export>")`;
         if (!Number.isFinite(node.priority)) return `node "${node.key}" has a non-finite priority`;
         if (node.placed && node.placed.data_id) {
           if (!node.placed.data_id.startsWith(prefix)) return `node "${node.key}" names data "${node.placed.data_id}" outside its run`;

@@ -12,9 +12,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { substituteRefs } from '../../graph.js';
-import { loadedOp, loadOp, packError, type OpFunction } from '../../worker-runtime.js';
+import { loadedOp, loadOp, packError, type OpFunction } from '../../ops.js';
 import { decodeValue, encodeValue } from '../codec.js';
-import { keyOfDataId, now } from '../ids.js';
+import { keyOfDataId } from '../ids.js';
+import { now } from '../../../common/clock.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;

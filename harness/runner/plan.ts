@@ -1,0 +1,131 @@
+/**
+ * What a bench run will do: presets and the matrix of cells.
+ *
+ * A cell is one (workload, size, scheduler, workers). Cells are grouped by pool — one
+ * (scheduler, workers) — because a pool runs in a process of its own, is started once,
+ * and then measures every workload and size before it is closed: start-up is paid (and
+ * stored) once per pool, not per cell. `sync` runs first: it is the baseline every speedup is computed against.
+ * This module is pure data: no I/O, so the matrix can be unit-tested and printed.
+ */
+import { SCHEDULER_NAMES, cellName, poolLabel, type PoolId, type SchedulerName } from '../../common/cells.js';
+import type { SizeName, Workload } from '../../workloads/types.js';
+import type { MeasureSettings } from '../measure/cell.js';
+
+/** A named preset: which sizes, and how much time per cell. */
+export interface Preset extends MeasureSettings {
+  name: PresetName;
+  /** One line for `--help` and `schedlab list`. */
+  description: string;
+  sizes: SizeName[];
+}
+
+export type PresetName = 'quick' | 'full';
+
+export const PRESETS: Record<PresetName, Preset> = {
+  quick: {
+    name: 'quick',
+    description:
+      'every workload at size "quick", 2 s of samples per cell (3 to 40; fewer, down to 1, when one run is long): about 3 minutes on 2 cores',
+    sizes: ['quick'],
+    budgetSeconds: 2,
+    minSamples: 3,
+    maxSamples: 40,
+    runTimeoutSeconds: 120,
+  },
+  full: {
+    name: 'full',
+    description:
+      'every workload at sizes "small" and "medium", 5 s of samples per cell (5 to 100; fewer, down to 1, when one run is long): for many-core machines, about 300 cells and under an hour on 64 cores',
+    sizes: ['small', 'medium'],
+    budgetSeconds: 5,
+    minSamples: 5,
+    maxSamples: 100,
+    runTimeoutSeconds: 1800,
+  },
+};
+
+/** 1, 2, 4, … below `max`, then `max` itself (so 6 cores give 1, 2, 4, 6). */
+export function defaultWorkerCounts(max: number): number[] {
+  const counts: number[] = [];
+  for (let n = 1; n < max; n *= 2) counts.push(n);
+  counts.push(max);
+  return counts;
+}
+
+/** One cell to measure. */
+export interface CellSpec {
+  workload: Workload;
+  size: SizeName;
+  pool: PoolId;
+}
+
+/** The cells of one pool, in the order they run. */
+export interface PoolPlan {
+  pool: PoolId;
+  cells: CellSpec[];
+}
+
+export interface MatrixInput {
+  workloads: Workload[];
+  sizes: SizeName[];
+  schedulers: SchedulerName[];
+  workerCounts: number[];
+}
+
+/**
+ * The run's pools and cells. `sync` runs inline on the main thread, so it gets one pool
+ * with 1 worker whatever `workerCounts` says; every other scheduler gets one pool per count.
+ */
+export function planMatrix(input: MatrixInput): PoolPlan[] {
+  const schedulers = SCHEDULER_NAMES.filter((name) => input.schedulers.includes(name));
+  const counts = [...new Set(input.workerCounts)].sort((a, b) => a - b);
+  const plans: PoolPlan[] = [];
+  for (const scheduler of schedulers) {
+    for (const workers of scheduler === 'sync' ? [1] : counts) {
+      const pool = { scheduler, workers };
+      const cells: CellSpec[] = [];
+      for (const workload of input.workloads) {
+        for (const size of input.sizes) cells.push({ workload, size, pool });
+      }
+      plans.push({ pool, cells });
+    }
+  }
+  return plans;
+}
+
+/** Total number of cells in a plan. */
+export function countCells(plans: PoolPlan[]): number {
+  return plans.reduce((n, p) => n + p.cells.length, 0);
+}
+
+/** "matmul/quick on threads×2". */
+export function cellLabel(cell: CellSpec): string {
+  return cellName({ workload: cell.workload.name, size: cell.size, ...cell.pool });
+}
+
+/** What a run will do, for `--dry-run`: settings, then one line per pool with its cells. */
+export function describePlan(plan: { preset: Preset; settings: MeasureSettings; pools: PoolPlan[]; outDir: string }): string {
+  const { settings } = plan;
+  const lines = [
+    `preset ${plan.preset.name}: ${countCells(plan.pools)} cells in ${plan.pools.length} pools; ` +
+      `${settings.budgetSeconds} s of samples per cell (${settings.minSamples} to ${settings.maxSamples} samples), ` +
+      `runs longer than ${settings.runTimeoutSeconds} s fail; results in ${plan.outDir}`,
+  ];
+  for (const { pool, cells } of plan.pools) {
+    lines.push(`  ${poolLabel(pool)}: ${cells.map((c) => `${c.workload.name}/${c.size}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** A validated bench run. */
+export interface BenchPlan {
+  preset: Preset;
+  settings: MeasureSettings;
+  pools: PoolPlan[];
+  /** Absolute, existing, writable. */
+  outDir: string;
+  /** Passed to every workload's `build` as `ctx.options`. */
+  workloadOptions: Record<string, string | undefined>;
+  /** Absolute path of `--workload-file` (pool processes load it again). */
+  workloadFile?: string;
+}

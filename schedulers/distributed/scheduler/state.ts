@@ -4,13 +4,9 @@
  * through the `Outbox` it was given, which batches per worker and per client run.
  *
  * State. Every node of every submitted graph is a `TaskRecord` keyed by its data id
- * (`<client>/<run>/<key>`). A record is
- *   waiting    - some input is not in memory yet
- *   queued     - ready, placed in a worker's queue here at the scheduler (stealable)
- *   processing - sent to its worker (fetching inputs or running)
- *   memory     - its value sits on the workers in `holders` (or inline, for small literals)
- *   released   - value dropped: nobody needs it (or the task was cancelled)
- *   erred      - it, or an input of it, failed
+ * (`<client>/<run>/<key>`). Its states and the transitions allowed between them are in
+ * `transitions.ts`; every change goes through `transition` here, which checks the table and
+ * keeps the bookkeeping that depends on a state (pending-dependent counts, the no-worker set).
  * `pendingDependents` counts dependents not yet done; a value is released once that is 0 and
  * no client wants it. Recovery walks back from a lost value to whatever must be recomputed.
  *
@@ -31,6 +27,7 @@
  * dependents are withdrawn (`retract`).
  */
 import { PriorityQueue } from './heap.js';
+import { checkTransition, isDone, type TaskState } from './transitions.js';
 import { dataIdOf } from '../ids.js';
 import { now } from '../../../common/clock.js';
 import { isOpString } from '../../graph.js';
@@ -46,7 +43,7 @@ import {
   type WorkerInfo,
 } from '../protocol.js';
 
-export type TaskState = 'waiting' | 'queued' | 'processing' | 'memory' | 'released' | 'erred';
+export type { TaskState } from './transitions.js';
 
 export interface WorkerRecord {
   readonly id: string;
@@ -96,8 +93,6 @@ export interface TaskRecord {
   forgotten: boolean;
   /** Workers that died while this task was processing on them. */
   failures: number;
-  /** An uploaded literal lost with its worker: the client was asked to upload it again. */
-  awaitingUpload: boolean;
   error: ErrorInfo | undefined;
 }
 
@@ -133,14 +128,14 @@ const ROOT_BLOCK = 32;
 /** Dependents with more inputs than this are never assigned speculatively (fan-in sinks). */
 const SPECULATE_MAX_DEPS = 64;
 
-const isDone = (state: TaskState): boolean => state === 'memory' || state === 'released' || state === 'erred';
 
 export class ClusterState {
   readonly workers = new Map<string, WorkerRecord>();
   readonly tasks = new Map<string, TaskRecord>();
   private readonly runs = new Map<string, RunRecord>();
   private readonly partial = new Map<string, SubmitPart[]>();
-  private readonly unplaced: TaskRecord[] = [];
+  /** Tasks in state no-worker, in the order they became ready. */
+  private readonly unplaced = new Set<TaskRecord>();
   private meanTaskSeconds = 0.001;
   private lastRootWorker: WorkerRecord | undefined;
   private readonly allowedFailures: number;
@@ -169,8 +164,11 @@ export class ClusterState {
       lastSeen: Date.now(),
     };
     this.workers.set(id, worker);
-    const waiting = this.unplaced.splice(0);
-    for (const task of waiting) if (task.state === 'queued' && !task.worker) this.place(task);
+    for (const task of [...this.unplaced]) {
+      if (task.state !== 'no-worker') continue;
+      this.transition(task, 'queued');
+      this.place(task);
+    }
     this.fill(worker);
     return worker;
   }
@@ -205,7 +203,7 @@ export class ClusterState {
           }),
         );
       } else {
-        this.setState(task, 'waiting');
+        this.transition(task, 'waiting');
         this.makeAvailable(task);
       }
     }
@@ -269,7 +267,7 @@ export class ClusterState {
 
     // Build records: literals and blobs first, then tasks (deps may be listed in any order).
     const records = new Map<string, TaskRecord>(externals);
-    const make = (key: string, op: string, payload: Uint8Array, inline: boolean, argsBlob: TaskRecord | undefined, priority: number, id: string): TaskRecord => ({
+    const make = (key: string, op: string, payload: Uint8Array, inline: boolean, argsBlob: TaskRecord | undefined, priority: number, id: string, state: TaskState): TaskRecord => ({
       id,
       key,
       run,
@@ -280,7 +278,7 @@ export class ClusterState {
       deps: [],
       dependents: [],
       priority,
-      state: 'waiting',
+      state,
       waitingOn: 0,
       pendingDependents: 0,
       holders: [],
@@ -289,13 +287,11 @@ export class ClusterState {
       wantedBy: [],
       forgotten: false,
       failures: 0,
-      awaitingUpload: false,
       error: undefined,
     });
     const placedRecord = (key: string, node: SubmitPart['nodes'][number], id: string): TaskRecord => {
-      const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id);
+      const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id, 'memory');
       const worker = this.workers.get(node.placed!.worker)!;
-      record.state = 'memory';
       record.nbytes = node.placed!.nbytes;
       record.holders.push(worker);
       worker.has.add(record);
@@ -306,13 +302,11 @@ export class ClusterState {
       const id = dataIdOf(client, runNumber, key);
       if (node.op) {
         const blob = node.placed?.data_id ? placedRecord(`${key} (args)`, node, node.placed.data_id) : undefined;
-        records.set(key, make(key, node.op, node.payload, false, blob, node.priority, id));
+        records.set(key, make(key, node.op, node.payload, false, blob, node.priority, id, 'waiting'));
       } else if (node.placed?.data_id) {
         records.set(key, placedRecord(key, node, id));
       } else {
-        const record = make(key, '', node.payload, true, undefined, node.priority, id);
-        record.state = 'memory';
-        records.set(key, record);
+        records.set(key, make(key, '', node.payload, true, undefined, node.priority, id, 'memory'));
       }
       this.tasks.set(id, records.get(key)!);
       run.tasks.set(key, records.get(key)!);
@@ -464,7 +458,7 @@ export class ClusterState {
 
   private cancelTask(record: TaskRecord): void {
     this.detachFromWorker(record);
-    this.setState(record, 'released');
+    this.transition(record, 'released');
   }
 
   // ------------------------------------------------------------------ workers report
@@ -499,7 +493,7 @@ export class ClusterState {
         input.holders.length = 0;
       }
       this.retract(record, worker);
-      this.setState(record, 'waiting');
+      this.transition(record, 'waiting');
       this.makeAvailable(record);
       this.fill(worker);
       return;
@@ -518,7 +512,7 @@ export class ClusterState {
     record.nbytes = done.nbytes;
     if (!record.holders.includes(worker)) record.holders.push(worker);
     worker.has.add(record);
-    this.setState(record, 'memory');
+    this.transition(record, 'memory');
     this.reportDone(record);
     this.inputArrived(record);
     for (const dep of record.deps) this.releaseIfUnneeded(dep);
@@ -528,7 +522,11 @@ export class ClusterState {
 
   // ------------------------------------------------------------------ transitions
 
-  private setState(record: TaskRecord, state: TaskState): void {
+  /** The one place a task's state changes: checked against ALLOWED_TRANSITIONS. */
+  private transition(record: TaskRecord, state: TaskState): void {
+    checkTransition(record.key, record.state, state);
+    if (record.state === 'no-worker') this.unplaced.delete(record);
+    else if (state === 'no-worker') this.unplaced.add(record);
     const wasDone = isDone(record.state);
     record.state = state;
     const nowDone = isDone(state);
@@ -554,7 +552,7 @@ export class ClusterState {
         this.outbox.toWorker(holder).release.push(record.id);
       }
       record.holders.length = 0;
-      if (!record.inline) record.state = 'released';
+      if (!record.inline) this.transition(record, 'released');
     }
     if (record.forgotten && isDone(record.state) && record.pendingDependents === 0 && record.holders.length === 0) {
       this.tasks.delete(record.id);
@@ -575,11 +573,11 @@ export class ClusterState {
       const record = stack.pop()!;
       if (seen.has(record)) continue;
       seen.add(record);
-      if (this.available(record) || record.state === 'erred' || record.state === 'queued' || record.state === 'processing') continue;
+      if (this.available(record) || record.state === 'erred' || record.state === 'queued' || record.state === 'processing' || record.state === 'no-worker') continue;
       if (!record.op) {
         // A literal cannot be recomputed: its client uploads it again (`uploaded`).
-        if (!record.awaitingUpload) {
-          record.awaitingUpload = true;
+        if (record.state !== 'awaiting-upload') {
+          this.transition(record, 'awaiting-upload');
           this.outbox.toRun(record.run).reupload.push(record.id);
         }
         recompute.push(record);
@@ -590,16 +588,17 @@ export class ClusterState {
     }
     const affected = new Set<TaskRecord>();
     for (const record of recompute) {
-      if (record.state !== 'waiting') this.setState(record, 'waiting');
+      if (record.op && record.state !== 'waiting') this.transition(record, 'waiting');
       affected.add(record);
-      for (const dependent of record.dependents) if (dependent.state === 'waiting' || dependent.state === 'queued') affected.add(dependent);
+      for (const dependent of record.dependents) {
+        if (dependent.state === 'waiting' || dependent.state === 'queued' || dependent.state === 'no-worker') affected.add(dependent);
+      }
     }
     const ready: TaskRecord[] = [];
     for (const record of affected) {
-      if (record.state === 'queued') {
-        if (record.worker) record.worker.queued -= 1;
-        record.worker = undefined;
-        record.state = 'waiting';
+      if (record.state === 'queued' || record.state === 'no-worker') {
+        this.detachFromWorker(record);
+        this.transition(record, 'waiting');
       }
       if (record.state !== 'waiting') continue;
       record.waitingOn = 0;
@@ -613,18 +612,17 @@ export class ClusterState {
   /** The client uploaded a lost literal again (to `workerId`). */
   uploaded(client: string, dataId: string, workerId: string, nbytes: number): void {
     const record = this.tasks.get(dataId);
-    if (!record || record.op || !record.awaitingUpload || record.forgotten || record.run.client !== client) return;
+    if (!record || record.op || record.state !== 'awaiting-upload' || record.forgotten || record.run.client !== client) return;
     const worker = this.workers.get(workerId);
     if (!worker) {
       // That worker is gone too: ask again.
       this.outbox.toRun(record.run).reupload.push(record.id);
       return;
     }
-    record.awaitingUpload = false;
     record.nbytes = nbytes;
     record.holders.push(worker);
     worker.has.add(record);
-    this.setState(record, 'memory');
+    this.transition(record, 'memory');
     this.inputArrived(record);
     this.releaseIfUnneeded(record);
   }
@@ -648,7 +646,7 @@ export class ClusterState {
       if (record.state === 'erred') continue;
       this.detachFromWorker(record);
       record.error = error;
-      this.setState(record, 'erred');
+      this.transition(record, 'erred');
       for (const run of record.wantedBy) this.outbox.toRun(run).failed.push({ key: record.key, error });
       for (const dependent of record.dependents) stack.push(dependent);
     }
@@ -671,8 +669,12 @@ export class ClusterState {
   // ------------------------------------------------------------------ placement
 
   private makeReady(record: TaskRecord): void {
-    record.state = 'queued';
     record.worker = undefined;
+    if (this.workers.size === 0) {
+      this.transition(record, 'no-worker');
+      return;
+    }
+    this.transition(record, 'queued');
     this.place(record);
   }
 
@@ -689,9 +691,10 @@ export class ClusterState {
     return cost;
   }
 
+  /** Put a queued task in the queue of the worker where it costs least (no-worker if there is none). */
   private place(record: TaskRecord): void {
     if (this.workers.size === 0) {
-      this.unplaced.push(record);
+      this.transition(record, 'no-worker');
       return;
     }
     let best: WorkerRecord | undefined;
@@ -766,7 +769,7 @@ export class ClusterState {
         worker.processing.delete(dependent);
         this.outbox.toWorker(worker).cancel.push(dependent.id);
         dependent.worker = undefined;
-        dependent.state = 'waiting';
+        this.transition(dependent, 'waiting');
         withdrawn.push(dependent);
         stack.push(dependent);
       }
@@ -789,7 +792,7 @@ export class ClusterState {
   }
 
   private assign(record: TaskRecord, worker: WorkerRecord): void {
-    record.state = 'processing';
+    this.transition(record, 'processing');
     record.worker = worker;
     worker.processing.add(record);
     const deps: DepLocation[] = record.deps.map((dep) => ({

@@ -1,20 +1,13 @@
 /**
  * A distributed worker process: one `Work` stream to the scheduler, one DataService server for
- * peers and clients, and `nthreads` executor threads that run the ops.
+ * peers and clients, and `nthreads` executor threads that run the ops. This file is the I/O;
+ * what to do with each assignment, fetched value and thread result is decided by the pure
+ * state machine in `state.ts`, whose instructions this file carries out in order.
  *
- * Life of an assignment: inputs this worker lacks are fetched DIRECTLY from a worker that
- * holds them (grouped: one Fetch per peer per batch, deduplicated while in flight); once all
- * inputs are here the task goes to the executor thread with the fewest tasks in flight,
- * carrying the bytes of any input that thread has not seen. An input marked "pending here"
- * (the scheduler assigned its producer here too) is awaited, not fetched; if its producer
- * is running in one thread, the task is sent to that thread at once and waits there, so a
- * chain runs without a hop per link. Results are stored serialized (ready to serve) and
- * reported to the scheduler in batched `Completions`. The main thread never runs ops, so it
- * keeps serving peers and sending heartbeats during long tasks.
- *
- * A cancelled task is dropped if it has not reached a thread; otherwise its thread drops it
- * if still waiting there, and a result that comes back anyway is recognised by its `seq`
- * (the same data id may have been assigned here again since) and ignored.
+ * Inputs this worker lacks are fetched DIRECTLY from a worker that holds them (one Fetch per
+ * peer per batch, trying the other holders if that one fails). Results are stored serialized
+ * (ready to serve) and reported to the scheduler in batched `Completions`. The main thread
+ * never runs ops, so it keeps serving peers and sending heartbeats during long tasks.
  *
  * If an executor thread dies (an op called process.exit or crashed it), the whole worker
  * stops: the scheduler then reschedules its tasks and counts the failure against them.
@@ -30,7 +23,6 @@ import {
   parseAddress,
   protocol,
   SERVER_OPTIONS,
-  type Assignment,
   type Assignments,
   type Completion,
   type DataChunk,
@@ -50,6 +42,7 @@ import {
 } from '../security.js';
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
 import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
+import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
 
 export interface WorkerOptions {
   security?: SecurityOptions;
@@ -72,23 +65,8 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-interface PendingTask {
-  assignment: Assignment;
-  /** Distinguishes this assignment of the data id from an earlier, cancelled one. */
-  seq: number;
-  op: string;
-  /** Sent to an executor thread (possibly still waiting there for inputs that thread computes). */
-  dispatched: boolean;
-  waitingOn: Set<string>;
-  fetchedBytes: number;
-  fetched: string[];
-  missing: string[];
-}
-
 interface Executor {
   thread: Worker;
-  inFlight: number;
-  holds: Set<string>;
   outbox: ThreadTask[];
   packer: Packer;
 }
@@ -105,9 +83,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const log = options.log ?? (() => {});
   const nthreads = Math.max(1, options.nthreads ?? 1);
 
-  const store = new Map<string, Buffer>();
-  const pending = new Map<string, PendingTask>();
-  const waiters = new Map<string, Set<PendingTask>>();
+  const store = new Map<string, Uint8Array>();
+  const state = new WorkerState(nthreads);
   const peers = new DataClients(security);
   let completions: Completion[] = [];
   let flushScheduled = false;
@@ -152,6 +129,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
           const done = assembler.accept(chunk, MAX_VALUE_BYTES);
           if (done) {
             store.set(done.dataId, done.bytes);
+            state.uploaded(done.dataId);
             stored += done.bytes.byteLength;
           }
         } catch (err) {
@@ -181,8 +159,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
-    const executor: Executor = { thread, inFlight: 0, holds: new Set(), outbox: [], packer: new Packer() };
-    thread.on('message', (message: FromThread) => finished(executor, message));
+    const executor: Executor = { thread, outbox: [], packer: new Packer() };
+    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message))));
     thread.on('error', (err) => stop(`an executor thread crashed: ${err.stack ?? err}`, true));
     thread.on('exit', (code) => stop(`an executor thread exited with code ${code} (did an op call process.exit?)`, true));
     executors.push(executor);
@@ -198,186 +176,80 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     }
   };
 
-  /** Data id -> the executor thread computing it right now. */
-  const computing = new Map<string, Executor>();
-  let nextSeq = 1;
-
-  /**
-   * Dispatch `task` once its inputs are here - or, when the only inputs missing are being
-   * computed by one executor thread, to that thread at once (it runs the task as soon as it
-   * produced them: a chain then costs no round trip per link).
-   */
-  function runWhenReady(task: PendingTask): void {
-    if (task.dispatched) return;
-    if (task.missing.length) {
-      if (task.waitingOn.size) return;
-      pending.delete(task.assignment.data_id);
-      complete({ data_id: task.assignment.data_id, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: task.fetchedBytes, fetched: task.fetched, missing: task.missing });
-      return;
-    }
-    let executor: Executor | undefined;
-    for (const dataId of task.waitingOn) {
-      const producer = computing.get(dataId);
-      if (!producer || (executor && producer !== executor)) return;
-      executor = producer;
-    }
-    if (!executor) {
-      executor = executors[0]!;
-      for (const e of executors) if (e.inFlight < executor.inFlight) executor = e;
-    }
-    const later = task.waitingOn;
-    for (const dataId of later) waiters.get(dataId)?.delete(task);
-    task.waitingOn = new Set();
-    task.dispatched = true;
-    const a = task.assignment;
+  /** Queue `task` for executor `index` (sent in one message per thread per tick). */
+  function toThread(index: number, task: DispatchTask): void {
+    const executor = executors[index]!;
     const packer = executor.packer;
-    const deps: ThreadDep[] = a.deps.map((dep) => {
-      if (later.has(dep.data_id)) return { id: dep.data_id, inline: false, later: true };
-      if (dep.inline) return { id: dep.data_id, inline: true, bytes: packer.add(dep.bytes) };
-      if (executor.holds.has(dep.data_id)) return { id: dep.data_id, inline: false };
-      executor.holds.add(dep.data_id);
-      return { id: dep.data_id, inline: false, bytes: packer.add(store.get(dep.data_id)!) };
+    const deps: ThreadDep[] = task.deps.map((dep) => {
+      if (dep.later) return { id: dep.id, inline: false, later: true };
+      if (dep.inline) return { id: dep.id, inline: true, bytes: packer.add(dep.bytes!) };
+      if (dep.fromStore) return { id: dep.id, inline: false, bytes: packer.add(store.get(dep.id)!) };
+      return { id: dep.id, inline: false };
     });
-    const args = a.args_data_id ? undefined : packer.add(a.args);
-    executor.outbox.push({ id: a.data_id, seq: task.seq, op: task.op, args, argsId: a.args_data_id || undefined, deps });
-    executor.inFlight += 1;
-    computing.set(a.data_id, executor);
+    const args = task.args ? packer.add(task.args) : undefined;
+    executor.outbox.push({ id: task.id, seq: task.seq, op: task.op, args, argsId: task.argsId, deps });
     if (!dispatchScheduled) {
       dispatchScheduled = true;
       setImmediate(dispatch);
     }
   }
 
-  function finished(executor: Executor, message: FromThread): void {
+  /** A thread's batch of results, with each success's bytes out of the message. */
+  function resultEvents(message: FromThread): ResultEvent[] {
     const { owned, packed } = message;
-    for (const result of JSON.parse(message.results) as ThreadResult[]) {
-      executor.inFlight -= 1;
-      const current = pending.get(result.id);
-      if (!current || current.seq !== result.seq) {
-        // A cancelled assignment: nobody wants this result (a newer assignment, if any, will report).
-        if (computing.get(result.id) === executor && !current) computing.delete(result.id);
-        if (result.ok) {
-          executor.holds.add(result.id); // the thread kept the value: released with the id
-          if (!current && !store.has(result.id)) releaseValues([result.id]);
-        }
-        continue;
+    return (JSON.parse(message.results) as ThreadResult[]).map((result) => {
+      let bytes: Uint8Array | undefined;
+      if (result.ok && result.owned !== undefined) {
+        // Large results came in their own buffer; small ones are copied out of the batch buffer (so it can be freed).
+        const large = owned[result.owned]!;
+        bytes = Buffer.from(large.buffer, large.byteOffset, large.byteLength);
+      } else if (result.ok && result.bytes) {
+        bytes = Buffer.from(unpack(packed, result.bytes));
       }
-      computing.delete(result.id);
-      const task = current;
-      pending.delete(result.id);
-      let nbytes = 0;
-      if (result.ok && (result.bytes || result.owned !== undefined)) {
-        // Small results are copied out of the batch buffer (so it can be freed); large ones came on their own.
-        const large = result.owned !== undefined ? owned[result.owned]! : undefined;
-        const bytes = large ? Buffer.from(large.buffer, large.byteOffset, large.byteLength) : Buffer.from(unpack(packed, result.bytes!));
-        nbytes = bytes.byteLength;
-        executor.holds.add(result.id);
-        store.set(result.id, bytes);
-        producedHere(result.id);
-      }
-      complete({
-        data_id: result.id,
-        ok: result.ok,
-        nbytes,
-        start: result.start,
-        end: result.end,
-        error: result.error ? errorInfo({ kind: 'task', ...result.error, stack: result.error.stack ?? '', code: result.error.code ?? '' }) : null,
-        fetched_bytes: task.fetchedBytes,
-        fetched: task.fetched,
-        missing: [],
-      });
-    }
+      const error = result.error ? errorInfo({ kind: 'task', ...result.error, stack: result.error.stack ?? '', code: result.error.code ?? '' }) : undefined;
+      return { id: result.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, error };
+    });
   }
 
-  /** A value computed here: run the tasks assigned here that were waiting for it. */
-  function producedHere(dataId: string): void {
-    const tasks = waiters.get(dataId);
-    if (!tasks || inFlightFetches.has(dataId)) return;
-    waiters.delete(dataId);
-    for (const task of tasks) {
-      task.waitingOn.delete(dataId);
-      if (pending.get(task.assignment.data_id) === task) runWhenReady(task);
-    }
-  }
-
-  function releaseValues(ids: string[]): void {
-    for (const dataId of ids) store.delete(dataId);
-    for (const executor of executors) {
-      const held = ids.filter((dataId) => executor.holds.delete(dataId));
-      if (held.length) executor.thread.postMessage({ type: 'release', ids: held } satisfies ToThread);
+  /** Carry out the state machine's instructions, in order. */
+  function perform(instructions: Instruction[]): void {
+    for (const instruction of instructions) {
+      switch (instruction.type) {
+        case 'store':
+          store.set(instruction.id, instruction.bytes);
+          break;
+        case 'release':
+          for (const dataId of instruction.ids) store.delete(dataId);
+          for (const [index, ids] of instruction.threads) executors[index]!.thread.postMessage({ type: 'release', ids } satisfies ToThread);
+          break;
+        case 'dispatch':
+          toThread(instruction.executor, instruction.task);
+          break;
+        case 'cancel-in-thread':
+          executors[instruction.executor]!.thread.postMessage({ type: 'cancel', ids: instruction.ids } satisfies ToThread);
+          break;
+        case 'complete':
+          complete(instruction.completion);
+          break;
+        case 'fetch':
+          void fetchGroup(instruction.address, instruction.ids, instruction.alternatives);
+          break;
+      }
     }
   }
 
   // ---------------------------------------------------------------- inputs from peers
-  const inFlightFetches = new Set<string>();
-
-  function fetchInputs(tasks: PendingTask[]): void {
-    // Group the ids not yet here and not already on their way, by the first holder to try.
-    const byAddress = new Map<string, { ids: string[]; alternatives: Map<string, string[]> }>();
-    for (const task of tasks) {
-      for (const dep of task.assignment.deps) {
-        if (dep.inline || store.has(dep.data_id)) continue;
-        let set = waiters.get(dep.data_id);
-        if (!set) waiters.set(dep.data_id, (set = new Set()));
-        set.add(task);
-        task.waitingOn.add(dep.data_id);
-        // Produced by a task assigned here earlier: `finished` wakes the waiters.
-        if (dep.pending_here || inFlightFetches.has(dep.data_id)) continue;
-        inFlightFetches.add(dep.data_id);
-        const [first, ...rest] = dep.addresses;
-        if (!first) {
-          arrived(dep.data_id, undefined, 0);
-          continue;
-        }
-        let group = byAddress.get(first);
-        if (!group) byAddress.set(first, (group = { ids: [], alternatives: new Map() }));
-        group.ids.push(dep.data_id);
-        group.alternatives.set(dep.data_id, rest);
-      }
-    }
-    for (const [address, group] of byAddress) void fetchGroup(address, group.ids, group.alternatives);
-  }
-
   async function fetchGroup(address: string, ids: string[], alternatives: Map<string, string[]>): Promise<void> {
     try {
       const values = await peers.fetch(address, ids);
-      for (const [dataId, bytes] of values) arrived(dataId, bytes, bytes.byteLength);
+      for (const [dataId, bytes] of values) perform(state.fetched(dataId, bytes));
     } catch (err) {
       log(`fetch of ${ids.length} value(s) from ${address} failed: ${(err as Error).message}`);
       for (const dataId of ids) {
         const rest = alternatives.get(dataId) ?? [];
         if (rest.length) void fetchGroup(rest[0]!, [dataId], new Map([[dataId, rest.slice(1)]]));
-        else arrived(dataId, undefined, 0);
+        else perform(state.fetched(dataId, undefined));
       }
-    }
-  }
-
-  /** A fetched value arrived (or could not be fetched anywhere: `bytes` undefined). */
-  function arrived(dataId: string, bytes: Buffer | undefined, size: number): void {
-    inFlightFetches.delete(dataId);
-    const tasks = waiters.get(dataId);
-    waiters.delete(dataId);
-    let counted = false;
-    let cancelled: PendingTask | undefined;
-    if (bytes) store.set(dataId, bytes);
-    for (const task of tasks ?? []) {
-      if (!task.waitingOn.delete(dataId)) continue;
-      if (pending.get(task.assignment.data_id) !== task) {
-        cancelled = task;
-        continue;
-      }
-      if (!bytes) task.missing.push(dataId);
-      else if (!counted) {
-        // The first live task that wanted it reports the copy (and the bytes moved).
-        counted = true;
-        task.fetchedBytes += size;
-        task.fetched.push(dataId);
-      }
-      runWhenReady(task);
-    }
-    if (bytes && !counted && cancelled) {
-      // Only cancelled tasks wanted it: report the copy so the scheduler can release it.
-      complete({ data_id: cancelled.assignment.data_id, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: size, fetched: [dataId], missing: [], dropped: true });
     }
   }
 
@@ -401,30 +273,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   }
 
   function onAssignments(batch: Assignments): void {
-    if (batch.release.length) releaseValues(batch.release);
-    for (const dataId of batch.cancel) {
-      const task = pending.get(dataId);
-      if (!task) continue;
-      pending.delete(dataId);
-      if (task.dispatched) {
-        // Its thread drops it if it is still parked there; if it ran, its result is ignored.
-        computing.get(dataId)?.thread.postMessage({ type: 'cancel', ids: [dataId] } satisfies ToThread);
-        continue;
-      }
-      // Say what it fetched already, so the scheduler can account for those copies and release them.
-      if (task.fetched.length) {
-        complete({ data_id: dataId, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: task.fetchedBytes, fetched: task.fetched, missing: [], dropped: true });
-      }
-    }
-    const fresh: PendingTask[] = [];
-    for (const assignment of batch.tasks) {
-      const op = batch.ops[assignment.op_index] ?? '';
-      const task: PendingTask = { assignment, seq: nextSeq++, op, dispatched: false, waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [] };
-      pending.set(assignment.data_id, task);
-      fresh.push(task);
-    }
-    fetchInputs(fresh);
-    for (const task of fresh) runWhenReady(task);
+    const tasks = batch.tasks.map((assignment) => ({ assignment, op: batch.ops[assignment.op_index] ?? '' }));
+    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release }));
   }
 
   stream.on('data', (orders: WorkerOrders) => {

@@ -1,0 +1,127 @@
+// The distributed worker's bookkeeping on its own (no gRPC, no threads): which inputs it
+// fetches and from where, when a task is dispatched and to which executor thread, what it
+// reports, and how cancels, stale results and lost inputs are handled.
+import { describe, expect, it } from 'vitest';
+import { WorkerState, type Instruction } from '../dist/schedulers/distributed/worker/state.js';
+import type { Assignment, DepLocation } from '../dist/schedulers/distributed/protocol.js';
+
+const OP = 'file:///ops.mjs#f';
+const bytes = (n: number) => new Uint8Array(n).fill(7);
+const dep = (data_id: string, init: Partial<DepLocation> = {}): DepLocation => ({ data_id, inline: false, bytes: new Uint8Array(0), addresses: [], pending_here: false, ...init });
+const task = (data_id: string, deps: DepLocation[] = []): { assignment: Assignment; op: string } => ({
+  assignment: { data_id, args: bytes(2), args_data_id: '', deps, op_index: 0 },
+  op: OP,
+});
+const assign = (state: WorkerState, tasks: Array<{ assignment: Assignment; op: string }>, cancel: string[] = [], release: string[] = []) => state.assign({ tasks, cancel, release });
+const ofType = <T extends Instruction['type']>(out: Instruction[], type: T) => out.filter((i): i is Extract<Instruction, { type: T }> => i.type === type);
+const ok = (id: string, seq: number, n = 4) => ({ id, seq, ok: true, bytes: bytes(n), start: 1, end: 2 });
+
+describe('WorkerState', () => {
+  it('dispatches a task whose inputs are inline or held, to the least busy thread', () => {
+    const state = new WorkerState(2);
+    state.uploaded('c/1/a');
+    const out = assign(state, [task('c/1/x', [dep('c/1/a'), dep('c/1/lit', { inline: true, bytes: bytes(3) })]), task('c/1/y')]);
+    const dispatched = ofType(out, 'dispatch');
+    expect(dispatched.map((d) => [d.task.id, d.executor])).toEqual([['c/1/x', 0], ['c/1/y', 1]]);
+    expect(dispatched[0]!.task.deps).toEqual([
+      { id: 'c/1/a', inline: false, fromStore: true },
+      { id: 'c/1/lit', inline: true, bytes: bytes(3) },
+    ]);
+    expect(ofType(out, 'fetch')).toEqual([]);
+    expect(state.phases()).toEqual(new Map([['c/1/x', 'dispatched'], ['c/1/y', 'dispatched']]));
+  });
+
+  it('fetches missing inputs grouped by peer, once, and dispatches when they arrive', () => {
+    const state = new WorkerState(1);
+    const out = assign(state, [
+      task('c/1/x', [dep('c/1/a', { addresses: ['h:1', 'h:2'] }), dep('c/1/b', { addresses: ['h:1'] })]),
+      task('c/1/y', [dep('c/1/a', { addresses: ['h:1'] })]),
+    ]);
+    const fetches = ofType(out, 'fetch');
+    expect(fetches.map((f) => [f.address, f.ids])).toEqual([['h:1', ['c/1/a', 'c/1/b']]]);
+    expect(fetches[0]!.alternatives.get('c/1/a')).toEqual(['h:2']);
+    expect(ofType(out, 'dispatch')).toEqual([]);
+    const first = state.fetched('c/1/a', bytes(10));
+    expect(ofType(first, 'store').map((s) => s.id)).toEqual(['c/1/a']);
+    expect(ofType(first, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/y']);
+    const second = state.fetched('c/1/b', bytes(5));
+    expect(ofType(second, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/x']);
+    // The thread already got `a` with y: x does not send it again.
+    expect(ofType(second, 'dispatch')[0]!.task.deps[0]).toEqual({ id: 'c/1/a', inline: false });
+    // Each copy is reported once, by the first live task that wanted it.
+    const done = state.results(0, [ok('c/1/y', 2), ok('c/1/x', 1)]);
+    const completions = ofType(done, 'complete').map((c) => c.completion);
+    expect(completions.map((c) => [c.data_id, c.fetched, c.fetched_bytes])).toEqual([
+      ['c/1/y', [], 0],
+      ['c/1/x', ['c/1/a', 'c/1/b'], 15],
+    ]);
+  });
+
+  it('sends a task whose input is computed here to that thread at once (pending here)', () => {
+    const state = new WorkerState(2);
+    const out = assign(state, [task('c/1/a'), task('c/1/b', [dep('c/1/a', { pending_here: true })])]);
+    const dispatched = ofType(out, 'dispatch');
+    expect(dispatched.map((d) => [d.task.id, d.executor])).toEqual([['c/1/a', 0], ['c/1/b', 0]]);
+    expect(dispatched[1]!.task.deps).toEqual([{ id: 'c/1/a', inline: false, later: true }]);
+    const done = state.results(0, [ok('c/1/a', 1), ok('c/1/b', 2)]);
+    expect(ofType(done, 'store').map((s) => s.id)).toEqual(['c/1/a', 'c/1/b']);
+    expect(ofType(done, 'complete').map((c) => [c.completion.data_id, c.completion.ok, c.completion.nbytes])).toEqual([
+      ['c/1/a', true, 4],
+      ['c/1/b', true, 4],
+    ]);
+    expect(state.held).toEqual(new Set(['c/1/a', 'c/1/b']));
+  });
+
+  it('reports an input no holder could serve as missing', () => {
+    const state = new WorkerState(1);
+    assign(state, [task('c/1/x', [dep('c/1/a', { addresses: ['h:1'] })])]);
+    const out = state.fetched('c/1/a', undefined);
+    expect(ofType(out, 'complete').map((c) => c.completion)).toEqual([
+      { data_id: 'c/1/x', ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: 0, fetched: [], missing: ['c/1/a'] },
+    ]);
+    expect(state.phases().size).toBe(0);
+  });
+
+  it('drops a cancelled task before it runs and ignores the result of one cancelled in a thread', () => {
+    const state = new WorkerState(1);
+    assign(state, [task('c/1/x', [dep('c/1/a', { addresses: ['h:1'] })]), task('c/1/y')]);
+    const cancelled = assign(state, [], ['c/1/x', 'c/1/y']);
+    expect(ofType(cancelled, 'cancel-in-thread')).toEqual([{ type: 'cancel-in-thread', executor: 0, ids: ['c/1/y'] }]);
+    // x's input arrives anyway: reported as a dropped copy, so the scheduler can release it.
+    const late = state.fetched('c/1/a', bytes(3));
+    expect(ofType(late, 'complete').map((c) => [c.completion.data_id, c.completion.dropped, c.completion.fetched])).toEqual([['c/1/x', true, ['c/1/a']]]);
+    expect(ofType(late, 'dispatch')).toEqual([]);
+    // y ran anyway: its value is released from the thread, nothing is reported.
+    const stale = state.results(0, [ok('c/1/y', 2)]);
+    expect(ofType(stale, 'complete')).toEqual([]);
+    expect(ofType(stale, 'release')).toEqual([{ type: 'release', ids: ['c/1/y'], threads: new Map([[0, ['c/1/y']]]) }]);
+    expect(state.inFlight(0)).toBe(0);
+  });
+
+  it('ignores the result of an earlier assignment of a data id assigned again', () => {
+    const state = new WorkerState(1);
+    assign(state, [task('c/1/x')]);
+    assign(state, [task('c/1/x')], ['c/1/x']);
+    expect(ofType(state.results(0, [ok('c/1/x', 1)]), 'complete')).toEqual([]);
+    expect(ofType(state.results(0, [ok('c/1/x', 2)]), 'complete').map((c) => c.completion.data_id)).toEqual(['c/1/x']);
+  });
+
+  it('releases values from the store and from the threads that hold them', () => {
+    const state = new WorkerState(2);
+    assign(state, [task('c/1/a'), task('c/1/b')]);
+    state.results(0, [ok('c/1/a', 1)]);
+    state.results(1, [ok('c/1/b', 2)]);
+    const out = assign(state, [], [], ['c/1/a', 'c/1/b']);
+    expect(out).toEqual([{ type: 'release', ids: ['c/1/a', 'c/1/b'], threads: new Map([[0, ['c/1/a']], [1, ['c/1/b']]]) }]);
+    expect(state.held.size).toBe(0);
+  });
+
+  it('reports a failed task with its error and stores nothing', () => {
+    const state = new WorkerState(1);
+    assign(state, [task('c/1/x')]);
+    const error = { kind: 'task', name: 'Error', message: 'boom', stack: '', code: '', key: '', op: '', worker: '', keys: [] };
+    const out = state.results(0, [{ id: 'c/1/x', seq: 1, ok: false, start: 1, end: 2, error }]);
+    expect(ofType(out, 'store')).toEqual([]);
+    expect(ofType(out, 'complete').map((c) => [c.completion.ok, c.completion.error?.message])).toEqual([[false, 'boom']]);
+  });
+});

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterState, type PendingAssignments as Assignments, type RunRecord, type WorkerRecord } from '../dist/schedulers/distributed/scheduler/state.js';
 import type { NodeSpec, RunProgress } from '../dist/schedulers/distributed/protocol.js';
 import { keyOfDataId } from '../dist/schedulers/distributed/ids.js';
+import { ALLOWED_TRANSITIONS, checkTransition, InvalidTransitionError, isDone, TASK_STATES } from '../dist/schedulers/distributed/scheduler/transitions.js';
+import { readFileSync } from 'node:fs';
 
 function harness(options = {}) {
   const toWorkers = new Map<WorkerRecord, Assignments>();
@@ -176,5 +178,51 @@ describe('ClusterState', () => {
     expect(submit(state, [task('a', ['b']), task('b', ['a'])], ['a'], 3)).toMatch(/cycle/);
     expect(submit(state, [literal('x'), task('a', ['b', 'x']), task('b', ['a', 'x'])], ['a'], 5)).toMatch(/cycle through "a", "b"/);
     expect(submit(state, [{ ...task('a'), op: 'no-hash' }], ['a'], 4)).toMatch(/malformed op/);
+  });
+});
+
+describe('scheduler task transitions', () => {
+  it('has a table entry for every state; nothing leaves erred; only memory, released and erred are done', () => {
+    expect(Object.keys(ALLOWED_TRANSITIONS).sort()).toEqual([...TASK_STATES].sort());
+    for (const targets of Object.values(ALLOWED_TRANSITIONS)) for (const to of targets) expect(TASK_STATES).toContain(to);
+    expect(ALLOWED_TRANSITIONS.erred).toEqual([]);
+    expect(TASK_STATES.filter(isDone)).toEqual(['memory', 'released', 'erred']);
+    for (const from of TASK_STATES) if (from !== 'erred') expect(ALLOWED_TRANSITIONS[from]).toContain('erred');
+  });
+
+  it('rejects a transition not in the table, naming the task and both states', () => {
+    expect(() => checkTransition('k', 'processing', 'queued')).toThrow(InvalidTransitionError);
+    expect(() => checkTransition('k', 'erred', 'waiting')).toThrow(/task "k" cannot go from erred to waiting \(allowed: none\)/);
+    expect(() => checkTransition('k', 'queued', 'processing')).not.toThrow();
+  });
+
+  it('changes task states only through transition()', () => {
+    const source = readFileSync(new URL('../schedulers/distributed/scheduler/state.ts', import.meta.url), 'utf8');
+    expect(source.match(/\.state = /g)).toEqual(['.state = ']);
+  });
+
+  it('parks a ready task as no-worker while no worker is connected, and sends it to the first that joins', () => {
+    const { state, sent } = harness();
+    expect(submit(state, [task('a'), task('b', ['a'])], ['b'])).toBeUndefined();
+    expect(state.tasks.get(id('a'))!.state).toBe('no-worker');
+    expect(state.tasks.get(id('b'))!.state).toBe('waiting');
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    expect(state.tasks.get(id('a'))!.state).toBe('processing');
+    expect(keys(sent(w1))).toContain('a');
+  });
+
+  it('moves a lost uploaded literal to awaiting-upload and back to memory once uploaded again', () => {
+    const { state, progress } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    const placed: NodeSpec = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
+    expect(submit(state, [placed, task('use', ['big'])], ['use'])).toBeUndefined();
+    state.removeWorker(w1, 'killed');
+    expect(state.tasks.get(id('big'))!.state).toBe('awaiting-upload');
+    expect(progress().reupload).toEqual([id('big')]);
+    state.uploaded('c1', id('big'), 'w2', 1_000_000);
+    expect(state.tasks.get(id('big'))!.state).toBe('memory');
+    expect(state.tasks.get(id('use'))!.state).toBe('processing');
+    expect(state.tasks.get(id('use'))!.worker).toBe(w2);
   });
 });

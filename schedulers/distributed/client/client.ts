@@ -2,12 +2,11 @@
  * The client side of the distributed scheduler: a futures API in the style of Dask's
  * `distributed.Client`, plus `get` (the `Scheduler` contract) built on it.
  *
- * `submit(graph, keys)` validates the graph HERE (GraphError before anything is sent),
- * serializes args and literals (`codec.ts`: structured clone), and returns one `Future` per key at once.
- * Small payloads travel inline with the graph (split into parts under the message limit);
- * large ones are uploaded straight to a worker first. The scheduler then reports, per key,
- * which worker holds the value; `result()` fetches it directly from that worker (one Fetch
- * per worker for everything asked in the same tick). Values stay on the cluster until the
+ * This file is the connection and the runs: `submit(graph, keys)` encodes the graph
+ * (`encode-graph.ts`: validated and serialized here, GraphError before anything is sent),
+ * uploads large payloads straight to a worker, sends the graph in parts, and returns one
+ * `Future` (`future.ts`) per key at once. The scheduler then reports, per key, which worker
+ * holds the value; `result()` fetches it directly from that worker (`gather.ts`). Values stay on the cluster until the
  * futures are released or cancelled, so a later graph may refer to a live future's key with
  * `{ $ref: key }` without the key being in that graph (that is what `persist` is for).
  *
@@ -16,27 +15,18 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { AbortedError, ConnectionError, GraphError, SchedulerClosedError, TaskError, WorkerLostError, type GraphErrorCode } from '../../errors.js';
-import { isTask, orderIndices, taskDependencies, validateGraph } from '../../graph.js';
-import type { Graph, Key, RunOptions, SchedulerEvent, TlsOptions, TransferStats } from '../../types.js';
-import {
-  CHANNEL_OPTIONS,
-  INLINE_PAYLOAD_BYTES,
-  protocol,
-  SUBMIT_PART_BYTES,
-  type ClientMessage,
-  type ClientUpdate,
-  type ErrorInfo,
-  type ExternalRef,
-  type KeyDone,
-  type NodeSpec,
-  type RunProgress,
-  type WorkerInfo,
-} from '../protocol.js';
+import type { Graph, Key, RunOptions, TlsOptions, TransferStats } from '../../types.js';
+import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type NodeSpec, type RunProgress, type WorkerInfo } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
-import { decodeValue, encodeValue } from '../codec.js';
+import { encodeValue } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { DataClients } from '../transfer.js';
 import { estimateSize } from '../../size-estimate.js';
+import { encodeGraph, splitParts, type EncodedGraph } from './encode-graph.js';
+import { Future, type ClientRun, type FutureStatus } from './future.js';
+import { Gatherer } from './gather.js';
+
+export { Future, type FutureStatus };
 
 export interface ClientOptions {
   /** host:port of the scheduler. */
@@ -45,61 +35,6 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** Fail with ConnectionError if the scheduler does not answer within this time. Default 10 s. */
   connectTimeoutMs?: number;
-}
-
-export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled' | 'released';
-
-/** A value being computed (or computed) on the cluster. */
-export class Future {
-  status: FutureStatus = 'pending';
-  /** @internal */ location: KeyDone | undefined;
-  /** @internal */ error: Error | undefined;
-  /** @internal */ value: Promise<unknown> | undefined;
-  /** @internal */ waiters: Array<() => void> = [];
-  /** @internal */ readonly dataId: string;
-
-  /** @internal */
-  constructor(
-    readonly key: Key,
-    /** @internal */ readonly run: ClientRun,
-    private readonly client: Client,
-  ) {
-    this.dataId = dataIdOf(client.clientId, run.run, key);
-  }
-
-  /** Resolves once the future finished, failed or was cancelled (never rejects). */
-  done(): Promise<void> {
-    if (this.status !== 'pending') return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /** The value (fetched from the worker that holds it); rejects with the task's error. */
-  result(): Promise<unknown> {
-    return this.client.resultOf(this);
-  }
-
-  cancel(): Promise<void> {
-    return this.client.cancel([this]);
-  }
-
-  /** @internal */
-  settle(status: FutureStatus, error?: Error): void {
-    if (this.status !== 'pending') return;
-    this.status = status;
-    this.error = error;
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-}
-
-/** @internal A submitted graph as the client tracks it. */
-interface ClientRun {
-  run: number;
-  futures: Map<Key, Future[]>;
-  onEvent: ((e: SchedulerEvent) => void) | undefined;
-  /** Literal values wanted as outputs: resolved locally, never sent for. */
-  local: Map<Key, unknown>;
-  /** What was uploaded to workers (literal values, large args), by data id: uploaded again if lost. */
-  uploaded: Map<string, unknown>;
 }
 
 type ConnectClient = grpc.Client & { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<ClientMessage, ClientUpdate> };
@@ -117,8 +52,7 @@ export class Client {
   private sendChain: Promise<void> = Promise.resolve();
   private readonly counters: TransferStats = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 };
   private readonly data: DataClients;
-  private gatherQueue = new Map<string, Future[]>();
-  private gatherScheduled = false;
+  private readonly gatherer: Gatherer;
 
   private constructor(
     readonly address: string,
@@ -127,6 +61,11 @@ export class Client {
     private readonly stream: grpc.ClientDuplexStream<ClientMessage, ClientUpdate>,
   ) {
     this.data = new DataClients(security);
+    this.gatherer = new Gatherer(
+      this.data,
+      (bytes) => (this.counters.bytesFromWorkers += bytes),
+      () => this.broken ?? (this.closed ? new SchedulerClosedError('distributed') : undefined),
+    );
   }
 
   /** Connect to the scheduler at `options.address`; rejects with AuthError or ConnectionError. */
@@ -315,77 +254,12 @@ export class Client {
 
   private start(graph: Graph, keys: Key[], options: RunOptions, keep: boolean): Future[] {
     this.check();
-    // Keys this graph refers to but does not define may name live futures of earlier runs.
-    const externals: ExternalRef[] = [];
-    let view = graph; // the graph plus a placeholder for each external key (a copy only if there are any)
-    const external = (key: Key): void => {
-      const future = this.live.get(key);
-      if (!future || key in view) return;
-      if (view === graph) view = { ...graph };
-      view[key] = { value: undefined };
-      externals.push({ key, data_id: future.dataId });
-    };
-    if (this.live.size) {
-      for (const key in graph) {
-        const node = graph[key];
-        if (isTask(node)) for (const dep of taskDependencies(node)) external(dep);
-      }
-      for (const key of keys) external(key);
-    }
-    const index = validateGraph(view, keys);
-    const externalKeys = new Set(externals.map((e) => e.key));
-    const priority = orderIndices(index, keys.map((k) => index.indexOf.get(k)!));
-
-    const run: ClientRun = { run: this.nextRun++, futures: new Map(), onEvent: options.onEvent, local: new Map(), uploaded: new Map() };
-    const requested = new Set(keys);
-    const usedByTask = new Uint8Array(index.keys.length);
-    for (let i = 0; i < index.keys.length; i++) if (priority[i]! >= 0) for (const d of index.deps[i]!) usedByTask[d] = 1;
-    const nodes: NodeSpec[] = [];
-    const uploads: Array<{ node: NodeSpec; bytes: Uint8Array }> = [];
-    const wanted = new Set<Key>();
-    for (let i = 0; i < index.keys.length; i++) {
-      if (priority[i]! < 0) continue;
-      const key = index.keys[i]!;
-      if (externalKeys.has(key)) continue;
-      const node = index.nodes[i]!;
-      const task = isTask(node);
-      let payload: Uint8Array;
-      try {
-        payload = encodeValue(task ? node.args : node.value);
-      } catch (err) {
-        const consumer = task ? key : index.keys.find((_, j) => index.deps[j]!.includes(i)) ?? key;
-        throw new TaskError({
-          key: consumer,
-          op: task ? node.op : (graph[consumer] as { op?: string }).op ?? '',
-          errorName: 'DataCloneError',
-          errorMessage: `${task ? 'its arguments' : `the value of "${key}"`} cannot be serialized to send to the cluster (${(err as Error).message}); pass plain data, typed arrays or other structured-cloneable values`,
-        });
-      }
-      const spec: NodeSpec = {
-        key,
-        op: task ? node.op : '',
-        payload,
-        deps: index.deps[i]!.map((d) => index.keys[d]!),
-        priority: priority[i]!,
-        placed: null,
-      };
-      if (payload.byteLength > INLINE_PAYLOAD_BYTES) {
-        uploads.push({ node: spec, bytes: payload });
-        spec.payload = new Uint8Array(0);
-        run.uploaded.set(task ? argsDataIdOf(this.clientId, run.run, key) : dataIdOf(this.clientId, run.run, key), task ? node.args : node.value);
-      }
-      // Data the client ships, sized as the local schedulers size it: literal values, and args
-      // large enough to carry data (small args are the task's description, counted nowhere).
-      if ((!task && usedByTask[i]) || (task && payload.byteLength > INLINE_PAYLOAD_BYTES)) {
-        this.counters.bytesToWorkers += estimateSize(task ? node.args : node.value, false);
-      }
-      if (!task && requested.has(key)) run.local.set(key, node.value);
-      else if (requested.has(key)) wanted.add(key);
-      // A literal is sent only if some task needs it.
-      if (task || usedByTask[i]) nodes.push(spec);
-    }
-    for (const key of externalKeys) if (requested.has(key)) wanted.add(key);
-
+    const runNumber = this.nextRun++;
+    const live = new Map<Key, string>();
+    for (const [key, future] of this.live) live.set(key, future.dataId);
+    const encoded = encodeGraph(graph, keys, this.clientId, runNumber, live);
+    this.counters.bytesToWorkers += encoded.bytesToWorkers;
+    const run: ClientRun = { run: runNumber, futures: new Map(), onEvent: options.onEvent, local: encoded.local, uploaded: encoded.uploaded };
     const futures = keys.map((key) => new Future(key, run, this));
     for (const future of futures) {
       const list = run.futures.get(future.key);
@@ -401,8 +275,8 @@ export class Client {
     this.runs.set(run.run, run);
     const events = !!options.onEvent;
     this.sendChain = this.sendChain
-      .then(() => this.upload(run, uploads))
-      .then(() => this.sendParts(run, nodes, [...wanted], externals, events))
+      .then(() => this.upload(run, encoded.uploads))
+      .then(() => this.sendParts(run, encoded, events))
       .catch((err: unknown) => this.failRun(run, err instanceof Error ? err : new Error(String(err))));
     return futures;
   }
@@ -456,22 +330,13 @@ export class Client {
     throw lastError;
   }
 
-  private sendParts(run: ClientRun, nodes: NodeSpec[], wanted: Key[], externals: ExternalRef[], events: boolean): void {
+  private sendParts(run: ClientRun, encoded: EncodedGraph, events: boolean): void {
     this.check();
-    let part: NodeSpec[] = [];
-    let bytes = 0;
-    for (const node of nodes) {
-      const size = 128 + node.key.length + node.op.length + node.payload.byteLength + node.deps.reduce((n, d) => n + d.length + 4, 0);
-      if (part.length && bytes + size > SUBMIT_PART_BYTES) {
-        this.send({ submit: { run: run.run, nodes: part, wanted: [], externals: [], final: false, events } });
-        part = [];
-        bytes = 0;
-      }
-      part.push(node);
-      bytes += size;
-    }
-    if (!wanted.length && !externals.length && !part.length) return;
-    this.send({ submit: { run: run.run, nodes: part, wanted, externals, final: true, events } });
+    const parts = splitParts(encoded.nodes);
+    const last = parts.pop()!;
+    for (const part of parts) this.send({ submit: { run: run.run, nodes: part, wanted: [], externals: [], final: false, events } });
+    if (!encoded.wanted.length && !encoded.externals.length && !last.length) return;
+    this.send({ submit: { run: run.run, nodes: last, wanted: encoded.wanted, externals: encoded.externals, final: true, events } });
   }
 
   private failRun(run: ClientRun, error: Error): void {
@@ -543,132 +408,10 @@ export class Client {
   }
 
   /** @internal */
-  async resultOf(future: Future): Promise<unknown> {
-    await future.done();
-    if (future.status !== 'finished') throw future.error ?? new AbortedError(`future "${future.key}" was ${future.status}`);
-    if (!future.value) {
-      future.value = new Promise<unknown>((resolve, reject) => this.queueGather(future, resolve, reject));
-      future.value.catch(() => {
-        future.value = undefined;
-      });
-    }
-    return future.value;
-  }
-
-  private readonly gatherCallbacks = new Map<Future, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-
-  private queueGather(future: Future, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
-    const address = future.location!.data_address;
-    const list = this.gatherQueue.get(address) ?? [];
-    list.push(future);
-    this.gatherQueue.set(address, list);
-    this.gatherCallbacks.set(future, { resolve, reject });
-    if (this.gatherScheduled) return;
-    this.gatherScheduled = true;
-    queueMicrotask(() => {
-      this.gatherScheduled = false;
-      const queue = this.gatherQueue;
-      this.gatherQueue = new Map();
-      for (const [addr, futures] of queue) {
-        // gatherFrom settles every gather itself; this only keeps a bug in it from escaping.
-        this.gatherFrom(addr, futures).catch((err: unknown) => {
-          for (const future of futures) this.failGather(future, addr, err);
-        });
-      }
-    });
-  }
-
-  /**
-   * One Fetch for everything wanted from the worker at `address`. A failed call (the worker
-   * died or dropped the value) waits for the scheduler to name a new holder; a refused call or
-   * a reply that cannot be read fails those gathers at once, naming the key and the worker.
-   */
-  private async gatherFrom(address: string, futures: Future[]): Promise<void> {
-    const ids = [...new Set(futures.map((f) => f.location!.data_id))];
-    let values: Map<string, Buffer>;
-    try {
-      values = await this.data.fetch(address, ids);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      const retry = typeof code === 'number' && !REFUSED.has(code);
-      for (const future of futures) {
-        if (retry) this.refetch(future, err);
-        else this.failGather(future, address, err);
-      }
-      return;
-    }
-    const decoded = new Map<string, unknown>();
-    for (const future of futures) {
-      const dataId = future.location!.data_id;
-      if (!decoded.has(dataId)) {
-        const bytes = values.get(dataId)!;
-        let value: unknown;
-        try {
-          value = decodeValue(bytes);
-        } catch (err) {
-          const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-          this.failGather(future, address, new Error(`its ${bytes.byteLength} bytes (${head}${bytes.byteLength > 8 ? ' ...' : ''}) do not decode: ${(err as Error).message}`, { cause: err }));
-          continue;
-        }
-        decoded.set(dataId, value);
-        this.counters.bytesFromWorkers += estimateSize(value, false);
-      }
-      const callbacks = this.gatherCallbacks.get(future);
-      this.gatherCallbacks.delete(future);
-      callbacks?.resolve(decoded.get(dataId));
-    }
-  }
-
-  /** Reject `future`'s pending gather: its value could not be fetched from `address` or read. */
-  private failGather(future: Future, address: string, cause: unknown): void {
-    const callbacks = this.gatherCallbacks.get(future);
-    if (!callbacks) return;
-    this.gatherCallbacks.delete(future);
-    const location = future.location;
-    const worker = location?.data_address === address ? `worker ${location.worker} at ${address}` : `the worker at ${address}`;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    callbacks.reject(
-      new ConnectionError(`could not read the value of "${future.key}" (data id ${location?.data_id}) fetched from ${worker}: ${reason}`, address, { cause }),
-    );
-  }
-
-  /**
-   * The worker holding the value did not serve it (it probably died): the scheduler recomputes
-   * values that are still wanted and reports the new location; wait for it, within a bound.
-   */
-  private refetch(future: Future, cause: unknown): void {
-    const callbacks = this.gatherCallbacks.get(future);
-    if (!callbacks) return;
-    const stale = future.location;
-    const deadline = Date.now() + 60_000;
-    const poll = (): void => {
-      if (this.broken || this.closed) {
-        this.gatherCallbacks.delete(future);
-        callbacks.reject(this.broken ?? new SchedulerClosedError('distributed'));
-      } else if (future.location !== stale) {
-        this.queueGather(future, callbacks.resolve, callbacks.reject);
-      } else if (Date.now() > deadline) {
-        this.gatherCallbacks.delete(future);
-        callbacks.reject(
-          new WorkerLostError(`could not fetch "${future.key}" from worker ${stale?.worker} (${(cause as Error).message}) and it was not recomputed within 60 s`, {
-            key: future.key,
-            worker: stale?.worker,
-          }),
-        );
-      } else setTimeout(poll, 50);
-    };
-    poll();
+  resultOf(future: Future): Promise<unknown> {
+    return this.gatherer.resultOf(future);
   }
 }
-
-/** grpc codes of a Fetch the worker refused outright: fetching again from a new holder cannot help. */
-const REFUSED = new Set<number>([
-  grpc.status.UNAUTHENTICATED,
-  grpc.status.PERMISSION_DENIED,
-  grpc.status.FAILED_PRECONDITION,
-  grpc.status.INVALID_ARGUMENT,
-  grpc.status.UNIMPLEMENTED,
-]);
 
 /** Rebuild the schedlab error class from its wire form. */
 function toError(info: ErrorInfo): Error {

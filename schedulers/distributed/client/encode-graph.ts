@@ -1,0 +1,128 @@
+/**
+ * Turning a user's graph into what the scheduler is sent (pure: no connection, no state). The
+ * graph is validated HERE (GraphError before anything is sent), args and literals are
+ * serialized (`codec.ts`: structured clone), and each node becomes a `NodeSpec` with its
+ * inputs and priority. Payloads above INLINE_PAYLOAD_BYTES are set aside as uploads (the
+ * client puts them straight on a worker first); keys the graph refers to but does not define
+ * become external references to live futures of earlier runs; requested literals are answered
+ * locally, never sent for. `splitParts` cuts the node list into messages under the limit.
+ */
+import { TaskError } from '../../errors.js';
+import { isTask, orderIndices, taskDependencies, validateGraph } from '../../graph.js';
+import type { Graph, Key } from '../../types.js';
+import { INLINE_PAYLOAD_BYTES, SUBMIT_PART_BYTES, type ExternalRef, type NodeSpec } from '../protocol.js';
+import { encodeValue } from '../codec.js';
+import { argsDataIdOf, dataIdOf } from '../ids.js';
+import { estimateSize } from '../../size-estimate.js';
+
+export interface EncodedGraph {
+  /** Nodes to send (literals only if some task needs them); an upload's payload is empty until placed. */
+  nodes: NodeSpec[];
+  /** Large payloads to put on a worker before the graph is sent (`node.placed` is set then). */
+  uploads: Array<{ node: NodeSpec; bytes: Uint8Array }>;
+  /** Requested keys the cluster computes (or holds, for externals). */
+  wanted: Key[];
+  externals: ExternalRef[];
+  /** Requested literals: their values, answered locally. */
+  local: Map<Key, unknown>;
+  /** What is uploaded, by data id (uploaded again if the worker holding it dies). */
+  uploaded: Map<string, unknown>;
+  /** Bytes of data the client ships, sized as the local schedulers size them. */
+  bytesToWorkers: number;
+}
+
+/**
+ * Encode `keys` of `graph` as run `run` of client `clientId`; `live` maps keys of live
+ * futures (of earlier runs) to their data ids. Throws GraphError or TaskError (an unserializable value).
+ */
+export function encodeGraph(graph: Graph, keys: Key[], clientId: string, run: number, live: ReadonlyMap<Key, string>): EncodedGraph {
+  // Keys this graph refers to but does not define may name live futures of earlier runs.
+  const externals: ExternalRef[] = [];
+  let view = graph; // the graph plus a placeholder for each external key (a copy only if there are any)
+  const external = (key: Key): void => {
+    const dataId = live.get(key);
+    if (dataId === undefined || key in view) return;
+    if (view === graph) view = { ...graph };
+    view[key] = { value: undefined };
+    externals.push({ key, data_id: dataId });
+  };
+  if (live.size) {
+    for (const key in graph) {
+      const node = graph[key];
+      if (isTask(node)) for (const dep of taskDependencies(node)) external(dep);
+    }
+    for (const key of keys) external(key);
+  }
+  const index = validateGraph(view, keys);
+  const externalKeys = new Set(externals.map((e) => e.key));
+  const priority = orderIndices(index, keys.map((k) => index.indexOf.get(k)!));
+
+  const encoded: EncodedGraph = { nodes: [], uploads: [], wanted: [], externals, local: new Map(), uploaded: new Map(), bytesToWorkers: 0 };
+  const requested = new Set(keys);
+  const usedByTask = new Uint8Array(index.keys.length);
+  for (let i = 0; i < index.keys.length; i++) if (priority[i]! >= 0) for (const d of index.deps[i]!) usedByTask[d] = 1;
+  const wanted = new Set<Key>();
+  for (let i = 0; i < index.keys.length; i++) {
+    if (priority[i]! < 0) continue;
+    const key = index.keys[i]!;
+    if (externalKeys.has(key)) continue;
+    const node = index.nodes[i]!;
+    const task = isTask(node);
+    let payload: Uint8Array;
+    try {
+      payload = encodeValue(task ? node.args : node.value);
+    } catch (err) {
+      const consumer = task ? key : index.keys.find((_, j) => index.deps[j]!.includes(i)) ?? key;
+      throw new TaskError({
+        key: consumer,
+        op: task ? node.op : (graph[consumer] as { op?: string }).op ?? '',
+        errorName: 'DataCloneError',
+        errorMessage: `${task ? 'its arguments' : `the value of "${key}"`} cannot be serialized to send to the cluster (${(err as Error).message}); pass plain data, typed arrays or other structured-cloneable values`,
+      });
+    }
+    const spec: NodeSpec = {
+      key,
+      op: task ? node.op : '',
+      payload,
+      deps: index.deps[i]!.map((d) => index.keys[d]!),
+      priority: priority[i]!,
+      placed: null,
+    };
+    if (payload.byteLength > INLINE_PAYLOAD_BYTES) {
+      encoded.uploads.push({ node: spec, bytes: payload });
+      spec.payload = new Uint8Array(0);
+      encoded.uploaded.set(task ? argsDataIdOf(clientId, run, key) : dataIdOf(clientId, run, key), task ? node.args : node.value);
+    }
+    // Data the client ships, sized as the local schedulers size it: literal values, and args
+    // large enough to carry data (small args are the task's description, counted nowhere).
+    if ((!task && usedByTask[i]) || (task && payload.byteLength > INLINE_PAYLOAD_BYTES)) {
+      encoded.bytesToWorkers += estimateSize(task ? node.args : node.value, false);
+    }
+    if (!task && requested.has(key)) encoded.local.set(key, node.value);
+    else if (requested.has(key)) wanted.add(key);
+    // A literal is sent only if some task needs it.
+    if (task || usedByTask[i]) encoded.nodes.push(spec);
+  }
+  for (const key of externalKeys) if (requested.has(key)) wanted.add(key);
+  encoded.wanted = [...wanted];
+  return encoded;
+}
+
+/** Cut `nodes` into consecutive parts of about SUBMIT_PART_BYTES each (the last may be empty). */
+export function splitParts(nodes: NodeSpec[], limit = SUBMIT_PART_BYTES): NodeSpec[][] {
+  const parts: NodeSpec[][] = [];
+  let part: NodeSpec[] = [];
+  let bytes = 0;
+  for (const node of nodes) {
+    const size = 128 + node.key.length + node.op.length + node.payload.byteLength + node.deps.reduce((n, d) => n + d.length + 4, 0);
+    if (part.length && bytes + size > limit) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(node);
+    bytes += size;
+  }
+  parts.push(part);
+  return parts;
+}

@@ -1,0 +1,65 @@
+// The distributed client's graph encoding on its own (pure: no connection): what is sent,
+// what is uploaded, what is answered locally, external references and message parts.
+import { describe, expect, it } from 'vitest';
+import { encodeGraph, splitParts } from '../dist/schedulers/distributed/client/encode-graph.js';
+import { decodeValue } from '../dist/schedulers/distributed/codec.js';
+import { GraphError, TaskError } from '../dist/schedulers/errors.js';
+import type { NodeSpec } from '../dist/schedulers/distributed/protocol.js';
+
+const OP = 'file:///ops.mjs#add';
+
+describe('encodeGraph', () => {
+  it('sends tasks and the literals they use, with inputs and priorities; a requested literal is answered locally', () => {
+    const graph = { a: { value: 1 }, b: { value: 2 }, unused: { value: 3 }, c: { op: OP, args: [{ $ref: 'a' }, { $ref: 'b' }] } };
+    const encoded = encodeGraph(graph, ['c', 'b'], 'c1', 4, new Map());
+    expect(encoded.nodes.map((n) => n.key).sort()).toEqual(['a', 'b', 'c']);
+    const c = encoded.nodes.find((n) => n.key === 'c')!;
+    expect(c.op).toBe(OP);
+    expect(c.deps).toEqual(['a', 'b']);
+    expect(decodeValue(c.payload)).toEqual([{ $ref: 'a' }, { $ref: 'b' }]);
+    expect(encoded.wanted).toEqual(['c']);
+    expect(encoded.local).toEqual(new Map([['b', 2]]));
+    expect(encoded.uploads).toEqual([]);
+    expect(encoded.bytesToWorkers).toBeGreaterThan(0);
+  });
+
+  it('sets large payloads aside as uploads under their data ids', () => {
+    const big = new Float64Array(20_000); // 160 kB > the inline limit
+    const graph = { big: { value: big }, t: { op: OP, args: [{ $ref: 'big' }, new Uint8Array(100_000)] } };
+    const encoded = encodeGraph(graph, ['t'], 'c1', 2, new Map());
+    expect(encoded.uploads.map((u) => u.node.key).sort()).toEqual(['big', 't']);
+    for (const upload of encoded.uploads) expect(upload.node.payload.byteLength).toBe(0);
+    expect([...encoded.uploaded.keys()].sort()).toEqual(['c1/2/big', 'c1/2/t\0args']);
+  });
+
+  it('turns keys of live futures that the graph does not define into external references', () => {
+    const graph = { t: { op: OP, args: [{ $ref: 'earlier' }, 1] } };
+    const encoded = encodeGraph(graph, ['t', 'earlier'], 'c1', 3, new Map([['earlier', 'c1/1/earlier']]));
+    expect(encoded.externals).toEqual([{ key: 'earlier', data_id: 'c1/1/earlier' }]);
+    expect(encoded.nodes.map((n) => n.key)).toEqual(['t']);
+    expect(encoded.wanted.sort()).toEqual(['earlier', 't']);
+  });
+
+  it('rejects a bad graph with GraphError and an unserializable value with TaskError naming its consumer', () => {
+    expect(() => encodeGraph({ t: { op: OP, args: [{ $ref: 'nope' }] } }, ['t'], 'c1', 1, new Map())).toThrow(GraphError);
+    let error: unknown;
+    try {
+      encodeGraph({ f: { value: () => 1 }, t: { op: OP, args: [{ $ref: 'f' }] } }, ['t'], 'c1', 1, new Map());
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(TaskError);
+    expect((error as TaskError).key).toBe('t');
+    expect((error as Error).message).toContain('cannot be serialized');
+  });
+});
+
+describe('splitParts', () => {
+  const node = (key: string, bytes: number): NodeSpec => ({ key, op: OP, payload: new Uint8Array(bytes), deps: [], priority: 0, placed: null });
+  it('cuts the nodes into parts under the limit, in order, and always returns a last part', () => {
+    const parts = splitParts([node('a', 600), node('b', 600), node('c', 600)], 1000);
+    expect(parts.map((p) => p.map((n) => n.key))).toEqual([['a'], ['b'], ['c']]);
+    expect(splitParts([node('a', 10), node('b', 10)], 1000).map((p) => p.length)).toEqual([2]);
+    expect(splitParts([], 1000)).toEqual([[]]);
+  });
+});

@@ -28,6 +28,11 @@ export interface RunBatchOptions {
   keepOriginal?: boolean;
   /** Record per-task start/end times (default true; inline runs skip them when nobody listens). */
   timed?: boolean;
+  /**
+   * Inline runs: stop before the next task once this is aborted (an op or an event listener
+   * may abort synchronously). The partial result is never read: the engine sees the abort.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -105,7 +110,9 @@ class BatchRun {
     const { tasks, ops } = this.#batch;
     const onTaskStart = this.#options.onTaskStart;
     const timed = this.#timed;
+    const signal = this.#options.signal;
     for (let i = first; i < tasks.length; i++) {
+      if (signal?.aborted) return { workerTag: this.#options.workerTag, values: [], times: this.#times };
       const task = tasks[i]!;
       const op = ops[task.op]!;
       // Consecutive tasks usually share an op: skip the Map lookup (and its string hashing) then.

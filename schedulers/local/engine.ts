@@ -80,6 +80,14 @@ const FIRST_BATCH_TASKS = 1;
 /** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
 const YIELD_EVERY_MS = 20;
 
+/**
+ * One turn of the event loop: `setImmediate` runs after the poll phase, and the loop passes
+ * through its timers phase before the next check phase, so a due timer fires between two yields.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** A batch handed to the executor: what it holds, and what came back once it finished. */
 interface InFlightBatch {
   batch: number[];
@@ -114,7 +122,6 @@ export async function runGraph(
   const context: SubmitContext = { signal, onTaskStart, timed: !executor.inline || onEvent !== undefined };
   let inFlight = 0;
   let lastYield = performance.now();
-  let turns = 0;
   try {
     while (!isDone(state)) {
       while (inFlight < executor.slots && state.ready.size > 0) {
@@ -153,8 +160,11 @@ export async function runGraph(
         if (inFlight === 0) throw new Error(`internal: nothing ready or running with ${state.total - state.finished} tasks left`);
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
-      } else if ((++turns & 63) === 0 && performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      } else if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        // Inline batches finish without the event loop turning: let timers (an
+        // `AbortSignal.timeout`, a `setTimeout(() => controller.abort())`) and I/O in.
+        await yieldToEventLoop();
         lastYield = performance.now();
       }
       if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });

@@ -18,7 +18,7 @@ export const syncExecutor: LocalExecutor = {
   maxBatchTasks: 64,
   inline: true,
   sizeOf: undefined,
-  submit: (batch, context) => runBatch(batch, { workerTag: 0, onTaskStart: context.onTaskStart, keepOriginal: true, timed: context.timed }),
+  submit: (batch, context) => runBatch(batch, { workerTag: 0, onTaskStart: context.onTaskStart, keepOriginal: true, timed: context.timed, signal: context.signal }),
   workerName: () => 'main',
 };
 

@@ -383,6 +383,35 @@ for (const target of conformanceSchedulers) {
         expect(Date.now() - again).toBeLessThan(5000);
       });
 
+      it('honours a timer-based abort between synchronous busy tasks', async () => {
+        // 40 tasks of 100 ms of busy work (no await anywhere): a timer must still get to fire.
+        const b = new GraphBuilder();
+        const busy = Array.from({ length: 40 }, (_, i) => b.task(`busy${i}`, op('busy'), [100]));
+        b.task('end', op('sum'), busy);
+        const started = Date.now();
+        const err = await rejection(scheduler.get(b.graph, ['end'], { signal: AbortSignal.timeout(100) }));
+        expect(err).toBeInstanceOf(AbortedError);
+        expect(Date.now() - started).toBeLessThan(2500); // sync alone would take 4 s
+        await expectUsable(scheduler);
+      });
+
+      it('stops before the next task when an event listener aborts', async () => {
+        const b = new GraphBuilder();
+        const busy = Array.from({ length: 40 }, (_, i) => b.task(`busy${i}`, op('busy'), [5]));
+        b.task('end', op('sum'), busy);
+        const controller = new AbortController();
+        const ended: string[] = [];
+        const onEvent = (e: SchedulerEvent): void => {
+          if (e.type !== 'task-end') return;
+          ended.push(e.key);
+          controller.abort();
+        };
+        const err = await rejection(scheduler.get(b.graph, ['end'], { signal: controller.signal, onEvent }));
+        expect(err).toBeInstanceOf(AbortedError);
+        expect(ended.length).toBeLessThan(40);
+        await expectUsable(scheduler);
+      });
+
       it('rejects at once with AbortedError when the signal is already aborted', async () => {
         const { graph, root } = treeReduction(10);
         const err = await rejection(scheduler.get(graph, [root], { signal: AbortSignal.abort() }));

@@ -34,7 +34,8 @@ import { checkOpSet } from '../ops.js';
 import type { Graph, Key, RunOptions, SchedulerEvent, TransferStats } from '../types.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { BatchRequest, BatchResult, BatchTask } from './protocol.js';
-import { finishEntry, isDone, startState, takeReady, valueOf, type EngineState } from './state.js';
+import { addMovableBuffers, movableBytes, sharedCopy } from './movable.js';
+import { finishEntry, isDone, releaseData, startState, takeReady, valueOf, type EngineState } from './state.js';
 
 /** Per-submission context the engine hands to an executor. */
 export interface SubmitContext {
@@ -55,8 +56,18 @@ export interface LocalExecutor {
   readonly inline: boolean;
   /** Bytes a value costs to cross to or from a worker; `undefined` when values never cross. */
   readonly sizeOf: ((value: unknown) => number) | undefined;
-  /** Run one batch. Rejects only for failures outside the ops (lost worker, uncloneable value): op errors come back in `failed`. */
-  submit(batch: BatchRequest, context: SubmitContext): BatchResult | Promise<BatchResult>;
+  /**
+   * True when the executor moves the buffers `submit` is given instead of copying them, and
+   * its workers move the movable buffers of their results back (movable.ts; threads only).
+   */
+  readonly moves?: boolean;
+  /** True when SharedArrayBuffer memory reaches the workers without a copy (threads): values with several consumers are promoted to it once. */
+  readonly sharesMemory?: boolean;
+  /**
+   * Run one batch. Rejects only for failures outside the ops (lost worker, uncloneable value): op errors come back in `failed`.
+   * `transfer` (only when `moves`): buffers of the inputs main gives up; move them, do not copy.
+   */
+  submit(batch: BatchRequest, context: SubmitContext, transfer?: ArrayBuffer[]): BatchResult | Promise<BatchResult>;
   /** Worker id for events (`main`, `thread-0`, `process-1`) from the tag a batch result carries. */
   workerName(tag: number): string;
 }
@@ -64,6 +75,12 @@ export interface LocalExecutor {
 /** Engine knobs that are not part of the public API (tests use `optimize: false`). */
 export interface EngineOptions extends RunOptions {
   optimize?: boolean;
+  /**
+   * A large typed array sent to several batches on an executor that `sharesMemory`:
+   * `'share'` (default) copies it into a SharedArrayBuffer once, `'copy'` clones it every
+   * time (scripts/measure-local.ts measures both).
+   */
+  fanOut?: 'share' | 'copy';
 }
 
 /** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
@@ -118,6 +135,9 @@ export async function runGraph(
   const onAbort = (): void => wake?.();
   signal?.addEventListener('abort', onAbort);
   const sizer = new BatchSizer(executor);
+  const share = executor.sharesMemory === true && options.fanOut !== 'copy';
+  /** Entries whose value shares a buffer with another entry's (one result message): never moved. */
+  const aliased = new Set<number>();
   const onTaskStart = executor.inline && onEvent ? (key: Key) => onEvent({ type: 'task-start', key, worker: executor.workerName(0), time: now() }) : undefined;
   const context: SubmitContext = { signal, onTaskStart, timed: !executor.inline || onEvent !== undefined };
   let inFlight = 0;
@@ -127,12 +147,13 @@ export async function runGraph(
       while (inFlight < executor.slots && state.ready.size > 0) {
         const batch = takeBatch(state, sizer.size(state.ready.size, executor.slots - inFlight));
         const sent = prepare(plan, state, batch, executor.inline);
-        const request = buildRequest(plan, state, sent, executor, stats);
+        const transfer: ArrayBuffer[] | undefined = executor.moves ? [] : undefined;
+        const request = buildRequest(state, sent, executor, stats, transfer, share, aliased);
         inFlight++;
         let outcome: BatchResult | Promise<BatchResult>;
         const submittedAt = performance.now();
         try {
-          outcome = executor.submit(request, context);
+          outcome = executor.submit(request, context, transfer?.length ? transfer : undefined);
         } catch (err) {
           outcome = Promise.reject(err);
         }
@@ -172,7 +193,7 @@ export async function runGraph(
       while ((c = finishedBatches.shift()) !== undefined) {
         inFlight--;
         if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.tasks, plan.ops);
-        finishBatch(state, c, executor, stats, onEvent, sizer);
+        finishBatch(state, c, executor, stats, onEvent, sizer, aliased);
       }
     }
   } finally {
@@ -219,22 +240,60 @@ function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolea
   return { batch, want, tasks, submitted: inline ? 0 : now() };
 }
 
-function buildRequest(plan: Plan, state: EngineState, c: InFlightBatch, executor: LocalExecutor, stats: TransferStats): BatchRequest {
+/**
+ * The batch's inputs. An input whose every remaining consumer is in this batch is given up
+ * by main (released, and its buffers moved when the executor `moves`), unless it is a
+ * requested key, a literal (the caller's) or aliased; an input that will be sent again is
+ * promoted to shared memory once when `share`.
+ */
+function buildRequest(
+  state: EngineState,
+  c: InFlightBatch,
+  executor: LocalExecutor,
+  stats: TransferStats,
+  transfer: ArrayBuffer[] | undefined,
+  share: boolean,
+  aliased: Set<number>,
+): BatchRequest {
+  const plan = state.plan;
   const inputKeys: Key[] = [];
   const inputValues: unknown[] = [];
   const inBatch = c.batch.length > 1 ? new Set(c.batch) : undefined;
   const sent = inBatch && new Set<number>();
+  const moving = transfer && new Set<ArrayBuffer>();
   for (const e of c.batch) {
     for (const d of plan.deps[e]!) {
       if (inBatch?.has(d) || sent?.has(d)) continue;
       sent?.add(d);
       inputKeys.push(plan.keys[d]!);
-      const v = valueOf(state, d);
+      let v = valueOf(state, d);
+      let moved = 0;
+      if (plan.tasks[d] !== undefined && !state.pinned[d] && lastConsumers(state, d, inBatch)) {
+        releaseData(state, d);
+        if (moving && !aliased.has(d) && typeof v === 'object' && v !== null) {
+          addMovableBuffers(v, moving);
+          moved = movableBytes(v);
+        }
+      } else if (share && typeof v === 'object' && v !== null && !state.pinned[d]) {
+        const copy = sharedCopy(v);
+        if (copy !== undefined) state.values[d] = v = copy;
+      }
       inputValues.push(v);
-      if (executor.sizeOf) stats.bytesToWorkers += executor.sizeOf(v);
+      if (executor.sizeOf) stats.bytesToWorkers += executor.sizeOf(v) - moved;
     }
   }
+  if (moving) for (const b of moving) transfer!.push(b);
   return { ops: plan.ops, tasks: c.tasks, inputKeys, inputValues, want: c.want.map((e) => plan.keys[e]!) };
+}
+
+/** True when every entry still waiting for entry d's value is in the batch (`inBatch`; undefined: the batch is one entry). */
+function lastConsumers(state: EngineState, d: number, inBatch: Set<number> | undefined): boolean {
+  const waiting = state.waitingData[d]!;
+  if (inBatch === undefined) return waiting === 1;
+  if (waiting > inBatch.size) return false;
+  let here = 0;
+  for (const j of state.plan.dependents[d]!) if (inBatch.has(j)) here++;
+  return here === waiting;
 }
 
 function finishBatch(
@@ -244,6 +303,7 @@ function finishBatch(
   stats: TransferStats,
   onEvent: ((e: SchedulerEvent) => void) | undefined,
   sizer: BatchSizer,
+  aliased: Set<number>,
 ): void {
   const result = c.result!;
   const worker = executor.workerName(result.workerTag);
@@ -265,10 +325,33 @@ function finishBatch(
   }
   if (ran > 0) sizer.learn((result.times[2 * ran - 1]! - result.times[0]!) / ran);
   stats.tasks += c.tasks.length;
-  if (executor.sizeOf) for (const v of result.values) stats.bytesFromWorkers += executor.sizeOf(v);
+  if (executor.sizeOf) {
+    for (const v of result.values) stats.bytesFromWorkers += executor.sizeOf(v) - (executor.moves ? movableBytes(v) : 0);
+  }
+  if (executor.moves && result.values.length > 1) markAliased(c.want, result.values, aliased);
   // `want` lists entries in batch order, so one pointer pairs values with entries.
   let w = 0;
   for (const e of c.batch) finishEntry(state, e, c.want[w] === e ? result.values[w++] : undefined);
+}
+
+/** Entries of one result whose values share a movable buffer (an op returned the same array under two keys): moving one would detach the other. */
+function markAliased(entries: number[], values: unknown[], aliased: Set<number>): void {
+  const owner = new Map<ArrayBuffer, number>();
+  const found = new Set<ArrayBuffer>();
+  for (let w = 0; w < values.length; w++) {
+    const v = values[w];
+    if (typeof v !== 'object' || v === null) continue;
+    found.clear();
+    addMovableBuffers(v, found);
+    for (const b of found) {
+      const first = owner.get(b);
+      if (first === undefined) owner.set(b, entries[w]!);
+      else {
+        aliased.add(first);
+        aliased.add(entries[w]!);
+      }
+    }
+  }
 }
 
 function wrapUnexpected(err: unknown, tasks: BatchTask[], ops: string[]): Error {

@@ -1,10 +1,14 @@
 /**
  * Entry of a `threads` worker (loaded by piscina in each worker thread; never imports the
- * pool). Runs batches with the shared worker runtime; tags results with the thread id.
+ * pool). Runs batches with the shared worker runtime; tags results with the thread id. The
+ * movable buffers of a result (local/movable.ts) go back by transfer: once the batch ends
+ * this thread never reads them again.
  */
 import { threadId } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { RESULT_NOT_CLONEABLE_EXIT_CODE, type BatchRequest, type BatchResult } from '../local/protocol.js';
 import { runBatch } from '../local/batch-runner.js';
+import { addMovableBuffers } from '../local/movable.js';
 
 // piscina posts the result after `run` returns; if the result cannot be cloned, that post
 // throws asynchronously. Exit with a code the main side recognises; any other uncaught error
@@ -15,8 +19,19 @@ process.on('uncaughtException', (err) => {
 });
 
 /** Run one batch of tasks. */
-export function run(batch: BatchRequest): BatchResult | Promise<BatchResult> {
-  return runBatch(batch, { workerTag: threadId });
+export function run(batch: BatchRequest): unknown {
+  const out = runBatch(batch, { workerTag: threadId });
+  return out instanceof Promise ? out.then(moving) : moving(out);
+}
+
+/** The result, wrapped for piscina to transfer its movable buffers when it has any. */
+function moving(result: BatchResult): unknown {
+  const buffers = new Set<ArrayBuffer>();
+  for (const v of result.values) addMovableBuffers(v, buffers);
+  if (buffers.size === 0) return result;
+  // piscina's Transferable protocol; its symbols are typed as plain `symbol` on the class, hence the cast.
+  const movable = { [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result };
+  return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
 }
 
 /** Start-up probe: which thread answered. */

@@ -1,8 +1,10 @@
 /**
  * The `threads` scheduler: ops run in a piscina pool of worker threads, started once per
- * scheduler. Batches go out by structured clone; typed arrays backed by SharedArrayBuffer
- * are shared, not copied, so they count 0 bytes in `stats()`; every other value that crosses
- * is counted with the engine's size estimate. Aborting a `get` terminates the threads still
+ * scheduler. Batches go out by structured clone, except that large ArrayBuffers and typed
+ * arrays move by transfer when main gives them up (the batch holds their last consumers)
+ * and results move back the same way (local/movable.ts); a large typed array sent to
+ * several batches is copied into a SharedArrayBuffer once. Shared and moved memory count 0
+ * bytes in `stats()`; every other value that crosses is counted with the size estimate. Aborting a `get` terminates the threads still
  * running its batches (piscina replaces them).
  */
 import { Piscina } from 'piscina';
@@ -40,8 +42,10 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     maxBatchTasks: MAX_BATCH_TASKS,
     inline: false,
     sizeOf: (v) => estimateSize(v, true),
-    submit: (batch, { signal }) =>
-      (pool.run(batch, { name: 'run', signal }) as Promise<BatchResult>).catch((err: unknown) => {
+    moves: true,
+    sharesMemory: true,
+    submit: (batch, { signal }, transferList) =>
+      (pool.run(batch, { name: 'run', signal, transferList }) as Promise<BatchResult>).catch((err: unknown) => {
         throw poolFailure(err, batch, 'thread', signal);
       }),
     workerName: (tag) => names.name(tag),

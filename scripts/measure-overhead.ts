@@ -17,20 +17,20 @@ const WARM_UP_RUNS = 5;
 
 const OPS = new URL('./trivial-ops.js', import.meta.url).href;
 
-/** 5,000 leaves + 4,999 pairwise adds + 1 root = 10,000 tasks; returns the graph and its output key. */
-export function treeReductionGraph(leaves = 5000): { graph: Graph; key: string; tasks: number } {
+/** 5,000 leaves + 4,999 pairwise adds + 1 root = 10,000 tasks; returns the graph and its output key (keys start with `prefix`). */
+export function treeReductionGraph(leaves = 5000, prefix = ''): { graph: Graph; key: string; tasks: number } {
   const b = new GraphBuilder();
-  let level = Array.from({ length: leaves }, (_, i) => b.task(`inc-${i}`, opRef(OPS, 'inc'), [i]));
+  let level = Array.from({ length: leaves }, (_, i) => b.task(`${prefix}inc-${i}`, opRef(OPS, 'inc'), [i]));
   let id = 0;
   while (level.length > 1) {
     const next = [];
     for (let i = 0; i < level.length; i += 2) {
-      next.push(i + 1 < level.length ? b.task(`add-${id++}`, opRef(OPS, 'add'), [level[i], level[i + 1]]) : level[i]!);
+      next.push(i + 1 < level.length ? b.task(`${prefix}add-${id++}`, opRef(OPS, 'add'), [level[i], level[i + 1]]) : level[i]!);
     }
     level = next;
   }
-  b.task('root', opRef(OPS, 'identity'), [level[0]]);
-  return { graph: b.graph, key: 'root', tasks: Object.keys(b.graph).length };
+  b.task(`${prefix}root`, opRef(OPS, 'identity'), [level[0]]);
+  return { graph: b.graph, key: `${prefix}root`, tasks: Object.keys(b.graph).length };
 }
 
 function median(xs: number[]): number {

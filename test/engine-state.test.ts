@@ -108,7 +108,7 @@ describe('engine state transitions', () => {
     const s = startState(plan);
     const first = takeReady(s);
     expect(first).toBe(Math.min(plan.keys.indexOf('a'), plan.keys.indexOf('e')));
-    expect(s.running.has(first)).toBe(true);
+    expect(s.running[first]).toBe(1);
   });
 
   it('finishEntry stores needed values, releases inputs nobody needs, readies dependents, pins outputs', () => {
@@ -116,7 +116,7 @@ describe('engine state transitions', () => {
     const s = startState(plan);
     const entry = (k: string): number => plan.keys.indexOf(k);
     const run = (k: string, v: unknown): void => {
-      s.running.add(entry(k));
+      s.running[entry(k)] = 1;
       finishEntry(s, entry(k), v);
     };
     run('a', 2);
@@ -134,7 +134,7 @@ describe('engine state transitions', () => {
     expect(s.values[entry('d')]).toBe(14); // outputs are pinned
     expect(s.values[entry('e')]).toBe(11);
     expect(isDone(s)).toBe(true);
-    expect(s.running.size).toBe(0);
+    expect(s.running.every((r) => r === 0)).toBe(true);
   });
 
   it('releaseData drops a value', () => {
@@ -155,7 +155,8 @@ describe('engine state transitions', () => {
     const s = startState(plan);
     const batch = takeBatch(s, 2);
     expect(batch.map((e) => plan.keys[e])).toEqual(['l0', 'l1', 's01']);
-    expect(s.running.size).toBe(3);
+    expect(s.running.reduce((n, r) => n + r, 0)).toBe(3);
+    expect(s.scratch.every((c) => c === 0)).toBe(true);
     for (const e of batch) finishEntry(s, e, 1);
     expect(s.ready.items.map((e) => plan.keys[e]).sort()).toEqual(['l2', 'l3']);
     const all = takeBatch(s, 2);

@@ -50,6 +50,12 @@ export interface SubmitContext {
 export interface LocalExecutor {
   /** Batches that may be in flight at once (= workers). */
   readonly slots: number;
+  /**
+   * Batches the pool may hold queued per worker beyond the one running (default 0): the pool
+   * hands a queued batch to a worker the moment it frees, so workers need not wait for the
+   * engine to read a result before their next batch arrives.
+   */
+  readonly prefetch?: number;
   /** Upper bound on the tasks of one batch (1: never batch). */
   readonly maxBatchTasks: number;
   /** True when `submit` runs the batch on the calling thread. */
@@ -135,6 +141,7 @@ export async function runGraph(
   const onAbort = (): void => wake?.();
   signal?.addEventListener('abort', onAbort);
   const sizer = new BatchSizer(executor);
+  const maxInFlight = executor.slots * (1 + (executor.prefetch ?? 0));
   const share = executor.sharesMemory === true && options.fanOut !== 'copy';
   /** Entries whose value shares a buffer with another entry's (one result message): never moved. */
   const aliased = new Set<number>();
@@ -144,8 +151,8 @@ export async function runGraph(
   let lastYield = performance.now();
   try {
     while (!isDone(state)) {
-      while (inFlight < executor.slots && state.ready.size > 0) {
-        const batch = takeBatch(state, sizer.size(state.ready.size, executor.slots - inFlight));
+      while (inFlight < maxInFlight && state.ready.size > 0) {
+        const batch = takeBatch(state, sizer.size(state.ready.size));
         const sent = prepare(plan, state, batch, executor.inline);
         const transfer: ArrayBuffer[] | undefined = executor.moves ? [] : undefined;
         const request = buildRequest(state, sent, executor, stats, transfer, share, aliased);
@@ -212,17 +219,20 @@ export function takeBatch(state: EngineState, limit: number): number[] {
   if (limit <= 1) return batch;
   while (batch.length < limit && state.ready.size > 0) batch.push(takeReady(state));
   const cap = limit * 2;
-  const inputsFromBatch = new Map<number, number>();
+  // Inputs each dependent gets from the batch, counted in the state's scratch array (reset below).
+  const counts = state.scratch;
+  const touched: number[] = [];
   for (let b = 0; b < batch.length && batch.length < cap; b++) {
     for (const j of state.plan.dependents[batch[b]!]!) {
-      const n = (inputsFromBatch.get(j) ?? 0) + 1;
-      inputsFromBatch.set(j, n);
+      const n = ++counts[j]!;
+      if (n === 1) touched.push(j);
       if (n === state.waiting[j] && batch.length < cap) {
-        state.running.add(j);
+        state.running[j] = 1;
         batch.push(j);
       }
     }
   }
+  for (const j of touched) counts[j] = 0;
   // Entry numbers are priorities and every input has a lower number than its consumer, so
   // ascending order runs the batch in priority order with inputs first.
   return batch.length > 2 ? batch.sort((a, b) => a - b) : batch;
@@ -235,7 +245,7 @@ function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolea
   const want: number[] = [];
   for (const e of batch) {
     if (!single) for (const t of plan.tasks[e]!) tasks.push(t);
-    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => !state.running.has(j)))) want.push(e);
+    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => !state.running[j]))) want.push(e);
   }
   return { batch, want, tasks, submitted: inline ? 0 : now() };
 }
@@ -268,13 +278,14 @@ function buildRequest(
       inputKeys.push(plan.keys[d]!);
       let v = valueOf(state, d);
       let moved = 0;
-      if (plan.tasks[d] !== undefined && !state.pinned[d] && lastConsumers(state, d, inBatch)) {
+      const last = lastConsumers(state, d, inBatch);
+      if (last && plan.tasks[d] !== undefined && !state.pinned[d]) {
         releaseData(state, d);
         if (moving && !aliased.has(d) && typeof v === 'object' && v !== null) {
           addMovableBuffers(v, moving);
           moved = movableBytes(v);
         }
-      } else if (share && typeof v === 'object' && v !== null && !state.pinned[d]) {
+      } else if (!last && share && typeof v === 'object' && v !== null && !state.pinned[d]) {
         const copy = sharedCopy(v);
         if (copy !== undefined) state.values[d] = v = copy;
       }
@@ -367,7 +378,7 @@ class BatchSizer {
   learn(msPerTask: number): void {
     this.#meanMs = this.#meanMs === undefined ? msPerTask : 0.8 * this.#meanMs + 0.2 * msPerTask;
   }
-  size(ready: number, freeSlots: number): number {
+  size(ready: number): number {
     const max = this.executor.maxBatchTasks;
     if (max <= 1) return 1;
     const target = this.executor.inline ? INLINE_BATCH_MS : TARGET_BATCH_MS;

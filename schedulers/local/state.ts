@@ -6,7 +6,7 @@
  * - `waiting[i]`: how many of entry i's dependencies have not finished; at 0 it is ready.
  * - `ready`: a min-heap of entries whose inputs are all available; the lowest number
  *   (highest priority from `order`) is taken first.
- * - `running`: entries handed to an executor and not yet finished.
+ * - `running[i]`: 1 while entry i is handed to an executor and not yet finished.
  * - `waitingData[i]`: how many unfinished entries still need entry i's value; at 0 the
  *   value is released (dropped from `values`) unless i is a requested output (`pinned`).
  * - `values[i]` / `held[i]`: the value of a finished (or literal) entry while it is needed;
@@ -65,7 +65,9 @@ export interface EngineState {
   readonly held: Uint8Array;
   readonly values: unknown[];
   readonly ready: MinHeap;
-  readonly running: Set<number>;
+  readonly running: Uint8Array;
+  /** Zeroed scratch counters, one per entry, for a pass that must leave them zero (the engine's batch forming). */
+  readonly scratch: Int32Array;
   /** Task entries finished so far, and how many there are in all. */
   finished: number;
   readonly total: number;
@@ -84,7 +86,8 @@ export function startState(plan: Plan): EngineState {
     held: new Uint8Array(n),
     values: new Array<unknown>(n),
     ready: new MinHeap(),
-    running: new Set(),
+    running: new Uint8Array(n),
+    scratch: new Int32Array(n),
     finished: 0,
     total,
   };
@@ -107,7 +110,7 @@ export function startState(plan: Plan): EngineState {
 /** Take the highest-priority ready entry and mark it running; -1 when none is ready. */
 export function takeReady(state: EngineState): number {
   const i = state.ready.pop();
-  if (i >= 0) state.running.add(i);
+  if (i >= 0) state.running[i] = 1;
   return i;
 }
 
@@ -123,7 +126,7 @@ export function releaseData(state: EngineState, i: number): void {
  */
 export function finishEntry(state: EngineState, i: number, value: unknown): void {
   const plan = state.plan;
-  state.running.delete(i);
+  state.running[i] = 0;
   state.finished++;
   if (state.waitingData[i]! > 0 || state.pinned[i]) {
     state.values[i] = value;
@@ -134,7 +137,7 @@ export function finishEntry(state: EngineState, i: number, value: unknown): void
   }
   for (const j of plan.dependents[i]!) {
     // A dependent already running was batched together with its inputs (engine's takeBatch).
-    if (--state.waiting[j]! === 0 && !state.running.has(j)) state.ready.push(j);
+    if (--state.waiting[j]! === 0 && !state.running[j]) state.ready.push(j);
   }
 }
 

@@ -39,6 +39,7 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
   const startupSeconds = (performance.now() - started) / 1000;
   const executor: LocalExecutor = {
     slots: workers,
+    prefetch: 1,
     maxBatchTasks: MAX_BATCH_TASKS,
     inline: false,
     sizeOf: (v) => estimateSize(v, true),

@@ -12,13 +12,15 @@ export interface ConformanceTarget {
   clones: boolean;
   /** SharedArrayBuffer memory reaches the ops without a copy (an op's writes are seen by the caller). */
   sharesMemory: boolean;
+  /** Large typed arrays a worker returns come back by transfer, not copied (threads: local/movable.ts). */
+  movesResults?: boolean;
   /** Ops run in workers that can die and be replaced (an op's `process.exit` kills a worker, not the test). */
   hasWorkers: boolean;
 }
 
 export const conformanceSchedulers: ConformanceTarget[] = [
-  { name: 'sync', options: {}, clones: false, sharesMemory: true, hasWorkers: false },
-  { name: 'threads', options: { workers: 2 }, clones: true, sharesMemory: true, hasWorkers: true },
-  { name: 'processes', options: { workers: 2 }, clones: true, sharesMemory: false, hasWorkers: true },
-  { name: 'distributed', options: { workers: 2 }, clones: true, sharesMemory: false, hasWorkers: true },
+  { name: 'sync', options: {}, clones: false, sharesMemory: true, movesResults: false, hasWorkers: false },
+  { name: 'threads', options: { workers: 2 }, clones: true, sharesMemory: true, movesResults: true, hasWorkers: true },
+  { name: 'processes', options: { workers: 2 }, clones: true, sharesMemory: false, movesResults: false, hasWorkers: true },
+  { name: 'distributed', options: { workers: 2 }, clones: true, sharesMemory: false, movesResults: false, hasWorkers: true },
 ];

@@ -4,12 +4,14 @@
  * commit), runs interleaved build by build so machine load hits both alike.
  *
  *   node dist/scripts/measure-local.js [--before DIR] [--runs 7] [--scenarios fine,fresh,tree,matmul]
- *     [--schedulers sync,threads,processes] [--workers 2]
+ *     [--schedulers sync,threads,processes] [--workers 2] [--fan-out-copy]
  *
  * Scenarios: `fine` (6,000 pure-JS tasks of ~40 µs plus a 16-way reduction), `fresh` (10,000
  * trivial tasks in a tree reduction, a new graph with new keys for every get, planning
- * included), `tree` (tree-reduce quick: 16 Float64Arrays of 16 MB summed pairwise), `matmul`
- * (matmul small: n 2000, b 256). Per build and scheduler: median wall ms, median CPU ms of the
+ * included), `tree` (tree-reduce quick: 16 Float64Arrays of 16 MB summed pairwise), `fanout`
+ * (one 16 MB array read by 8 tasks; with `--fan-out-copy` also measured with the engine's
+ * `fanOut: 'copy'` instead of promoting it to shared memory once), `matmul` (matmul small:
+ * n 2000, b 256). Per build and scheduler: median wall ms, median CPU ms of the
  * main thread alone (/proc/thread-self/schedstat: robust to a busy machine, and the figure
  * that bounds fine-grained scaling), bytes copied per run, and ratios (sync / scheduler, after
  * / before). Every answer is checked. `measureLocal` returns the rows as plain data.
@@ -19,7 +21,11 @@ import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import type { Graph, Scheduler, SchedulerName } from '../schedulers/index.js';
+import { GraphBuilder, opRef, type Graph, type Key, type Scheduler, type SchedulerName } from '../schedulers/index.js';
+import type { EngineOptions } from '../schedulers/local/engine.js';
+import { leafValue } from '../workloads/tree-reduce/ops.js';
+import { multiply } from '../workloads/matmul/kernel.js';
+import { wasmMultiply } from '../workloads/matmul/wasm-kernel.js';
 import { matmul } from '../workloads/matmul/index.js';
 import { treeReduceWorkload } from '../workloads/tree-reduce/index.js';
 import { calibrateSpin, fineGrainedGraph } from './fine-grained.js';
@@ -102,11 +108,38 @@ function scenarios(names: string[]): Scenario[] {
       const params = treeReduceWorkload.sizes.quick;
       const built = treeReduceWorkload.build(params, { tmpDir: '', options: {} }) as { graph: Graph; keys: string[] };
       out.push({ name, tasks: Object.keys(built.graph).length, make: () => built, check: (r) => void treeReduceWorkload.verify(r, params, built as never) });
+    } else if (name === 'fanout') {
+      // One 16 MB array read by 8 tasks in different batches (plus 8 arrays read once), summed pairwise.
+      const length = 2_000_000;
+      const leaf = new URL('../workloads/tree-reduce/ops.js', import.meta.url).href;
+      const b = new GraphBuilder();
+      const shared = b.task('shared', opRef(leaf, 'makeLeaf'), [0, length]);
+      let level = Array.from({ length: 8 }, (_, i) => b.task(`d${i}`, opRef(leaf, 'addArrays'), [shared, b.task(`m${i}`, opRef(leaf, 'makeLeaf'), [i + 1, length])]));
+      for (let depth = 0; level.length > 1; depth++) {
+        const next = [];
+        for (let i = 0; i < level.length; i += 2) next.push(b.task(`s${depth}-${i}`, opRef(leaf, 'addArrays'), [level[i]!, level[i + 1]!]));
+        level = next;
+      }
+      const built = { graph: b.graph, keys: [level[0]!.$ref] };
+      const expected = (i: number): number => {
+        let v = 8 * leafValue(0, i);
+        for (let k = 1; k <= 8; k++) v += leafValue(k, i);
+        return v;
+      };
+      out.push({
+        name,
+        tasks: Object.keys(built.graph).length,
+        make: () => built,
+        check: (r) => {
+          const x = r[0] as Float64Array;
+          for (const i of [0, 1, 12345, length - 1]) if (x[i] !== expected(i)) throw new Error(`fanout: element ${i} is ${x[i]}, expected ${expected(i)}`);
+        },
+      });
     } else if (name === 'matmul') {
       const params = matmul.sizes.small;
       const built = matmul.build(params, { tmpDir: '', options: {} }) as { graph: Graph; keys: string[] };
       out.push({ name, tasks: Object.keys(built.graph).length, make: () => built, check: (r) => void matmul.verify(r, params, built as never) });
-    } else throw new Error(`unknown scenario "${name}" (choose from fine, fresh, tree, matmul)`);
+    } else throw new Error(`unknown scenario "${name}" (choose from fine, fresh, tree, fanout, matmul)`);
   }
   return out;
 }
@@ -188,6 +221,46 @@ export async function loadBuild(label: string, dir: string): Promise<Build> {
   return { label, createScheduler: mod.createScheduler };
 }
 
+/** `build` with engine options added to every get (e.g. `{ fanOut: 'copy' }`). */
+function withGetOptions(build: Build, label: string, extra: EngineOptions): Build {
+  return {
+    label,
+    createScheduler: async (name, options) => {
+      const s = await build.createScheduler(name, options);
+      return { ...s, stats: () => s.stats(), close: () => s.close(), get: (graph: Graph, keys: Key[], o?: EngineOptions) => s.get(graph, keys, { ...o, ...extra } as EngineOptions) };
+    },
+  };
+}
+
+/**
+ * matmul small's kernel time alone: the same 512 block products through the fastest kernel
+ * into preallocated memory, on this thread (median of `runs`, wall and CPU ms): what sync's
+ * time is compared with.
+ */
+export function matmulKernelMs(runs: number): { wallMs: number; cpuMs: number } {
+  const { n, b } = matmul.sizes.small;
+  const kernel = wasmMultiply ?? multiply;
+  const nb = Math.ceil(n / b);
+  const size = (i: number): number => Math.min(b, n - i * b);
+  const blocks = Array.from({ length: nb }, (_, i) => Float64Array.from({ length: size(i) * b }, (_, x) => ((x * 7919) % 1000) / 1000 - 0.5));
+  const c = new Float64Array(b * b);
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let r = -1; r < runs; r++) {
+    const c0 = threadCpuMs();
+    const t0 = performance.now();
+    for (let i = 0; i < nb; i++) {
+      for (let j = 0; j < nb; j++) {
+        for (let k = 0; k < nb; k++) kernel(c, blocks[i]!.subarray(0, size(i) * size(k)), blocks[k]!.subarray(0, size(k) * size(j)), size(i), size(k), size(j));
+      }
+    }
+    if (r < 0) continue;
+    walls.push(performance.now() - t0);
+    cpus.push(threadCpuMs() - c0);
+  }
+  return { wallMs: median(walls), cpuMs: median(cpus) };
+}
+
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
@@ -196,11 +269,15 @@ async function main(): Promise<void> {
       scenarios: { type: 'string', default: 'fine,fresh,tree,matmul' },
       schedulers: { type: 'string', default: 'sync,threads,processes' },
       workers: { type: 'string', default: '2' },
+      'fan-out-copy': { type: 'boolean', default: false },
     },
   });
   const builds: Build[] = [];
   if (args.before) builds.push(await loadBuild('before', args.before));
-  builds.push(await loadBuild('after', new URL('../..', import.meta.url).pathname));
+  const after = await loadBuild('after', new URL('../..', import.meta.url).pathname);
+  builds.push(after);
+  // fanOut 'copy' against the default 'share': how a value read by several batches should cross.
+  if (args['fan-out-copy']) builds.push(withGetOptions(after, 'copy', { fanOut: 'copy' }));
   console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores; median of ${args.runs} runs after 1 warm-up, builds interleaved`);
   const rows = await measureLocal(builds, {
     scenarios: args.scenarios!.split(','),
@@ -209,6 +286,12 @@ async function main(): Promise<void> {
     runs: Number(args.runs),
   });
   console.log(formatRows(rows));
+  if (args.scenarios!.split(',').includes('matmul')) {
+    const k = matmulKernelMs(Number(args.runs));
+    const syncRows = rows.filter((r) => r.scenario === 'matmul' && r.scheduler === 'sync');
+    console.log(`matmul kernel alone (512 block products, preallocated): wall ${k.wallMs.toFixed(0)} ms, CPU ${k.cpuMs.toFixed(0)} ms; ` +
+      syncRows.map((r) => `sync ${r.build} / kernel: wall ${(r.wallMs / k.wallMs).toFixed(2)}, CPU ${(r.mainCpuMs / k.cpuMs).toFixed(2)}`).join('; '));
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -31,9 +31,19 @@ export function sumBlocks(products: Float64Array[]): Float64Array {
   }
   const out = sharedFloat64Array(first.length);
   out.set(first);
-  for (let k = 1; k < products.length; k++) {
-    const block = products[k]!;
-    for (let x = 0; x < out.length; x++) out[x] += block[x]!;
+  // Three blocks per pass over `out` (a third of the memory traffic of one pass per block);
+  // left-to-right additions, so every entry is rounded exactly as by one pass per block.
+  const n = out.length;
+  let k = 1;
+  for (; k + 2 < products.length; k += 3) {
+    const p = products[k]!;
+    const q = products[k + 1]!;
+    const r = products[k + 2]!;
+    for (let x = 0; x < n; x++) out[x] = out[x]! + p[x]! + q[x]! + r[x]!;
+  }
+  for (; k < products.length; k++) {
+    const p = products[k]!;
+    for (let x = 0; x < n; x++) out[x] += p[x]!;
   }
   return out;
 }

@@ -8,7 +8,9 @@
  *
  * Inputs are copied into the module's linear memory (O(b²)) before the O(b³) multiply and C
  * is copied back; a block product of b ≥ 64 amortises that. `wasmMultiply` (C = A·B) never
- * reads C: it zeroes C's place in linear memory instead of copying C in, so a freshly
+ * reads C: when the shape is whole 4×4 tiles, the first k-chunk stores its tiles into C's
+ * place in linear memory (the `mmset` variant of the kernel) instead of adding them to a
+ * zero-filled one (otherwise it zeroes that place), so a freshly
  * allocated result is first touched by a write (see `multiply` in kernel.ts for why that
  * matters). Both exports are undefined when the runtime lacks WebAssembly SIMD; callers then
  * use the JS kernel.
@@ -108,7 +110,8 @@ function addLocal(local: number, amount: number[]): number[] {
   return [...ins.get(local), ...amount, ...ins.add, ...ins.set(local)];
 }
 
-function kernelBody(): number[] {
+/** The kernel's code; `overwrite`: store the tile into C (C = A·B over this k-chunk) instead of adding it (C += A·B). */
+function kernelBody(overwrite: boolean): number[] {
   const code: number[] = [
     ...ins.get(LDA), ...ins.i32(3), ...ins.shl, ...ins.set(PBYTES),
     ...ins.get(N), ...ins.i32(3), ...ins.shl, ...ins.set(NBYTES),
@@ -155,10 +158,13 @@ function kernelBody(): number[] {
     ...ins.get(C), ...ins.get(I), ...ins.get(N), ...ins.mul, ...ins.get(J), ...ins.add, ...ins.i32(3), ...ins.shl, ...ins.add, ...ins.set(T),
   );
   ACC.forEach(([lo, hi], r) => {
-    code.push(
-      ...ins.get(T), ...ins.get(T), ...ins.v128Load(0), ...ins.get(lo), ...ins.f64x2Add, ...ins.v128Store(0),
-      ...ins.get(T), ...ins.get(T), ...ins.v128Load(16), ...ins.get(hi), ...ins.f64x2Add, ...ins.v128Store(16),
-    );
+    if (overwrite) code.push(...ins.get(T), ...ins.get(lo), ...ins.v128Store(0), ...ins.get(T), ...ins.get(hi), ...ins.v128Store(16));
+    else {
+      code.push(
+        ...ins.get(T), ...ins.get(T), ...ins.v128Load(0), ...ins.get(lo), ...ins.f64x2Add, ...ins.v128Store(0),
+        ...ins.get(T), ...ins.get(T), ...ins.v128Load(16), ...ins.get(hi), ...ins.f64x2Add, ...ins.v128Store(16),
+      );
+    }
     if (r < 3) code.push(...addLocal(T, ins.get(NBYTES)));
   });
   code.push(
@@ -171,14 +177,17 @@ function kernelBody(): number[] {
 
 function kernelModule(): Uint8Array {
   const locals = [[...u32(11), I32], [...u32(11), V128]];
-  const body = [...vec(locals), ...kernelBody()];
+  const bodies = [false, true].map((overwrite) => {
+    const body = [...vec(locals), ...kernelBody(overwrite)];
+    return [...u32(body.length), ...body];
+  });
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
     ...section(1, vec([[0x60, ...vec(new Array(PARAMS).fill([I32])), ...vec([])]])), // type 0: (i32 ×9) -> ()
-    ...section(3, vec([u32(0)])), // function 0 has type 0
+    ...section(3, vec([u32(0), u32(0)])), // functions 0 (mm: C += A·B) and 1 (mmset: C = A·B) have type 0
     ...section(5, vec([[0x00, ...u32(1)]])), // one memory, 1 page minimum, growable
-    ...section(7, vec([[...name('mm'), 0x00, ...u32(0)], [...name('memory'), 0x02, ...u32(0)]])),
-    ...section(10, vec([[...u32(body.length), ...body]])),
+    ...section(7, vec([[...name('mm'), 0x00, ...u32(0)], [...name('mmset'), 0x00, ...u32(1)], [...name('memory'), 0x02, ...u32(0)]])),
+    ...section(10, vec(bodies)),
   ];
   return new Uint8Array(bytes);
 }
@@ -198,6 +207,7 @@ function instantiate(): Kernel | undefined {
   if (!WebAssembly.validate(bytes)) return undefined;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
   const mm = instance.exports.mm as RawKernel;
+  const mmset = instance.exports.mmset as RawKernel;
   const memory = instance.exports.memory as WebAssembly.Memory;
   const align = (bytesNeeded: number): number => Math.ceil(bytesNeeded / 16) * 16;
 
@@ -215,10 +225,13 @@ function instantiate(): Kernel | undefined {
       const heap = new Float64Array(memory.buffer);
       heap.set(a.subarray(0, m * p), aAt / 8);
       heap.set(b.subarray(0, p * n), bAt / 8);
+      // C = A·B over whole 4×4 tiles: the first k-chunk stores its tiles (no zero fill, no
+      // read of C); edge rows/columns are then added by the JS loop, so they need zeros.
+      const overwrite = !accumulate && m4 === m && n4 === n;
       if (accumulate) heap.set(c.subarray(0, m * n), cAt / 8);
-      else heap.fill(0, cAt / 8, cAt / 8 + m * n);
+      else if (!overwrite) heap.fill(0, cAt / 8, cAt / 8 + m * n);
       for (let k0 = 0; k0 < p; k0 += KC) {
-        mm(aAt + k0 * 8, bAt + k0 * n * 8, cAt, panelAt, m4, Math.min(KC, p - k0), n, n4, p);
+        (overwrite && k0 === 0 ? mmset : mm)(aAt + k0 * 8, bAt + k0 * n * 8, cAt, panelAt, m4, Math.min(KC, p - k0), n, n4, p);
       }
       c.set(heap.subarray(cAt / 8, cAt / 8 + m * n));
     } else if (!accumulate) {

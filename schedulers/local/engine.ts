@@ -7,7 +7,9 @@
  * How it works:
  * 1. `buildPlan` validates the graph, culls what the keys do not need, orders it (Dask-style
  *    depth-first priority) and fuses linear chains into units, numbered by priority.
- * 2. While a slot is free and something is ready, the loop forms a batch: the
+ * 2. While a slot is free (each worker runs one batch and may have `prefetch` more queued
+ *    in its pool, so it never waits for main to read a result) and something is ready, the
+ *    loop forms a batch: the
  *    highest-priority ready units (as many as keep every slot busy, bounded by a target
  *    batch duration learnt from the tasks' measured times), then every unit whose inputs
  *    all come from the batch itself (so a subtree of a reduction runs in one submission
@@ -16,9 +18,18 @@
  * 3. Each finished batch updates the state (state.ts): values kept while some pending unit
  *    needs them and released the moment none does; dependents whose last input arrived
  *    become ready. Requested keys are pinned until the end.
+ *    Main gives a value up when it sends it to the batch holding all its remaining
+ *    consumers (released from the state at once, never read again: `valueOf` checks), and
+ *    on executors that `move` its large buffers then go by transfer instead of by copy
+ *    (movable.ts); workers move their results back the same way. A large typed array that
+ *    will be sent again is copied into shared memory once when the executor `sharesMemory`
+ *    (scripts/measure-local.ts --fan-out-copy measures that against copying every time).
+ *    Requested keys and the caller's literals are never moved.
  * 4. A task failure, a lost worker or an abort rejects `get` at once; results still in
  *    flight for that run are ignored when they arrive. Nothing survives between runs except
- *    the executor's pool, so the scheduler is usable for the next `get`.
+ *    the executor's pool, so the scheduler is usable for the next `get`. An abort is seen
+ *    between batches and, inline, between tasks; a run of synchronous inline batches
+ *    yields to the event loop every 20 ms, so a timer that aborts gets to fire.
  * 5. Events: inline runs emit `task-start` right before each op and `task-end` after it. A
  *    pool does not say which worker took a batch until it answers, so for threads and
  *    processes both events of a task are emitted when its batch comes back: `task-start`

@@ -264,20 +264,25 @@ const NO_DEPS: number[] = [];
 function dependencyIds(key: Key, node: Task, indexOf: Map<Key, number>): number[] {
   const ids: number[] = [];
   const args = node.args;
-  // Fast path: a few top-level refs among scalars (the common case) need no walk and no Set.
-  let walk = false;
+  // Fast path: top-level refs among scalars (the common case, wide fan-in included) need no
+  // walk; duplicates are found by scan while few, by a Set beyond that.
+  let seen: Set<number> | undefined;
   for (let a = 0; a < args.length; a++) {
     const arg = args[a];
     if (typeof arg !== 'object' || arg === null) continue;
-    if (!isRef(arg) || ids.length === 16) {
-      walk = true;
-      break;
-    }
+    if (!isRef(arg)) return walkedDependencyIds(key, node, indexOf);
     const d = indexOf.get(arg.$ref);
     if (d === undefined) throw missingRef(key, arg.$ref);
-    if (!ids.includes(d)) ids.push(d);
+    if (seen === undefined && ids.length >= 16) seen = new Set(ids);
+    if (seen ? seen.has(d) : ids.includes(d)) continue;
+    ids.push(d);
+    seen?.add(d);
   }
-  if (!walk) return ids;
+  return ids;
+}
+
+/** `dependencyIds` for args with refs nested in arrays or plain objects. */
+function walkedDependencyIds(key: Key, node: Task, indexOf: Map<Key, number>): number[] {
   return taskDependencies(node).map((ref) => {
     const d = indexOf.get(ref);
     if (d === undefined) throw missingRef(key, ref);

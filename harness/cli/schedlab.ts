@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `schedlab`: the command line. Commands: bench, list, report, scheduler, worker.
+ * `schedlab`: the command line. Commands: bench, list, report, calibrate, advise, scheduler, worker.
  *
  * This file only wires commander to the modules that do the work; each command imports
  * what it needs lazily, so `schedlab report` works even when a scheduler module is
@@ -21,6 +21,7 @@ import { countCells, describePlan, PRESETS } from '../runner/plan.js';
 import { createProgress } from './progress.js';
 import { resolveRunFile, RUNS_DIR } from './run-files.js';
 import { renderSummary } from './summary.js';
+import type { RawAdviseOptions, RawCalibrateOptions } from './model-commands.js';
 
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
@@ -65,6 +66,29 @@ function buildProgram(): Command {
     .option('-o, --output <file>', 'where to write the report (default: next to the results file; Markdown goes to stdout)')
     .addOption(new Option('--format <format>', 'report format').choices(['html', 'md']).default('html'))
     .action(reportCommand);
+
+  program
+    .command('calibrate')
+    .description("measure this machine's cost model for every scheduler and worker count (about 3 minutes on 2 cores); write runs/calibration-<id>.json")
+    .option('--full', 'the full sweep (more durations and sizes, longer runs) instead of the quick one')
+    .option('--schedulers <names>', `comma-separated: ${SCHEDULER_NAMES.join(', ')} (default: all that start here)`)
+    .option('--workers <counts>', 'comma-separated worker counts (default: 1, 2, 4, … up to the available parallelism)')
+    .option('--out-dir <dir>', 'where the calibration file goes (next to the run files)', RUNS_DIR)
+    .option('--force', 'measure again even if this environment already has a calibration')
+    .option('--no-catalog', 'do not profile the catalog workloads (the report then has no points on the decision map)')
+    .action(async (opts: RawCalibrateOptions) => (await import('./model-commands.js')).calibrateCommand(opts));
+
+  program
+    .command('advise')
+    .description('profile your workload once on sync and predict, from the calibration, which scheduler and worker count to use')
+    .option('--workload-file <path>', 'your workload module (.js/.mjs/.ts exporting the Workload shape)')
+    .option('--size <name>', `size to build: ${SIZE_NAMES.join(', ')}`, 'quick')
+    .option('--json', 'print the advice as JSON (see README)')
+    .option('--verify', 'also run the top candidates for real and print predicted against measured')
+    .option('--calibration <file>', "a calibration file (default: this environment's in --runs-dir; a quick calibration runs when there is none)")
+    .option('--accept-other-environment', 'use a calibration file measured elsewhere (predictions are flagged)')
+    .option('--runs-dir <dir>', 'where calibration files live', RUNS_DIR)
+    .action(async (opts: RawAdviseOptions) => (await import('./model-commands.js')).adviseCommand(opts));
 
   const scheduler = program
     .command('scheduler')
@@ -256,8 +280,9 @@ function exitCodeFor(err: unknown): number {
     // --help and --version "fail" with code 0; every other commander error is bad input.
     return err.exitCode === 0 ? 0 : EXIT_USAGE;
   }
-  // UsageError, ResultsFileError, and the library's OptionError (code BAD_OPTION) are all bad input.
-  if (err instanceof UsageError || err instanceof ResultsFileError || (err as { code?: unknown }).code === 'BAD_OPTION') {
+  // UsageError, ResultsFileError, a bad calibration file and the library's OptionError (code BAD_OPTION) are all bad input.
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof UsageError || err instanceof ResultsFileError || code === 'BAD_OPTION' || code === 'BAD_CALIBRATION_FILE') {
     console.error(`schedlab: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`); // one line, even for a multi-line cause
     return EXIT_USAGE;
   }

@@ -1,0 +1,63 @@
+/**
+ * `advise --verify`: run the top candidates for real and set their measured times against
+ * the predictions. Candidates: the recommended pool and the pools predicted fastest (up to
+ * `count` in all). Each pool is started, warmed up with one get, timed over a few gets (the
+ * median is kept; start-up excluded, as in the predictions), checked, and closed.
+ */
+import { poolLabel, type PoolId } from '../../common/cells.js';
+import type { Prediction } from '../../model/predict.js';
+import { createScheduler } from '../../schedulers/index.js';
+import type { Graph, Key } from '../../schedulers/types.js';
+import { median } from 'simple-statistics';
+
+export interface Verified extends PoolId {
+  predicted: number;
+  low: number;
+  high: number;
+  /** Median of the timed gets, seconds; null when the pool failed (see `error`). */
+  measured: number | null;
+  samples: number[];
+  error?: string;
+}
+
+export function candidates(recommended: PoolId, predictions: readonly Prediction[], count = 3): Prediction[] {
+  const byTime = [...predictions].sort((a, b) => a.seconds - b.seconds);
+  const pick = predictions.find((p) => p.scheduler === recommended.scheduler && p.workers === recommended.workers);
+  const out = pick ? [pick] : [];
+  for (const p of byTime) if (out.length < count && !out.includes(p)) out.push(p);
+  return out;
+}
+
+export async function verifyPredictions(
+  graph: Graph,
+  keys: Key[],
+  chosen: readonly Prediction[],
+  check: (values: unknown[]) => Promise<void> | void,
+  note: (message: string) => void,
+): Promise<Verified[]> {
+  const out: Verified[] = [];
+  for (const p of chosen) {
+    const base = { scheduler: p.scheduler, workers: p.workers, predicted: p.seconds, low: p.low, high: p.high };
+    note(`verify: running ${poolLabel(p)}…`);
+    let scheduler;
+    try {
+      scheduler = await createScheduler(p.scheduler, { workers: p.workers });
+      const w0 = performance.now();
+      await check(await scheduler.get(graph, keys));
+      const reps = (performance.now() - w0) / 1000 > 2 ? 1 : 3;
+      const samples: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        const values = await scheduler.get(graph, keys);
+        samples.push((performance.now() - t0) / 1000);
+        await check(values);
+      }
+      out.push({ ...base, measured: median(samples), samples });
+    } catch (err) {
+      out.push({ ...base, measured: null, samples: [], error: (err as Error).message });
+    } finally {
+      await scheduler?.close().catch(() => undefined);
+    }
+  }
+  return out;
+}

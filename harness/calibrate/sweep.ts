@@ -1,0 +1,201 @@
+/**
+ * The calibration sweep for one pool: a parametric synthetic workload run on a started
+ * scheduler, each graph first profiled on the main thread (the same profiler `advise` uses)
+ * and then timed on the pool, with the pool's byte counters taken per get.
+ *
+ * Runs, sized from a first probe of the pool's per-task cost so that each takes a fraction
+ * of a second whatever the scheduler:
+ * - overhead: one empty task; two widths of independent empty tasks plus a reduction;
+ * - bytes, for each kind of value (plain, shared, object) and each size: "to" (tasks read a
+ *   literal of that size), "back" (tasks return a value of that size), and "stages" (each
+ *   task of a second stage reads k = 2 values of the first, which moves values between
+ *   workers on a peer-to-peer pool);
+ * - compute: independent busy tasks plus a reduction, task durations 10 µs … 10 ms (quick)
+ *   or 1 µs … 30 ms (full): efficiency and METG.
+ * A run that fails is left out with a note; the pool goes on.
+ */
+import { opRef } from '../../schedulers/graph.js';
+import type { Graph, Key, Scheduler } from '../../schedulers/types.js';
+import type { CalibrationRun } from '../../model/fit.js';
+import type { ValueKind } from '../../model/calibration.js';
+import { VALUE_KINDS } from '../../model/calibration.js';
+import { profileGraph } from './profile.js';
+import { produce, spin } from './ops.js';
+
+const OPS = import.meta.url.replace(/sweep\.js$/, 'ops.js');
+const SPIN = opRef(OPS, 'spin');
+const PRODUCE = opRef(OPS, 'produce');
+const CONSUME = opRef(OPS, 'consume');
+const REDUCE = opRef(OPS, 'reduce');
+
+export type SweepKind = 'quick' | 'full';
+
+export interface SweepSettings {
+  sweep: SweepKind;
+  /** spin iterations per second on the main thread (measureSpinRate). */
+  spinRate: number;
+  /** A single get longer than this fails the run. */
+  runTimeoutSeconds: number;
+  note: (message: string) => void;
+  interrupt?: AbortSignal;
+}
+
+interface Experiment {
+  name: string;
+  purpose: CalibrationRun['purpose'];
+  kind: ValueKind | null;
+  build: () => { graph: Graph; keys: Key[] };
+}
+
+/** Iterations of `spin` per second on this thread: the fastest of a few timed runs. */
+export function measureSpinRate(): number {
+  const iterations = 2_000_000;
+  let best = Infinity;
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    spin(iterations);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return iterations / Math.max(best, 1e-6);
+}
+
+function independent(n: number, iterations: number): { graph: Graph; keys: Key[] } {
+  const graph: Graph = {};
+  const refs: Array<{ $ref: Key }> = [];
+  for (let i = 0; i < n; i++) {
+    graph[`t${i}`] = { op: SPIN, args: [iterations] };
+    refs.push({ $ref: `t${i}` });
+  }
+  graph.total = { op: REDUCE, args: refs };
+  return { graph, keys: ['total'] };
+}
+
+function bytesTo(kind: ValueKind, bytes: number, tasks: number): { graph: Graph; keys: Key[] } {
+  // Literal inputs, made on the main thread by the same op the tasks use.
+  const graph: Graph = {};
+  const keys: Key[] = [];
+  for (let i = 0; i < tasks; i++) {
+    graph[`in${i}`] = { value: produce(kind, bytes, 0) };
+    graph[`c${i}`] = { op: CONSUME, args: [0, { $ref: `in${i}` }] };
+    keys.push(`c${i}`);
+  }
+  return { graph, keys };
+}
+
+function bytesBack(kind: ValueKind, bytes: number, tasks: number): { graph: Graph; keys: Key[] } {
+  const graph: Graph = {};
+  const keys: Key[] = [];
+  for (let i = 0; i < tasks; i++) {
+    graph[`p${i}`] = { op: PRODUCE, args: [kind, bytes, 0] };
+    keys.push(`p${i}`);
+  }
+  return { graph, keys };
+}
+
+function stages(kind: ValueKind, bytes: number, width: number): { graph: Graph; keys: Key[] } {
+  const graph: Graph = {};
+  for (let i = 0; i < width; i++) graph[`a${i}`] = { op: PRODUCE, args: [kind, bytes, 0] };
+  const refs: Array<{ $ref: Key }> = [];
+  for (let i = 0; i < width; i++) {
+    graph[`b${i}`] = { op: CONSUME, args: [0, { $ref: `a${i}` }, { $ref: `a${(i + 1) % width}` }] };
+    refs.push({ $ref: `b${i}` });
+  }
+  graph.total = { op: REDUCE, args: refs };
+  return { graph, keys: ['total'] };
+}
+
+function experiments(settings: SweepSettings, workers: number, perTaskSeconds: number): Experiment[] {
+  const quick = settings.sweep === 'quick';
+  const narrow = Math.round(Math.min(4000, Math.max(16, 0.04 / perTaskSeconds)));
+  const list: Experiment[] = [
+    { name: 'empty', purpose: 'overhead', kind: null, build: () => independent(1, 0) },
+    { name: `tasks×${narrow}`, purpose: 'overhead', kind: null, build: () => independent(narrow, 0) },
+    { name: `tasks×${narrow * 4}`, purpose: 'overhead', kind: null, build: () => independent(narrow * 4, 0) },
+  ];
+  const tasks = Math.max(4, 2 * workers);
+  const sizes = quick ? [256 * 1024, 2 * 1024 * 1024] : [256 * 1024, 2 * 1024 * 1024, 16 * 1024 * 1024];
+  for (const kind of VALUE_KINDS) {
+    for (const bytes of sizes) {
+      const mb = `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;
+      list.push({ name: `to ${kind} ${mb}×${tasks}`, purpose: 'overhead', kind, build: () => bytesTo(kind, bytes, tasks) });
+      list.push({ name: `back ${kind} ${mb}×${tasks}`, purpose: 'overhead', kind, build: () => bytesBack(kind, bytes, tasks) });
+    }
+    const stageBytes = sizes[1]!;
+    list.push({ name: `stages ${kind} 2 MiB×${tasks}`, purpose: 'overhead', kind, build: () => stages(kind, stageBytes, tasks) });
+  }
+  const durations = quick ? [1e-5, 1e-4, 1e-3, 1e-2] : [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2];
+  const target = quick ? 0.15 : 0.5;
+  for (const d of durations) {
+    const n = Math.round(Math.min(20_000, Math.max(4 * workers, Math.ceil((target * workers) / Math.max(d, perTaskSeconds)))));
+    const iterations = Math.max(1, Math.round(d * settings.spinRate));
+    list.push({ name: `compute ${formatShort(d)}×${n}`, purpose: 'compute', kind: null, build: () => independent(n, iterations) });
+  }
+  return list;
+}
+
+function formatShort(seconds: number): string {
+  return seconds < 1e-3 ? `${Math.round(seconds * 1e6)} µs` : `${Math.round(seconds * 1e3)} ms`;
+}
+
+/** Time `graph` on `scheduler`: one warm-up get, then `reps` timed gets with the bytes each moved. */
+async function timeOnPool(scheduler: Scheduler, graph: Graph, keys: Key[], reps: number, settings: SweepSettings): Promise<{ samples: number[]; moved: CalibrationRun['moved'] }> {
+  const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(settings.runTimeoutSeconds * 1000), ...(settings.interrupt ? [settings.interrupt] : [])]);
+  const w0 = performance.now();
+  await scheduler.get(graph, keys, { signal: signal() });
+  const warm = (performance.now() - w0) / 1000;
+  const count = warm > 1 ? 1 : reps;
+  const before = scheduler.stats();
+  const samples: number[] = [];
+  for (let r = 0; r < count; r++) {
+    const t0 = performance.now();
+    await scheduler.get(graph, keys, { signal: signal() });
+    samples.push((performance.now() - t0) / 1000);
+  }
+  const after = scheduler.stats();
+  return {
+    samples,
+    moved: {
+      toWorkers: (after.bytesToWorkers - before.bytesToWorkers) / count,
+      fromWorkers: (after.bytesFromWorkers - before.bytesFromWorkers) / count,
+      betweenWorkers: (after.bytesBetweenWorkers - before.bytesBetweenWorkers) / count,
+    },
+  };
+}
+
+/** Profiles are the same on every pool for the same graph: keep them. */
+const profiles = new Map<string, Promise<CalibrationRun['graph']>>();
+
+async function profiled(name: string, build: () => { graph: Graph; keys: Key[] }): Promise<CalibrationRun['graph']> {
+  let p = profiles.get(name);
+  if (!p) {
+    p = (async () => {
+      const { graph, keys } = build();
+      await profileGraph(graph, keys); // warm the JIT and the op cache, as the pool's warm-up does
+      return (await profileGraph(graph, keys)).graph;
+    })();
+    profiles.set(name, p);
+  }
+  return p;
+}
+
+/** Run the whole sweep on a started pool. */
+export async function sweepPool(scheduler: Scheduler, workers: number, settings: SweepSettings): Promise<CalibrationRun[]> {
+  const reps = settings.sweep === 'quick' ? 3 : 5;
+  const probe = independent(32, 0);
+  const probed = await timeOnPool(scheduler, probe.graph, probe.keys, 3, settings);
+  const perTask = Math.max(1e-7, Math.min(...probed.samples) / 32);
+  const runs: CalibrationRun[] = [];
+  for (const e of experiments(settings, workers, perTask)) {
+    if (settings.interrupt?.aborted) break;
+    try {
+      const built = e.build();
+      const graph = await profiled(e.name, () => built);
+      const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
+      runs.push({ name: e.name, purpose: e.purpose, kind: e.kind, graph, samples, moved });
+    } catch (err) {
+      if (settings.interrupt?.aborted) break;
+      settings.note(`  ${e.name}: left out (${(err as Error).message})`);
+    }
+  }
+  return runs;
+}

@@ -1,0 +1,188 @@
+/**
+ * Fitting one pool's cost model from its calibration runs.
+ *
+ * 1. **Data path** from the pool's own byte counters: any bytes between workers make it
+ *    peer-to-peer, any bytes to or from workers via-main, none at all inline.
+ * 2. **Overhead** by ordinary least squares (ml-regression-multivariate-linear) over the
+ *    overhead runs (tasks too short for their compute to matter): time minus the ideal share
+ *    of compute = get + task × tasks + Σ byteCost[kind][direction] × bytes counted. Each run
+ *    moves one kind of value, so its counted bytes go to that kind's columns. Columns that are
+ *    zero in every run (sync's bytes, the shared bytes a threads pool never copies) are dropped
+ *    and cost 0. Columns are scaled to 1 and rows weighted by 1 / time (relative errors, so
+ *    short runs count as much as long ones); intervals are ±1.96 standard errors.
+ * 3. **Efficiency** from the compute runs that are compute-bound (ideal compute share at
+ *    least 4× the fitted overhead): ideal compute share / (time − get); value the median,
+ *    interval the range.
+ * 4. **Relative error**: the simulator replays every run with the point costs; the 80th
+ *    percentile of |predicted − measured| / measured widens every prediction interval.
+ * 5. **METG** (Task Bench, Slaughter et al. SC'20): for the compute runs, efficiency =
+ *    useful compute / (wall × workers) and granularity = wall × workers / tasks; METG is the
+ *    granularity where efficiency falls to 50 %, interpolated on log axes.
+ */
+import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
+import { quantile, median } from 'simple-statistics';
+import { DIRECTIONS, VALUE_KINDS, type DataPath, type Direction, type Estimate, type Metg, type MetgPoint, type PoolCosts, type ValueKind } from './calibration.js';
+import { summarize, type ProfiledGraph } from './profile.js';
+import { simulate, type SimulationCosts } from './simulate.js';
+import type { SchedulerName } from '../common/cells.js';
+
+/** Bytes one run moved, per get, as the pool's `stats()` counted them. */
+export type MovedBytes = Record<Direction, number>;
+
+/** One calibration run: a synthetic graph, profiled on the main thread, timed on the pool. */
+export interface CalibrationRun {
+  name: string;
+  /** overhead: compute negligible, fits get/task/byte costs; compute: fits efficiency and METG. */
+  purpose: 'overhead' | 'compute';
+  graph: ProfiledGraph;
+  /** Seconds per get. */
+  samples: number[];
+  moved: MovedBytes;
+  /** The kind of value this run moves (null: none to speak of). */
+  kind: ValueKind | null;
+}
+
+export interface PoolRuns {
+  scheduler: SchedulerName;
+  workers: number;
+  startupSeconds: number;
+  runs: CalibrationRun[];
+}
+
+const Z95 = 1.96;
+const COMPUTE_BOUND = 4;
+const METG_EFFICIENCY = 0.5;
+
+export function fitPool(input: PoolRuns): PoolCosts {
+  const { runs, workers } = input;
+  if (runs.length === 0) throw new Error(`${input.scheduler}×${workers}: no calibration runs to fit`);
+  const dataPath = dataPathOf(runs);
+  const slots = dataPath === 'inline' ? 1 : workers;
+  const overhead = fitOverhead(runs.filter((r) => r.purpose === 'overhead'), slots);
+  const efficiency = fitEfficiency(runs.filter((r) => r.purpose === 'compute'), slots, overhead);
+  const costs: Omit<PoolCosts, 'relativeError' | 'metg'> = {
+    scheduler: input.scheduler,
+    workers,
+    dataPath,
+    startupSeconds: { value: input.startupSeconds, low: input.startupSeconds, high: input.startupSeconds },
+    getSeconds: overhead.get,
+    taskSeconds: overhead.task,
+    byteSeconds: overhead.bytes,
+    efficiency,
+    observations: runs.length,
+  };
+  const point = pointCosts(costs, 'value');
+  const errors = runs.map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
+  return { ...costs, relativeError: quantile(errors, 0.8), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
+}
+
+export function dataPathOf(runs: readonly CalibrationRun[]): DataPath {
+  if (runs.some((r) => r.moved.betweenWorkers > 0)) return 'peer-to-peer';
+  if (runs.some((r) => r.moved.toWorkers > 0 || r.moved.fromWorkers > 0)) return 'via-main';
+  return 'inline';
+}
+
+interface OverheadFit {
+  get: Estimate;
+  task: Estimate;
+  bytes: PoolCosts['byteSeconds'];
+}
+
+function zeroBytes(): PoolCosts['byteSeconds'] {
+  const zero = (): Estimate => ({ value: 0, low: 0, high: 0 });
+  return Object.fromEntries(VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, zero()]))])) as PoolCosts['byteSeconds'];
+}
+
+function fitOverhead(runs: readonly CalibrationRun[], slots: number): OverheadFit {
+  if (runs.length < 3) throw new Error(`need at least 3 overhead runs to fit get and task costs, got ${runs.length}`);
+  const columns: Array<{ name: string; value: (r: CalibrationRun) => number; kind?: ValueKind; direction?: Direction }> = [
+    { name: 'tasks', value: (r) => summarize(r.graph).tasks },
+  ];
+  for (const kind of VALUE_KINDS) {
+    for (const direction of DIRECTIONS) {
+      const value = (r: CalibrationRun): number => (r.kind === kind ? r.moved[direction] : 0);
+      if (runs.some((r) => value(r) > 0)) columns.push({ name: `${kind}.${direction}`, value, kind, direction });
+    }
+  }
+  // Keep the fit determined: drop the byte columns with the fewest runs until rows > columns + 1.
+  while (columns.length + 1 >= runs.length && columns.length > 1) columns.pop();
+  const scale = columns.map((c) => Math.max(...runs.map((r) => Math.abs(c.value(r)))) || 1);
+  const y = runs.map((r) => median(r.samples) - summarize(r.graph).totalTaskSeconds / slots);
+  // Weighted by 1 / time, so a 0.2 ms run counts as much as a 200 ms one (relative errors);
+  // the intercept (the get's cost) is an explicit column so that it is weighted too.
+  const floor = Math.max(1e-5, 0.01 * Math.max(...y.map(Math.abs)));
+  const weights = y.map((v) => 1 / Math.max(Math.abs(v), floor));
+  const x = runs.map((r, i) => [...columns.map((c, j) => c.value(r) / scale[j]!), 1].map((v) => v * weights[i]!));
+  const fit = new MultivariateLinearRegression(x, y.map((v, i) => [v * weights[i]!]), { intercept: false, statistics: true });
+  const estimate = (j: number, s: number): Estimate => {
+    const value = fit.weights[j]![0]! / s;
+    const se = (fit.stdErrors[j] ?? 0) / s;
+    const half = Number.isFinite(se) ? Z95 * se : Math.abs(value);
+    return { value: Math.max(0, value), low: Math.max(0, value - half), high: Math.max(0, value + half) };
+  };
+  const bytes = zeroBytes();
+  columns.forEach((c, j) => {
+    if (c.kind && c.direction) bytes[c.kind][c.direction] = estimate(j, scale[j]!);
+  });
+  return { get: estimate(columns.length, 1), task: estimate(0, scale[0]!), bytes };
+}
+
+function fitEfficiency(runs: readonly CalibrationRun[], slots: number, overhead: OverheadFit): Estimate {
+  const ratios: number[] = [];
+  for (const r of runs) {
+    const s = summarize(r.graph);
+    const ideal = s.totalTaskSeconds / slots;
+    if (ideal < COMPUTE_BOUND * s.tasks * overhead.task.value) continue;
+    const spent = median(r.samples) - overhead.get.value - (slots === 1 ? s.tasks * overhead.task.value : 0);
+    if (spent > 0) ratios.push(Math.min(1.5, Math.max(0.02, ideal / spent)));
+  }
+  if (ratios.length === 0) return { value: 1, low: 0.5, high: 1 };
+  return { value: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
+}
+
+/** METG from the compute runs; also the efficiency curve it was read from. */
+export function metgOf(runs: readonly CalibrationRun[], slots: number): Metg {
+  const points: MetgPoint[] = runs
+    .map((r) => {
+      const s = summarize(r.graph);
+      const wall = median(r.samples);
+      return {
+        taskSeconds: s.meanTaskSeconds,
+        granularitySeconds: (wall * slots) / Math.max(1, s.tasks),
+        efficiency: s.totalTaskSeconds / (wall * slots),
+      };
+    })
+    .sort((a, b) => a.granularitySeconds - b.granularitySeconds);
+  return { ...metgFromPoints(points), points };
+}
+
+/** The smallest granularity at which efficiency is still ≥ 50 %, walking down from the coarsest point. */
+export function metgFromPoints(points: readonly MetgPoint[]): Pick<Metg, 'seconds' | 'bound'> {
+  const sorted = [...points].sort((a, b) => a.granularitySeconds - b.granularitySeconds);
+  let i = sorted.length - 1;
+  if (i < 0 || sorted[i]!.efficiency < METG_EFFICIENCY) return { seconds: null, bound: 'none' };
+  while (i > 0 && sorted[i - 1]!.efficiency >= METG_EFFICIENCY) i--;
+  if (i === 0) return { seconds: sorted[0]!.granularitySeconds, bound: 'at-most' };
+  const above = sorted[i]!;
+  const below = sorted[i - 1]!;
+  // Interpolate log(granularity) linearly in efficiency between the two points around 50 %.
+  const f = (METG_EFFICIENCY - below.efficiency) / (above.efficiency - below.efficiency);
+  const lg = Math.log(below.granularitySeconds) + f * (Math.log(above.granularitySeconds) - Math.log(below.granularitySeconds));
+  return { seconds: Math.exp(lg), bound: 'exact' };
+}
+
+/** One point of a pool's costs for the simulator: the fitted values, or the optimistic (low) or pessimistic (high) end of every interval. */
+export function pointCosts(costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency'>, end: 'value' | 'low' | 'high'): SimulationCosts {
+  const effEnd = end === 'low' ? 'high' : end === 'high' ? 'low' : 'value';
+  const byteSeconds = Object.fromEntries(
+    VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, costs.byteSeconds[k][d][end]]))]),
+  ) as SimulationCosts['byteSeconds'];
+  return {
+    workers: costs.workers,
+    dataPath: costs.dataPath,
+    getSeconds: costs.getSeconds[end],
+    taskSeconds: costs.taskSeconds[end],
+    byteSeconds,
+    efficiency: Math.max(0.02, costs.efficiency[effEnd]),
+  };
+}

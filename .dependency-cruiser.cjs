@@ -1,25 +1,26 @@
 /**
  * The import rules of ARCHITECTURE.md, checked by test/architecture-imports.test.ts
  * (`npx depcruise common schedulers workloads results report harness scripts` prints them).
- * Layers, lowest first: common → schedulers → workloads → results → report → harness →
- * scripts. A module may import its own layer and the layers below it, never one above.
+ * Layers, lowest first: common → model → schedulers → workloads → results → report →
+ * harness → scripts (model is beside schedulers: it imports only common). A module may import its own layer and the layers below it, never one above.
  */
 const layer = (name, path, mayImport) => ({
   name: `${name}-imports-only-below`,
   comment: `${name} may import only ${mayImport.join(', ') || 'nothing of the project'}`,
   severity: 'error',
   from: { path },
-  to: { path: '^(common|schedulers|workloads|results|report|harness|scripts)/', pathNot: [path, ...mayImport.map((p) => `^${p}/`)] },
+  to: { path: '^(common|model|schedulers|workloads|results|report|harness|scripts)/', pathNot: [path, ...mayImport.map((p) => `^${p}/`)] },
 });
 
 module.exports = {
   forbidden: [
     layer('common', '^common/', []),
+    layer('model', '^model/', ['common']),
     layer('schedulers', '^schedulers/', ['common']),
     layer('workloads', '^workloads/', ['common', 'schedulers']),
     layer('results', '^results/', ['common']),
-    layer('report', '^report/', ['common', 'results']),
-    layer('harness', '^harness/', ['common', 'schedulers', 'workloads', 'results', 'report']),
+    layer('report', '^report/', ['common', 'model', 'results']),
+    layer('harness', '^harness/', ['common', 'model', 'schedulers', 'workloads', 'results', 'report']),
     {
       name: 'scheduler-core-below-schedulers',
       comment: 'the core modules of schedulers/ (graph, ops, errors, types...) import no scheduler and not the public index',
@@ -68,6 +69,27 @@ module.exports = {
       severity: 'error',
       from: { path: '^harness/runner/' },
       to: { path: '^harness/cli/' },
+    },
+    {
+      name: 'harness-calibrate-below-advise',
+      comment: 'harness: calibrate/ is imported by advise/ and cli/, never the other way',
+      severity: 'error',
+      from: { path: '^harness/calibrate/' },
+      to: { path: '^harness/(advise|cli)/' },
+    },
+    {
+      name: 'harness-advise-below-cli',
+      comment: 'harness: advise/ (the schedlab/advise entry) does not import the command line',
+      severity: 'error',
+      from: { path: '^harness/advise/' },
+      to: { path: '^harness/cli/' },
+    },
+    {
+      name: 'harness-bench-below-model-runs',
+      comment: 'harness: measure/ and runner/ (the bench) know nothing of calibrate/ or advise/',
+      severity: 'error',
+      from: { path: '^harness/(measure|runner)/' },
+      to: { path: '^harness/(calibrate|advise)/' },
     },
     {
       name: 'entry-files-are-loaded-by-path',

@@ -84,14 +84,8 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts): number {
   const release = (node: number): void => {
     for (const j of dependents[node]!) if (--waiting[j] === 0) ready.push(j, j);
   };
-  for (let i = 0; i < n; i++) {
-    if (g.literal[i]) {
-      availableAt[i] = 0;
-      if (waiting[i] === 0) release(i);
-    } else if (waiting[i] === 0) {
-      ready.push(i, i);
-    }
-  }
+  for (let i = 0; i < n; i++) if (!g.literal[i] && waiting[i] === 0) ready.push(i, i);
+  for (let i = 0; i < n; i++) if (g.literal[i]) release(i); // literals are on the main thread from the start
 
   const dispatch = (): void => {
     while (freeWorkers.length > 0 && ready.length > 0) {

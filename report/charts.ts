@@ -18,7 +18,9 @@ export interface ChartSpec {
   caption: string;
   /** CSS pixel height of the chart box. */
   height: number;
-  kind: 'time' | 'speedup' | 'overhead' | 'bytes' | 'memory' | 'startup' | 'gantt';
+  kind: 'time' | 'speedup' | 'overhead' | 'bytes' | 'memory' | 'startup' | 'gantt' | 'decision-map';
+  /** decision-map: the grid's size and tick labels by index (the page script sizes the squares and labels the axes). */
+  grid?: { columns: number; rows: number; xTicks: Record<number, string>; yTicks: Record<number, string> };
   config: { type: string; data: { labels?: string[]; datasets: Array<Record<string, unknown>> }; options: Record<string, unknown> };
 }
 

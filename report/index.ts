@@ -3,15 +3,20 @@
  * to use for each workload on the machine that ran them, with the evidence.
  *
  * Pipeline, as in criterion: the harness has already measured and stored everything; here
- * load.ts reads it, model.ts decides (recommend.ts, claims.ts, baseline.ts, charts.ts, all
- * pure functions of the results), and render-html.ts / render-markdown.ts lay the model out.
+ * load.ts reads it (and the machine's calibration file beside it), model.ts decides
+ * (recommend.ts, claims.ts, baseline.ts, charts.ts, decision.ts, all pure functions of the
+ * results and the calibration), and render-html.ts / render-markdown.ts lay the model out.
  * Problems with the input that still leave something to show become warnings, returned to
  * the caller and printed at the top of the report; only an unreadable main input throws.
  */
-import { extname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname } from 'node:path';
+import { fingerprintDifferences, fingerprintOf } from '../model/calibration.js';
+import { calibrationPath, readCalibration } from '../model/calibration-file.js';
 import { writeFileAtomic } from '../results/io.js';
 import { loadResults } from './load.js';
-import { buildReport, type BaselineInput } from './model.js';
+import { buildReport, type BaselineInput, type CalibrationInput } from './model.js';
+import type { ResultsFile } from '../results/schema.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
 
@@ -50,7 +55,8 @@ export async function renderReport(options: RenderReportOptions): Promise<Render
       baseline = { file: options.baseline, results: null, error: (err as Error).message };
     }
   }
-  const model = buildReport(results, options.input, baseline, loadWarnings);
+  const calibration = await findCalibrationFor(results, options.input, loadWarnings);
+  const model = buildReport(results, options.input, baseline, loadWarnings, calibration);
 
   if (options.format === 'md') {
     const text = renderMarkdown(model);
@@ -60,6 +66,28 @@ export async function renderReport(options: RenderReportOptions): Promise<Render
   const outputPath = options.output ?? defaultHtmlPath(options.input);
   await writeReport(outputPath, await renderHtml(model, new Date()));
   return { outputPath, warnings: model.warnings };
+}
+
+/**
+ * The calibration of the environment that ran `results`, next to the results file
+ * (runs/calibration-<id>.json, written by `schedlab calibrate`); none: no decision map.
+ */
+async function findCalibrationFor(results: ResultsFile, input: string, warnings: string[]): Promise<CalibrationInput | null> {
+  const fingerprint = fingerprintOf(results.environment);
+  const file = calibrationPath(dirname(input), fingerprint);
+  if (!existsSync(file)) return null;
+  try {
+    const calibration = await readCalibration(file);
+    const differences = fingerprintDifferences(calibration.fingerprint, fingerprint);
+    if (differences.length > 0) {
+      warnings.push(`calibration ${file} does not match this run's environment (${differences.join('; ')}); no decision map`);
+      return null;
+    }
+    return { file, calibration };
+  } catch (err) {
+    warnings.push(`calibration not used: ${(err as Error).message}`);
+    return null;
+  }
 }
 
 async function writeReport(path: string, text: string): Promise<void> {

@@ -13,6 +13,8 @@ import { compareSamples } from './compare.js';
 import { cellName } from '../common/cells.js';
 import { formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import { recommend, type Recommendation } from './recommend.js';
+import { buildDecisionSection, type DecisionSection } from './decision.js';
+import type { CalibrationFile } from '../model/calibration.js';
 
 /** A 1-worker cell this much faster than sync (beyond noise) is flagged as a disturbed measurement. */
 const SUSPICIOUS_SINGLE_WORKER_SPEEDUP = 1.3;
@@ -28,6 +30,8 @@ export interface ReportModel {
   recommendations: Recommendation[];
   claims: ClaimCheck[];
   baseline: BaselineComparison | null;
+  /** The decision map and model check, when a calibration of this run's environment was found. */
+  decision: DecisionSection | null;
   /** Cells that cannot be used for a verdict, with why. */
   missing: Array<{ cell: Cell; why: string }>;
   warnings: string[];
@@ -40,7 +44,19 @@ export interface BaselineInput {
   error?: string;
 }
 
-export function buildReport(results: ResultsFile, inputFile: string, baselineInput: BaselineInput | null, loadWarnings: string[] = []): ReportModel {
+/** The calibration file to draw the decision map from (found next to the results file). */
+export interface CalibrationInput {
+  file: string;
+  calibration: CalibrationFile;
+}
+
+export function buildReport(
+  results: ResultsFile,
+  inputFile: string,
+  baselineInput: BaselineInput | null,
+  loadWarnings: string[] = [],
+  calibrationInput: CalibrationInput | null = null,
+): ReportModel {
   const warnings = [...loadWarnings];
   const groups = groupCells(results.cells).map((g, i) => ({ ...g, charts: groupCharts(g, `g${i}`) }));
   const recommendations = recommend(groups);
@@ -93,6 +109,7 @@ export function buildReport(results: ResultsFile, inputFile: string, baselineInp
     recommendations,
     claims: checkClaims(groups, recommendations),
     baseline,
+    decision: calibrationInput ? buildDecisionSection(groups, calibrationInput.calibration, calibrationInput.file) : null,
     missing,
     warnings,
   };

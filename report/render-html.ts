@@ -19,6 +19,7 @@ import { formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, 
 import { Html, html, jsonForScript, scriptForInline } from './html.js';
 import type { ReportModel } from './model.js';
 import { marginText, ratioInterval, type Recommendation } from './recommend.js';
+import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE, type DecisionSection } from './decision.js';
 
 const TEMPLATES = new URL('../../report/templates/', import.meta.url);
 
@@ -53,7 +54,7 @@ export async function renderHtml(model: ReportModel, generatedAt: Date): Promise
   const [page, style, script, chart] = await Promise.all([template('page.html'), template('report.css'), template('report.js'), chartJs()]);
   const { results } = model;
   const env = results.environment;
-  const charts = model.groups.flatMap((g) => g.charts);
+  const charts = [...(model.decision?.maps.map((m) => m.chart) ?? []), ...model.groups.flatMap((g) => g.charts)];
   return fill(page, {
     title: html`schedlab report — ${results.runId}`.value,
     runId: html`${results.runId}`.value,
@@ -64,6 +65,7 @@ export async function renderHtml(model: ReportModel, generatedAt: Date): Promise
     recommendations: recommendationTable(model.recommendations).value,
     claims: claimsTable(model.claims).value,
     baseline: model.baseline ? baselineSection(model.baseline, model.inputFile).value : '',
+    decision: model.decision ? decisionSection(model.decision).value : '',
     workloads: model.groups.length ? model.groups.map(groupSection).join('\n') : html`<p>No cells in this run.</p>`.value,
     missing: missingSection(model).value,
     environment: environmentPanel(env, results.startedAt, results.finishedAt).value,
@@ -207,4 +209,34 @@ function environmentPanel(env: Environment, startedAt: string, finishedAt: strin
     ['Date', finishedAt ? `${startedAt} → ${finishedAt}` : `${startedAt} (did not finish)`],
   ];
   return html`<dl class="env">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${k === 'Command' ? html`<code>${v}</code>` : v}</dd>`)}</dl>`;
+}
+
+function agreement(share: number | null, goal: number): Html {
+  if (share === null) return html`—`;
+  return html`<strong>${formatPercent(share)}</strong> <span class="verdict ${share >= goal ? 'confirmed' : 'not-confirmed'}">goal ${formatPercent(goal)}: ${share >= goal ? 'met' : 'not met'}</span>`;
+}
+
+function decisionSection(d: DecisionSection): Html {
+  const { check } = d;
+  const missedPicks = check.picks.filter((p) => p.outcome === 'miss');
+  const missedTimes = check.times.filter((t) => !t.within);
+  const metg = d.calibration.pools.map(
+    (p) => html`<tr><td>${schedulerBadge(p)}</td><td class="num">${p.metg.seconds === null ? 'not reached' : `${p.metg.bound === 'at-most' ? '≤ ' : ''}${formatSeconds(p.metg.seconds)}`}</td><td class="num">${formatSeconds(p.startupSeconds.value)}</td><td class="num">${formatMicros(p.getSeconds.value * 1e6)}</td><td class="num">${formatMicros(p.taskSeconds.value * 1e6)}</td><td class="num">${formatPercent(p.efficiency.value)}</td><td>${p.dataPath}</td></tr>`,
+  );
+  return html`<section id="decision">
+<h2>Decision map of this machine</h2>
+<p class="lead">From the calibration ${d.calibrationFile} (${d.calibration.sweep} sweep, ${d.calibration.createdAt}): a cost model per pool, replayed by a discrete-event simulation of the engine's scheduling. Each square is the pick the model predicts there; the points are this catalog's workloads at their profiled mean task duration and bytes per task.</p>
+<table id="metg-table"><thead><tr><th>Pool</th><th class="num">METG (50 %)</th><th class="num">Start-up</th><th class="num">Per get</th><th class="num">Per task</th><th class="num">Efficiency</th><th>Data path</th></tr></thead><tbody>${metg}</tbody></table>
+<p>METG, after Task Bench (Slaughter et al., SC’20): the smallest task granularity (wall time × workers / tasks) at which the pool still does half the useful work the cores could.</p>
+${d.maps.map(
+  (m) => html`<figure data-kind="decision-map"><h4>${m.chart.title}</h4><div class="chart-box" style="height:${m.chart.height}px"><canvas data-chart="${m.chart.id}" role="img" aria-label="${m.chart.title}"></canvas></div><figcaption>${m.chart.caption}</figcaption>
+<details class="boundaries" open><summary>Where the pick changes (${m.map.kind})</summary><ul>${m.map.boundaries.map((b) => html`<li>${b}</li>`)}</ul></details>
+${m.points.length ? html`<p>Catalog: ${m.points.map((p) => `${p.workload}/${p.size} (${formatSeconds(p.taskSeconds)}, ${formatBytes(p.bytesPerTask)}/task): map ${poolLabel(p.mapPick)}${p.measuredPick ? `, measured ${poolLabel(p.measuredPick)} — ${p.matched ? 'matches' : 'differs'}` : ', not measured in this run'}`).join('; ')}.</p>` : ''}</figure>`,
+)}
+<h3 id="model-check">Model check</h3>
+<p>Predicted pick equals the measured one or is within noise of it: ${agreement(check.pickAgreement, PICK_GOAL)} of ${check.picks.length} rows. Predicted time within ±${formatPercent(TIME_TOLERANCE)} of the measured median: ${agreement(check.timeAgreement, TIME_GOAL)} of ${check.times.length} cells.</p>
+${check.picks.length ? html`<table id="model-check-picks"><thead><tr><th>Workload</th><th>Size</th><th>Predicted</th><th>Measured</th><th>Outcome</th></tr></thead><tbody>${check.picks.map((p) => html`<tr><td>${p.workload}</td><td>${p.size}</td><td>${schedulerBadge(p.predicted)}</td><td>${schedulerBadge(p.measured)}</td><td><span class="verdict ${p.outcome === 'miss' ? 'not-confirmed' : 'confirmed'}">${p.outcome}</span></td></tr>`)}</tbody></table>` : html`<p>No workload of this run has a profile in the calibration (run <code>schedlab calibrate</code> with the catalog).</p>`}
+${missedTimes.length ? html`<h4>Cells outside ±${formatPercent(TIME_TOLERANCE)} (${missedTimes.length})</h4><div class="table-scroll"><table id="model-check-misses"><thead><tr><th>Cell</th><th class="num">Predicted</th><th class="num">Interval</th><th class="num">Measured median</th><th class="num">Error</th></tr></thead><tbody>${missedTimes.map((t) => html`<tr><td>${t.workload}/${t.size} ${schedulerBadge(t)}</td><td class="num">${formatSeconds(t.predicted)}</td><td class="num">${formatSeconds(t.low)} – ${formatSeconds(t.high)}</td><td class="num">${formatSeconds(t.measured)}</td><td class="num">${formatChange(t.error)}</td></tr>`)}</tbody></table></div>` : ''}
+${missedPicks.length ? html`<p>Missed picks teach where the model is weak: it does not model batching, fusing of linear chains or memory pressure, and it assumes task times profiled on the main thread hold on every worker.</p>` : ''}
+</section>`;
 }

@@ -6,45 +6,17 @@
  * differs, unless the caller accepts it; then it is used and every answer carries a warning.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import {
-  CalibrationFileError,
-  fingerprintDifferences,
-  fingerprintId,
-  parseCalibration,
-  type CalibrationFile,
-  type Fingerprint,
-} from '../../model/calibration.js';
+import { CalibrationFileError, fingerprintDifferences, type CalibrationFile, type Fingerprint } from '../../model/calibration.js';
+import { calibrationPath, readCalibration } from '../../model/calibration-file.js';
 import { writeFileAtomic } from '../../results/io.js';
+
+export { calibrationPath, readCalibration };
 
 export interface LoadedCalibration {
   file: string;
   calibration: CalibrationFile;
   /** Set when the file comes from another environment and the caller accepted it. */
   warning?: string;
-}
-
-/** The calibration file for this fingerprint in `dir`. */
-export function calibrationPath(dir: string, fingerprint: Fingerprint): string {
-  return join(dir, `calibration-${fingerprintId(fingerprint)}.json`);
-}
-
-export async function readCalibration(file: string): Promise<CalibrationFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CalibrationFileError(file, code === 'ENOENT' ? 'no such file; run `schedlab calibrate` first' : `cannot be read (${code ?? (err as Error).message})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new CalibrationFileError(file, `not JSON (${(err as Error).message}); run \`schedlab calibrate\` again`);
-  }
-  return parseCalibration(data, file);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The calibration sweep for one pool: a parametric synthetic workload run on a started
- * scheduler, each graph first profiled on the main thread (the same profiler `advise` uses)
- * and then timed on the pool, with the pool's byte counters taken per get.
+ * scheduler, each graph profiled on the main thread (the same profiler `advise` uses) just
+ * before and just after it is timed on the pool, with the pool's byte counters per get.
  *
  * Runs, sized from a first probe of the pool's per-task cost so that each takes a fraction
  * of a second whatever the scheduler:
@@ -162,20 +162,9 @@ async function timeOnPool(scheduler: Scheduler, graph: Graph, keys: Key[], reps:
   };
 }
 
-/** Profiles are the same on every pool for the same graph: keep them. */
-const profiles = new Map<string, Promise<CalibrationRun['graph']>>();
-
-async function profiled(name: string, build: () => { graph: Graph; keys: Key[] }): Promise<CalibrationRun['graph']> {
-  let p = profiles.get(name);
-  if (!p) {
-    p = (async () => {
-      const { graph, keys } = build();
-      await profileGraph(graph, keys); // warm the JIT and the op cache, as the pool's warm-up does
-      return (await profileGraph(graph, keys)).graph;
-    })();
-    profiles.set(name, p);
-  }
-  return p;
+/** Two profiles of one graph (node by node): their mean durations. */
+function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): CalibrationRun['graph'] {
+  return { ...a, seconds: a.seconds.map((x, i) => (x + b.seconds[i]!) / 2) };
 }
 
 /** Run the whole sweep on a started pool. */
@@ -188,10 +177,13 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
   for (const e of experiments(settings, workers, perTask)) {
     if (settings.interrupt?.aborted) break;
     try {
+      // Profiled on the main thread just before and just after the pool's runs: on a busy
+      // machine the speed of a core drifts, and the two sides must see the same machine.
       const built = e.build();
-      const graph = await profiled(e.name, () => built);
+      const before = await profileGraph(built.graph, built.keys);
       const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
-      runs.push({ name: e.name, purpose: e.purpose, kind: e.kind, graph, samples, moved });
+      const after = await profileGraph(built.graph, built.keys);
+      runs.push({ name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved });
     } catch (err) {
       if (settings.interrupt?.aborted) break;
       settings.note(`  ${e.name}: left out (${(err as Error).message})`);

@@ -14,8 +14,8 @@ import type { ProfiledGraph } from './profile.js';
 export const MAP_TASKS = 64;
 /** Task durations of the grid's columns, seconds: 1 µs … 1 s, 4 per decade. */
 export const MAP_DURATIONS = Array.from({ length: 25 }, (_, i) => 1e-6 * 10 ** (i / 4));
-/** Bytes per task of the grid's rows: 0, then 1 kB … 64 MB, doubling. */
-export const MAP_BYTES = [0, ...Array.from({ length: 17 }, (_, i) => 1024 * 2 ** i)];
+/** Bytes per task of the grid's rows: 0, then 1 kB … 50 MB in 1-2-5 steps, and 64 MB. */
+export const MAP_BYTES = [0, ...[1e3, 1e4, 1e5, 1e6, 1e7].flatMap((d) => [d, 2 * d, 5 * d]), 64e6];
 
 export interface MapCell {
   taskSeconds: number;

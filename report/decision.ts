@@ -164,7 +164,16 @@ function modelCheck(groups: readonly CellGroup[], calibration: CalibrationFile):
 }
 
 const DECADE_LABELS: Record<number, string> = Object.fromEntries(MAP_DURATIONS.map((d, i) => [i, i % 4 === 0 ? formatSeconds(d) : '']));
-const BYTE_LABELS: Record<number, string> = Object.fromEntries(MAP_BYTES.map((b, i) => [i, i % 2 === 0 ? (b === 0 ? '0' : formatBytes(b)) : '']));
+const BYTE_LABELS: Record<number, string> = Object.fromEntries(MAP_BYTES.map((b, i) => [i, b === 0 ? '0' : formatBytes(b)]));
+
+/** Position of `v` on a log-spaced grid of `values` (fractional between rows; 0 for 0). */
+function gridIndex(values: readonly number[], v: number): number {
+  if (v <= values[1]! * 0.5) return v <= 0 ? 0 : Math.max(0, Math.log(v / (values[1]! * 0.5)) / Math.log(2)); // between the 0 row and the first
+  for (let i = 1; i < values.length - 1; i++) {
+    if (v <= values[i + 1]!) return i + Math.log(v / values[i]!) / Math.log(values[i + 1]! / values[i]!);
+  }
+  return values.length - 1;
+}
 
 /**
  * A heatmap as a Chart.js scatter: the grid's columns and rows are indices (log steps), each
@@ -173,7 +182,7 @@ const BYTE_LABELS: Record<number, string> = Object.fromEntries(MAP_BYTES.map((b,
  */
 function mapChart(map: DecisionMap, points: MapPoint[], id: string): ChartSpec & { grid: Record<string, unknown> } {
   const xIndex = (d: number): number => (Math.log10(d) + 6) * 4;
-  const yIndex = (b: number): number => (b <= 0 ? 0 : Math.max(0, Math.log2(b / 1024) + 1));
+  const yIndex = (b: number): number => gridIndex(MAP_BYTES, b);
   const schedulers = [...new Set(map.cells.map((c) => c.scheduler))] as SchedulerName[];
   const datasets: Array<Record<string, unknown>> = schedulers.map((scheduler) => ({
     label: scheduler,
@@ -193,7 +202,7 @@ function mapChart(map: DecisionMap, points: MapPoint[], id: string): ChartSpec &
       label,
       data: mine.map((p) => ({
         x: Math.min(24, Math.max(0, xIndex(Math.max(p.taskSeconds, 1e-6)))),
-        y: Math.min(17, yIndex(p.bytesPerTask)),
+        y: Math.min(MAP_BYTES.length - 1, yIndex(p.bytesPerTask)),
         pool: `${p.workload}/${p.size}: map ${poolLabel(p.mapPick)}${p.measuredPick ? `, measured ${poolLabel(p.measuredPick)}` : ''}`,
       })),
       pointStyle: style,

@@ -1,10 +1,11 @@
 /**
  * The report as Markdown, for a pull request or a chat message: the recommendation table,
- * the best time of each scheduler per workload, the Dask claims, the baseline summary and
- * the warnings. Same model as the HTML page, so both always say the same thing.
+ * the best time of each scheduler per workload, the Dask claims, the baseline summary, the
+ * decision map's boundaries and model check (with a calibration), and the warnings. Same model as the HTML page, so both always say the same thing.
  */
 import { SCHEDULER_NAMES, cellName, poolLabel } from '../common/cells.js';
-import { formatChange, formatSeconds, formatSpeedup } from '../common/format.js';
+import { formatChange, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
+import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE } from './decision.js';
 import type { ReportModel } from './model.js';
 import { marginText } from './recommend.js';
 
@@ -77,6 +78,18 @@ export function renderMarkdown(model: ReportModel): string {
     }
     out.push(b.changes.length ? `- ${quiet} of ${b.changes.length} common cells within noise or untested` : '- no cell in common with the baseline');
     if (b.uncomparable.length) out.push(`- not compared (failed or unverified in one run, or parameters changed): ${md(b.uncomparable.join('; '))}`);
+    out.push('');
+  }
+
+  if (model.decision) {
+    const { check, maps } = model.decision;
+    const share = (x: number | null) => (x === null ? '—' : formatPercent(x));
+    out.push(`**Decision map and model check** (calibration ${md(model.decision.calibrationFile)})`, '');
+    for (const m of maps) out.push(`- ${m.map.kind} values: ${md(m.map.boundaries.slice(0, 3).join('; '))}`);
+    out.push(
+      `- picks predicted right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows (goal ${formatPercent(PICK_GOAL)}); times within ±${formatPercent(TIME_TOLERANCE)}: ${share(check.timeAgreement)} of ${check.times.length} cells (goal ${formatPercent(TIME_GOAL)})`,
+    );
+    for (const p of check.picks.filter((p) => p.outcome === 'miss')) out.push(`- missed: ${md(`${p.workload}/${p.size}`)} predicted ${poolLabel(p.predicted)}, measured ${poolLabel(p.measured)}`);
     out.push('');
   }
 

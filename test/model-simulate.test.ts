@@ -6,6 +6,7 @@ import { simulate, type SimulationCosts } from '../dist/model/simulate.js';
 import { pickOf } from '../dist/model/predict.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
 import { summarize } from '../dist/model/profile.js';
+import { independentProfile } from './model-helpers.js';
 
 const KINDS = ['plain', 'shared', 'object'] as const;
 
@@ -22,19 +23,7 @@ function costs(over: Partial<SimulationCosts> & { bytes?: Partial<Record<'toWork
   };
 }
 
-/** n independent tasks of `seconds` each, returning `bytes` of plain data, all requested. */
-function independent(n: number, seconds: number, bytes = 0): ProfiledGraph {
-  const g: ProfiledGraph = { seconds: [], bytes: [], kinds: [], literal: [], deps: [], outputs: [] };
-  for (let i = 0; i < n; i++) {
-    g.seconds.push(seconds);
-    g.bytes.push(bytes);
-    g.kinds.push(0);
-    g.literal.push(0);
-    g.deps.push([]);
-    g.outputs.push(i);
-  }
-  return g;
-}
+const independent = (n: number, seconds: number, bytes = 0): ProfiledGraph => independentProfile(n, seconds, bytes);
 
 describe('simulator: hand-computed makespans', () => {
   it('four 1 s tasks on two workers: get 0.1 s, 0.01 s per task handed out', () => {

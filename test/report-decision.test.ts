@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALIBRATION_SCHEMA_VERSION, fingerprintOf, type CalibrationFile, type PoolCosts } from '../dist/model/calibration.js';
 import { calibrationPath } from '../dist/model/calibration-file.js';
 import { renderReport } from '../dist/report/index.js';
+import { independentProfile } from './model-helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/results/complete.json', import.meta.url));
 let dir: string;
@@ -31,24 +32,6 @@ function pool(scheduler: PoolCosts['scheduler'], workers: number, over: { get: n
   };
 }
 
-/** n independent tasks of `seconds` and a sum. */
-function profile(n: number, seconds: number, bytes: number) {
-  const g = { seconds: [] as number[], bytes: [] as number[], kinds: [] as number[], literal: [] as number[], deps: [] as number[][], outputs: [n] };
-  for (let i = 0; i < n; i++) {
-    g.seconds.push(seconds);
-    g.bytes.push(bytes);
-    g.kinds.push(0);
-    g.literal.push(0);
-    g.deps.push([]);
-  }
-  g.seconds.push(0);
-  g.bytes.push(8);
-  g.kinds.push(2);
-  g.literal.push(0);
-  g.deps.push([...Array(n).keys()]);
-  return g;
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'schedlab-report-decision-'));
   const input = join(dir, 'complete.json');
@@ -70,8 +53,8 @@ beforeAll(async () => {
     ],
     skipped: [{ scheduler: 'distributed', workers: 1, reason: 'cannot start (test)' }],
     catalog: [
-      { workload: 'matmul', size: 'quick', params: params('matmul', 'quick'), graph: profile(64, 1.8e-3, 32_768) },
-      { workload: 'tiny-tasks', size: 'quick', params: params('tiny-tasks', 'quick'), graph: profile(1000, 2e-6, 8) },
+      { workload: 'matmul', size: 'quick', params: params('matmul', 'quick'), graph: independentProfile(64, 1.8e-3, 32_768, true) },
+      { workload: 'tiny-tasks', size: 'quick', params: params('tiny-tasks', 'quick'), graph: independentProfile(1000, 2e-6, 8, true) },
     ],
   };
   await writeFile(calibrationPath(dir, calibration.fingerprint), JSON.stringify(calibration));

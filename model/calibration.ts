@@ -73,7 +73,7 @@ export const poolCostsSchema = z.object({
   byteSeconds: byKindAndDirection,
   /** Compute speed of a worker relative to the main thread alone (1 = no loss). */
   efficiency: estimateSchema,
-  /** Typical relative error of the simulator on this pool's own calibration runs (the 80th percentile). */
+  /** Typical relative error of the simulator on this pool's own calibration runs (the median). */
   relativeError: z.number().nonnegative(),
   /** Calibration runs this pool was fitted on. */
   observations: z.number().int().nonnegative(),

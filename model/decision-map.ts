@@ -28,7 +28,7 @@ export interface MapCell {
 export interface DecisionMap {
   kind: ValueKind;
   cells: MapCell[];
-  /** One line per bytes row where the pick changes: "64 kB: sync below 320 µs, threads×2 above". */
+  /** Where the pick changes along each bytes row (rows that agree share a line): "0 B – 2 kB: sync from 1 µs, threads from 3.16 ms". */
   boundaries: string[];
 }
 
@@ -51,7 +51,7 @@ export function mapGraph(taskSeconds: number, bytesPerTask: number, kind: ValueK
 export function decisionMaps(calibration: Pick<CalibrationFile, 'pools'>, describe: (cell: { scheduler: SchedulerName; workers: number }) => string, formatX: (s: number) => string, formatY: (b: number) => string): DecisionMap[] {
   return VALUE_KINDS.map((kind) => {
     const cells: MapCell[] = [];
-    const boundaries: string[] = [];
+    const rows: Array<{ from: number; to: number; text: string }> = [];
     for (const bytes of MAP_BYTES) {
       const row: MapCell[] = [];
       for (const d of MAP_DURATIONS) {
@@ -63,12 +63,15 @@ export function decisionMaps(calibration: Pick<CalibrationFile, 'pools'>, descri
       const parts: string[] = [];
       for (let i = 0; i < row.length; i++) {
         const label = describe(row[i]!);
-        if (i === 0) parts.push(`${label} from ${formatX(row[i]!.taskSeconds)}`);
-        else if (label !== describe(row[i - 1]!)) parts.push(`${label} from ${formatX(row[i]!.taskSeconds)}`);
+        if (i === 0 || label !== describe(row[i - 1]!)) parts.push(`${label} from ${formatX(row[i]!.taskSeconds)}`);
       }
-      if (parts.length > 1) boundaries.push(`${formatY(bytes)}: ${parts.join(', ')}`);
-      else if (parts.length === 1) boundaries.push(`${formatY(bytes)}: ${describe(row[0]!)} everywhere`);
+      const text = parts.length > 1 ? parts.join(', ') : `${describe(row[0]!)} everywhere`;
+      // Consecutive rows that say the same are one line: "0 B – 2 kB: sync from 1 µs, threads from 3.16 ms".
+      const last = rows.at(-1);
+      if (last && last.text === text) last.to = bytes;
+      else rows.push({ from: bytes, to: bytes, text });
     }
+    const boundaries = rows.map((r) => `${formatY(r.from)}${r.to !== r.from ? ` – ${formatY(r.to)}` : ''}: ${r.text}`);
     return { kind, cells, boundaries };
   });
 }

@@ -7,20 +7,21 @@
  *    overhead runs (tasks too short for their compute to matter): time minus the ideal share
  *    of compute = get + task × tasks + Σ byteCost[kind][direction] × bytes counted. Each run
  *    moves one kind of value, so its counted bytes go to that kind's columns. Columns that are
- *    zero in every run (sync's bytes, the shared bytes a threads pool never copies) are dropped
+ *    zero in every run (sync's bytes, the shared bytes a threads pool never copies; a run's
+ *    bytes count only from 16 kB, so scalar results are not taken for payload) are dropped
  *    and cost 0. Columns are scaled to 1 and rows weighted by 1 / time (relative errors, so
  *    short runs count as much as long ones); intervals are ±1.96 standard errors.
  * 3. **Efficiency** from the compute runs that are compute-bound (ideal compute share at
  *    least 4× the fitted overhead): ideal compute share / (time − get); value the median,
  *    interval the range.
- * 4. **Relative error**: the simulator replays every run with the point costs; the 80th
- *    percentile of |predicted − measured| / measured widens every prediction interval.
+ * 4. **Relative error**: the simulator replays every run with the point costs; the median
+ *    of |predicted − measured| / measured (the typical error) widens every prediction interval.
  * 5. **METG** (Task Bench, Slaughter et al. SC'20): for the compute runs, efficiency =
  *    useful compute / (wall × workers) and granularity = wall × workers / tasks; METG is the
  *    granularity where efficiency falls to 50 %, interpolated on log axes.
  */
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
-import { quantile, median } from 'simple-statistics';
+import { median } from 'simple-statistics';
 import { DIRECTIONS, VALUE_KINDS, type DataPath, type Direction, type Estimate, type Metg, type MetgPoint, type PoolCosts, type ValueKind } from './calibration.js';
 import { summarize, type ProfiledGraph } from './profile.js';
 import { simulate, type SimulationCosts } from './simulate.js';
@@ -52,6 +53,8 @@ export interface PoolRuns {
 const Z95 = 1.96;
 const COMPUTE_BOUND = 4;
 const METG_EFFICIENCY = 0.5;
+/** Bytes a run must move in one direction for them to count as its kind's payload. */
+const MIN_PAYLOAD = 16 * 1024;
 
 export function fitPool(input: PoolRuns): PoolCosts {
   const { runs, workers } = input;
@@ -73,7 +76,7 @@ export function fitPool(input: PoolRuns): PoolCosts {
   };
   const point = pointCosts(costs, 'value');
   const errors = runs.map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
-  return { ...costs, relativeError: quantile(errors, 0.8), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
+  return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
 }
 
 export function dataPathOf(runs: readonly CalibrationRun[]): DataPath {
@@ -100,7 +103,9 @@ function fitOverhead(runs: readonly CalibrationRun[], slots: number): OverheadFi
   ];
   for (const kind of VALUE_KINDS) {
     for (const direction of DIRECTIONS) {
-      const value = (r: CalibrationRun): number => (r.kind === kind ? r.moved[direction] : 0);
+      // Scalars that cross with every run (task results, a reduction's inputs) are not the
+      // kind's payload: below MIN_PAYLOAD a run's bytes stay with the per-task cost.
+      const value = (r: CalibrationRun): number => (r.kind === kind && r.moved[direction] >= MIN_PAYLOAD ? r.moved[direction] : 0);
       if (runs.some((r) => value(r) > 0)) columns.push({ name: `${kind}.${direction}`, value, kind, direction });
     }
   }

@@ -176,9 +176,9 @@ function gridIndex(values: readonly number[], v: number): number {
 }
 
 /**
- * A heatmap as a Chart.js scatter: the grid's columns and rows are indices (log steps), each
- * cell a square point (templates/report.js sizes the squares to the chart and writes the tick
- * labels from `grid`); catalog workloads are circles (matched) or crosses (missed) on top.
+ * A heatmap as a Chart.js scatter: the grid's columns and rows are indices (log steps), one
+ * point per cell (templates/report.js fills the cells with a small plugin and writes the
+ * tick labels from `grid`); catalog workloads are circles (matched) or crosses (missed) on top.
  */
 function mapChart(map: DecisionMap, points: MapPoint[], id: string): ChartSpec & { grid: Record<string, unknown> } {
   const xIndex = (d: number): number => (Math.log10(d) + 6) * 4;

@@ -17,7 +17,7 @@ import { CALIBRATION_SCHEMA_VERSION, fingerprintOf, type CalibrationFile, type C
 import { fitPool } from '../../model/fit.js';
 import { createScheduler } from '../../schedulers/index.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../schedulers/types.js';
-import { SIZE_NAMES, type SizeName, type Workload } from '../../workloads/types.js';
+import type { SizeName, Workload } from '../../workloads/types.js';
 import { captureEnvironment } from '../measure/environment.js';
 import { defaultWorkerCounts } from '../runner/plan.js';
 import { profileGraph } from './profile.js';
@@ -147,7 +147,7 @@ async function calibratePool(pool: PoolId, options: CalibrateOptions, spinRate: 
 async function profileCatalog(options: CalibrateOptions): Promise<CatalogProfile[]> {
   const out: CatalogProfile[] = [];
   for (const workload of options.catalog ?? []) {
-    for (const size of CATALOG_SIZES.filter((s) => (SIZE_NAMES as readonly string[]).includes(s))) {
+    for (const size of CATALOG_SIZES) {
       if (options.interrupt?.aborted) return out;
       const tmpDir = await mkdtemp(join(os.tmpdir(), 'schedlab-calibrate-'));
       const params = workload.sizes[size];

@@ -12,20 +12,47 @@
     return raw.key + ': ' + raw.x[0] + ' – ' + raw.x[1];
   }
 
-  // A heatmap drawn as a scatter: squares sized to fill one grid cell, axes labelled by index.
+  // A heatmap drawn as a scatter: a small plugin fills each grid cell (a point per cell, by
+  // index) with its dataset's colour; the points themselves are invisible but keep the
+  // tooltips and the legend. Catalog workloads are ordinary points drawn on top.
+  var heatmapCells = {
+    id: 'heatmapCells',
+    beforeDatasetsDraw: function (chart) {
+      var x = chart.scales.x, y = chart.scales.y, ctx = chart.ctx;
+      ctx.save();
+      chart.data.datasets.forEach(function (ds, i) {
+        if (ds.catalog || !chart.isDatasetVisible(i)) return;
+        ctx.fillStyle = ds.backgroundColor;
+        ds.data.forEach(function (p) {
+          var left = x.getPixelForValue(p.x - 0.5), right = x.getPixelForValue(p.x + 0.5);
+          var top = y.getPixelForValue(p.y + 0.5), bottom = y.getPixelForValue(p.y - 0.5);
+          ctx.fillRect(left, top, right - left + 0.5, bottom - top + 0.5);
+        });
+      });
+      ctx.restore();
+    },
+  };
+
   function decisionMap(spec, config) {
     var grid = spec.grid;
     config.data.datasets.forEach(function (ds) {
       if (ds.catalog) return;
-      ds.pointRadius = function (ctx) {
-        var area = ctx.chart.chartArea;
-        if (!area) return 3;
-        return Math.min(area.width / grid.columns, area.height / grid.rows) / Math.SQRT2;
-      };
-      ds.pointHoverRadius = ds.pointRadius;
+      ds.pointRadius = 0;
+      ds.pointHitRadius = 6;
     });
+    config.plugins = [heatmapCells];
+    // Ticks on the cells' indices (the axes run from -0.5 so that the cells fill them).
+    function indexTicks(count, labels) {
+      return function (scale) {
+        scale.ticks = [];
+        for (var i = 0; i < count; i++) scale.ticks.push({ value: i, label: labels[i] || '' });
+      };
+    }
+    config.options.scales.x.afterBuildTicks = indexTicks(grid.columns, grid.xTicks);
+    config.options.scales.y.afterBuildTicks = indexTicks(grid.rows, grid.yTicks);
     config.options.scales.x.ticks.callback = function (v) { return grid.xTicks[v] || ''; };
     config.options.scales.y.ticks.callback = function (v) { return grid.yTicks[v] || ''; };
+    config.options.plugins.legend.labels = { usePointStyle: true };
     config.options.plugins.tooltip = { callbacks: { label: function (ctx) { return ctx.raw.pool + (ctx.raw.seconds ? ': ' + ctx.raw.seconds : ''); } } };
   }
 

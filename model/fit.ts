@@ -13,7 +13,7 @@
  *    short runs count as much as long ones); intervals are ±1.96 standard errors.
  * 3. **Efficiency** from the compute runs that are compute-bound (ideal compute share at
  *    least 4× the fitted overhead): ideal compute share / (time − get); value the median,
- *    interval the range.
+ *    interval the 95 % interval of the mean ratio.
  * 4. **Relative error**: the simulator replays every run with the point costs; the median
  *    of |predicted − measured| / measured (the typical error) widens every prediction interval.
  * 5. **METG** (Task Bench, Slaughter et al. SC'20): for the compute runs, efficiency =
@@ -21,7 +21,7 @@
  *    granularity where efficiency falls to 50 %, interpolated on log axes.
  */
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
-import { median } from 'simple-statistics';
+import { mean, median, standardDeviation } from 'simple-statistics';
 import { DIRECTIONS, VALUE_KINDS, type DataPath, type Direction, type Estimate, type Metg, type MetgPoint, type PoolCosts, type ValueKind } from './calibration.js';
 import { summarize, type ProfiledGraph } from './profile.js';
 import { simulate, type SimulationCosts } from './simulate.js';
@@ -142,7 +142,11 @@ function fitEfficiency(runs: readonly CalibrationRun[], slots: number, overhead:
     if (spent > 0) ratios.push(Math.min(1.5, Math.max(0.02, ideal / spent)));
   }
   if (ratios.length === 0) return { value: 1, low: 0.5, high: 1 };
-  return { value: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
+  // 95 % interval of the mean ratio (normal approximation), around the median as the value.
+  const value = median(ratios);
+  const half = ratios.length > 1 ? (Z95 * standardDeviation(ratios)) / Math.sqrt(ratios.length) : 0.25 * value;
+  const centre = mean(ratios);
+  return { value, low: Math.max(0.02, Math.min(value, centre - half)), high: Math.min(1.5, Math.max(value, centre + half)) };
 }
 
 /** METG from the compute runs; also the efficiency curve it was read from. */

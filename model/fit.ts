@@ -1,8 +1,9 @@
 /**
  * Fitting one pool's cost model from its calibration runs.
  *
- * 1. **Data path** from the pool's own byte counters: any bytes between workers make it
- *    peer-to-peer, any bytes to or from workers via-main, none at all inline.
+ * 1. **Data path** from the pool's own byte counters: none at all is inline; bytes between
+ *    workers, or intermediate values that never came back, make it peer-to-peer; otherwise
+ *    via-main.
  * 2. **Overhead** by ordinary least squares (ml-regression-multivariate-linear) over the
  *    overhead runs (tasks too short for their compute to matter): time minus the ideal share
  *    of compute = get + task × tasks + Σ byteCost[kind][direction] × bytes counted. Each run
@@ -80,9 +81,20 @@ export function fitPool(input: PoolRuns): PoolCosts {
 }
 
 export function dataPathOf(runs: readonly CalibrationRun[]): DataPath {
-  if (runs.some((r) => r.moved.betweenWorkers > 0)) return 'peer-to-peer';
-  if (runs.some((r) => r.moved.toWorkers > 0 || r.moved.fromWorkers > 0)) return 'via-main';
-  return 'inline';
+  if (!runs.some((r) => r.moved.toWorkers > 0 || r.moved.fromWorkers > 0 || r.moved.betweenWorkers > 0)) return 'inline';
+  if (runs.some((r) => r.moved.betweenWorkers > 0 || keptOnWorkers(r))) return 'peer-to-peer';
+  return 'via-main';
+}
+
+/** True when a run's intermediate values (consumed by other tasks, not requested) mostly did not come back: they stayed on the workers. */
+function keptOnWorkers(r: CalibrationRun): boolean {
+  const g = r.graph;
+  const requested = new Set(g.outputs);
+  const consumed = new Uint8Array(g.seconds.length);
+  for (const deps of g.deps) for (const d of deps) consumed[d] = 1;
+  let intermediate = 0;
+  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i] && consumed[i] && !requested.has(i)) intermediate += g.bytes[i]!;
+  return intermediate >= 4 * MIN_PAYLOAD && r.moved.fromWorkers < 0.5 * intermediate;
 }
 
 interface OverheadFit {

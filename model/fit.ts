@@ -56,6 +56,8 @@ const COMPUTE_BOUND = 4;
 const METG_EFFICIENCY = 0.5;
 /** Bytes a run must move in one direction for them to count as its kind's payload. */
 const MIN_PAYLOAD = 16 * 1024;
+/** Kind index of SharedArrayBuffer-backed values in a profile. */
+const SHARED = VALUE_KINDS.indexOf('shared');
 
 export function fitPool(input: PoolRuns): PoolCosts {
   const { runs, workers } = input;
@@ -86,14 +88,18 @@ export function dataPathOf(runs: readonly CalibrationRun[]): DataPath {
   return 'via-main';
 }
 
-/** True when a run's intermediate values (consumed by other tasks, not requested) mostly did not come back: they stayed on the workers. */
+/**
+ * True when a run's intermediate values (consumed by other tasks, not requested) mostly did
+ * not come back: they stayed on the workers. Shared arrays are left out: a pool that shares
+ * memory does not count them, wherever they are.
+ */
 function keptOnWorkers(r: CalibrationRun): boolean {
   const g = r.graph;
   const requested = new Set(g.outputs);
   const consumed = new Uint8Array(g.seconds.length);
   for (const deps of g.deps) for (const d of deps) consumed[d] = 1;
   let intermediate = 0;
-  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i] && consumed[i] && !requested.has(i)) intermediate += g.bytes[i]!;
+  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i] && consumed[i] && !requested.has(i) && g.kinds[i] !== SHARED) intermediate += g.bytes[i]!;
   return intermediate >= 4 * MIN_PAYLOAD && r.moved.fromWorkers < 0.5 * intermediate;
 }
 

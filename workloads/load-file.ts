@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureTsLoader, isTypeScriptModule } from '../schedulers/ts-loader.js';
+import { ensureTsLoader, importErrorText, isTypeScriptModule } from '../schedulers/ts-loader.js';
 import { SIZE_NAMES, type Workload } from './types.js';
 
 const SHAPE_HINT =
@@ -49,8 +49,7 @@ export async function loadWorkloadFile(path: string): Promise<Workload> {
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    const e = err as Error;
-    throw new Error(`workload file ${file} failed to load: ${e.name}: ${e.message}`, { cause: err });
+    throw new Error(`workload file ${file} failed to load: ${importErrorText(err)}`, { cause: err });
   }
   const exportName = mod.default !== undefined ? 'default' : mod.workload !== undefined ? 'workload' : undefined;
   if (!exportName) {

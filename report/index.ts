@@ -11,25 +11,29 @@
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../results/io.js';
 import { loadResults } from './load.js';
-import { buildReport, type BaselineInput } from './model.js';
+import { buildReport, type BaselineInput, type ReportModel } from './model.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
+import { renderCsv } from './render-csv.js';
 
 export interface RenderReportOptions {
   /** The results file to report on. */
   input: string;
   /** An earlier results file to compare with. */
   baseline?: string;
-  /** Where to write the report. Default for html: the input's path with `.html`; md is returned as text unless given. */
+  /** Where to write the report. Default for html: the input's path with `.html`; md and csv are returned as text unless given. */
   output?: string;
-  format: 'html' | 'md';
+  /** csv: one row per cell, not a report. */
+  format: 'html' | 'md' | 'csv';
 }
 
 export interface RenderReportResult {
   /** The file written, if any. */
   outputPath?: string;
-  /** The Markdown text (format 'md'). */
+  /** The Markdown or CSV text (format 'md' or 'csv'). */
   text?: string;
+  /** The comparison with the baseline, when one was given and could be read. */
+  baseline: ReportModel['baseline'];
   /** Everything the reader should know about the input: failed cells, partial run, baseline problems. */
   warnings: string[];
 }
@@ -52,14 +56,14 @@ export async function renderReport(options: RenderReportOptions): Promise<Render
   }
   const model = buildReport(results, options.input, baseline, loadWarnings);
 
-  if (options.format === 'md') {
-    const text = renderMarkdown(model);
+  if (options.format !== 'html') {
+    const text = options.format === 'md' ? renderMarkdown(model) : renderCsv(results.cells);
     if (options.output) await writeReport(options.output, text);
-    return { outputPath: options.output, text, warnings: model.warnings };
+    return { outputPath: options.output, text, warnings: model.warnings, baseline: model.baseline };
   }
   const outputPath = options.output ?? defaultHtmlPath(options.input);
   await writeReport(outputPath, await renderHtml(model, new Date()));
-  return { outputPath, warnings: model.warnings };
+  return { outputPath, warnings: model.warnings, baseline: model.baseline };
 }
 
 async function writeReport(path: string, text: string): Promise<void> {

@@ -30,6 +30,10 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
     ['unreadable --json-dir', ['--workloads', 'json-files', '--json-dir', join(FIXTURES, 'no-such-dir')], /--json-dir .*no-such-dir: cannot read that directory \(ENOENT\)/],
     ['non-numeric budget', ['--workload-file', sumSquares, '--budget', 'soon'], /--budget: "soon" is not a positive number of seconds/],
     ['unknown option', ['--frobnicate'], /unknown option '--frobnicate'/],
+    // A real process, not vitest: vite would transform the .ts itself. The error crosses from Node's
+    // loader thread as an object with no prototype; its text is the TypeScript diagnostic.
+    ['TypeScript syntax error in the workload file', ['--workload-file', join(FIXTURES, '../bad-workloads/syntax-error.ts')],
+      /syntax-error\.ts failed to load: \S*syntax-error\.ts\(2,77\): error TS1005: ',' expected\./],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {

@@ -7,6 +7,7 @@ import { SCHEDULER_NAMES, cellName, poolLabel } from '../common/cells.js';
 import { formatChange, formatSeconds, formatSpeedup } from '../common/format.js';
 import type { ReportModel } from './model.js';
 import { marginText } from './recommend.js';
+import { decidedClaims } from './claims.js';
 
 /** Escape what would break a table cell or start formatting. */
 function md(text: string): string {
@@ -45,6 +46,8 @@ export function renderMarkdown(model: ReportModel): string {
       ),
     ),
     '',
+    'Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.',
+    '',
   );
 
   const schedulers = SCHEDULER_NAMES.filter((s) => results.cells.some((c) => c.scheduler === s));
@@ -63,8 +66,11 @@ export function renderMarkdown(model: ReportModel): string {
     '',
   );
 
+  const { decided, undecided } = decidedClaims(model.claims);
   out.push('**What the Dask guide claims, checked here**', '');
-  for (const c of model.claims) out.push(`- *${c.verdict}*: ${md(c.claim)} — ${md(c.figure)}`);
+  for (const c of decided) out.push(`- *${c.verdict}*: ${md(c.claim)} — ${md(c.figure)}`);
+  if (decided.length === 0) out.push('- this run holds no case that can decide any of the claims');
+  for (const c of undecided) out.push(`- not checked (no deciding case): ${md(c.claim)} — ${md(c.figure)}`);
   out.push('');
 
   if (model.baseline) {

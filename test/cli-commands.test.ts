@@ -56,6 +56,15 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('a workload file outside any project that has schedlab installed: says to install it there', async () => {
+    const file = join(dir, 'outside.workload.mjs');
+    await writeFile(file, "import { opRef } from 'schedlab';\nexport default {};\n");
+    const run = await runCli(['bench', '--workload-file', file, '--dry-run']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/Cannot find package 'schedlab' .*; a workload file imports schedlab from its own project: run `npm install <schedlab checkout or tarball>` there/);
+  });
+
   it('report of a missing or foreign file', async () => {
     const missing = await runCli(['report', join(dir, 'nope.json')]);
     expect(missing.code).toBe(2);

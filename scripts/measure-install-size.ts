@@ -9,7 +9,7 @@
  * Uses the npm cache (--prefer-offline); needs the registry only for packages not cached.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -48,17 +48,8 @@ for (const dir of dirs.map((d) => resolve(d))) {
     console.log(`${dir}: tarball ${packed!.entryCount} files, ${mb(packed!.size)}; app node_modules ${mb(diskBytes(modules))} in ${sizes.length} packages`);
     console.log(`  largest: ${sizes.slice(0, 6).map((s) => `${s.name} ${mb(s.bytes)}`).join(', ')}`);
     const has = (name: string): string => (sizes.some((s) => s.name === name) ? 'yes' : 'no');
-    console.log(`  typescript installed: ${has('typescript')}, ts-node: ${has('ts-node')}, dist/ in the tarball: ${has('schedlab') === 'yes' && safeExists(join(modules, 'schedlab', 'dist')) ? 'yes' : 'no'}`);
+    console.log(`  typescript installed: ${has('typescript')}, ts-node: ${has('ts-node')}, dist/ in the tarball: ${has('schedlab') === 'yes' && existsSync(join(modules, 'schedlab', 'dist')) ? 'yes' : 'no'}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
-  }
-}
-
-function safeExists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

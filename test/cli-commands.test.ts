@@ -214,8 +214,9 @@ describe('commands', () => {
     let worker: ReturnType<typeof spawn> | undefined;
     try {
       const address = await waitForLine(scheduler, /listening on (\S+)/);
-      worker = spawn(process.execPath, [CLI, 'worker', address, '--name', 'cli-test'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      await Promise.all([waitForLine(scheduler, /worker .*joined/), waitForLine(worker, /registered with/)]);
+      worker = spawn(process.execPath, [CLI, 'worker', address, '--name', 'w1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // --name w1 is shown as w1 (it was "w1-w1": the scheduler's counter glued to the name).
+      await Promise.all([waitForLine(scheduler, /worker w1 joined/), waitForLine(worker, /registered with \S+ as w1;/)]);
       await new Promise((resolve) => setTimeout(resolve, 200)); // the worker installs its signal handlers once registered
       worker.kill('SIGINT');
       expect(await exitCode(worker)).toBe(0);

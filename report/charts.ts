@@ -167,10 +167,13 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
     config: { type: 'bar', data: barPerCell(cells, (c) => c.startupSeconds * s.scale, 'start-up'), options: options(CELL_AXIS, `start-up time (${s.name})`) },
   });
 
-  for (const scheduler of SCHEDULER_NAMES) {
+  // The task streams of one workload share one time axis, so their lengths compare at a glance.
+  const streams = SCHEDULER_NAMES.flatMap((scheduler) => {
     const cell = representativeStream(cells.filter((c) => c.scheduler === scheduler));
-    if (cell) specs.push(ganttChart(cell, `${prefix}-gantt-${scheduler}`, name));
-  }
+    return cell ? [{ scheduler, cell }] : [];
+  });
+  const streamEnd = Math.max(...streams.flatMap(({ cell }) => cell.taskStream!.spans.map((span) => span.end)));
+  for (const { scheduler, cell } of streams) specs.push(ganttChart(cell, `${prefix}-gantt-${scheduler}`, name, streamEnd, streams.length));
   return specs;
 }
 
@@ -220,10 +223,11 @@ function representativeStream(cells: UsableCell[]): UsableCell | undefined {
     .sort((a, b) => b.workers - a.workers || a.stats.median - b.stats.median)[0];
 }
 
-function ganttChart(cell: UsableCell, id: string, name: string): ChartSpec {
+/** `axisEnd`: seconds at the right end of the time axis, the same for every stream of the workload. */
+function ganttChart(cell: UsableCell, id: string, name: string, axisEnd: number, streamCount: number): ChartSpec {
   const stream = cell.taskStream!;
   const workers = [...new Set(stream.spans.map((s) => s.worker))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  const u = timeUnit(Math.max(...stream.spans.map((s) => s.end)));
+  const u = timeUnit(axisEnd);
   // One dataset per kind of task (the key's leading name), so the legend tells multiply from sum.
   const kinds = new Map<string, Array<Record<string, unknown>>>();
   for (const span of stream.spans) {
@@ -238,7 +242,7 @@ function ganttChart(cell: UsableCell, id: string, name: string): ChartSpec {
     id,
     kind: 'gantt',
     title: `Task stream — ${name}, ${poolLabel(cell)}`,
-    caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).`,
+    caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).${streamCount > 1 ? ' The same time axis as the other task streams of this workload.' : ''}`,
     height: Math.min(600, 90 + 26 * workers.length),
     config: {
       type: 'bar',
@@ -256,7 +260,7 @@ function ganttChart(cell: UsableCell, id: string, name: string): ChartSpec {
         })),
       },
       options: {
-        ...options(`time from sample start (${u.name})`, 'worker', { legend: kinds.size > 1, x: { type: 'linear', min: 0 } }),
+        ...options(`time from sample start (${u.name})`, 'worker', { legend: kinds.size > 1, x: { type: 'linear', min: 0, max: round(axisEnd * u.scale) } }),
         indexAxis: 'y',
       },
     },

@@ -5,7 +5,10 @@
  * tested against this run's cells, and the single figure that decides it is shown. The
  * deciding case is the most demanding one the run contains (the cell pair that moved the
  * most data, the workload with the cheapest tasks), so a claim is not confirmed on a case
- * where it could not have failed. A claim with no cells to decide it is "not measured".
+ * where it could not have failed. A claim with no cells to decide it is "not measured", and
+ * so is a data-movement claim whose heaviest case moved less than DECIDING_BYTES (a custom
+ * workload that moves 1 kB cannot show a transfer cost either way). The report shows only
+ * the claims this run decides (`decidedClaims`) and lists the rest apart, with why.
  * The guide's GIL claim is Python-only; it is checked too, since users coming from Dask
  * expect it, and on this runtime it should fail.
  */
@@ -14,6 +17,9 @@ import { bytesThroughMain, totalBytes, type CellGroup, type UsableCell } from '.
 import { poolLabel } from '../common/cells.js';
 import { formatBytes, formatMicros, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import type { Recommendation } from './recommend.js';
+
+/** Data-movement claims need a case that moved at least this much through the main process. */
+export const DECIDING_BYTES = 1_000_000;
 
 export type ClaimVerdict = 'confirmed' | 'partly confirmed' | 'not confirmed' | 'not measured';
 
@@ -28,6 +34,17 @@ export interface ClaimCheck {
 
 export function checkClaims(groups: readonly CellGroup[], recommendations: readonly Recommendation[]): ClaimCheck[] {
   return [threadsShareData(groups), processesRoundTrip(groups), syncForTinyTasks(groups, recommendations), distributedLocality(groups), gilLimitsThreads(groups)];
+}
+
+/** The claims this run holds a case to decide (shown with their verdict), and the others (listed with why not). */
+export function decidedClaims(claims: readonly ClaimCheck[]): { decided: ClaimCheck[]; undecided: ClaimCheck[] } {
+  return { decided: claims.filter((c) => c.verdict !== 'not measured'), undecided: claims.filter((c) => c.verdict === 'not measured') };
+}
+
+/** Why a data-movement claim cannot be decided from `moved` bytes at most, or undefined when it can. */
+function tooLittleData(moved: number, what: string): string | undefined {
+  if (moved >= DECIDING_BYTES) return undefined;
+  return `the most data ${what} was ${formatBytes(moved)}, too little for a transfer cost to show (a deciding case moves ${formatBytes(DECIDING_BYTES)} or more)`;
 }
 
 /** Usable cells of two schedulers with the same workload, size and workers. */
@@ -56,6 +73,8 @@ function threadsShareData(groups: readonly CellGroup[]): ClaimCheck {
   if (withData.length === 0) {
     return { id: 'threads-share', claim, verdict: 'not measured', figure: 'no workload ran on both threads and processes with data to move' };
   }
+  const little = tooLittleData(Math.max(...withData.map(([, p]) => bytesThroughMain(p))), 'a workload on both threads and processes moved through the main process');
+  if (little) return { id: 'threads-share', claim, verdict: 'not measured', figure: little };
   // On Node.js only SharedArrayBuffer memory is shared between threads; every other value is
   // copied by structured clone. Decide on the heaviest case of each kind the run contains.
   const share = ([t, p]: [UsableCell, UsableCell]): number => totalBytes(t) / totalBytes(p);
@@ -85,6 +104,8 @@ function processesRoundTrip(groups: readonly CellGroup[]): ClaimCheck {
   if (!cell || cell.bytes.fromWorkers === 0) {
     return { id: 'processes-round-trip', claim, verdict: 'not measured', figure: 'no processes cell returned data' };
   }
+  const little = tooLittleData(cell.bytes.fromWorkers, 'a processes cell brought back');
+  if (little) return { id: 'processes-round-trip', claim, verdict: 'not measured', figure: little };
   const figure = `${where(cell)}: ${formatBytes(cell.bytes.fromWorkers)} came back to the main process, ${formatBytes(cell.bytes.toWorkers)} went out, ${formatBytes(cell.bytes.betweenWorkers)} between workers`;
   const roundTrip = cell.bytes.betweenWorkers === 0 && cell.bytes.toWorkers > 0;
   return { id: 'processes-round-trip', claim, verdict: roundTrip ? 'confirmed' : 'not confirmed', figure };
@@ -118,6 +139,8 @@ function distributedLocality(groups: readonly CellGroup[]): ClaimCheck {
   if (!pair || bytesThroughMain(pair[1]) === 0) {
     return { id: 'distributed-locality', claim, verdict: 'not measured', figure: 'no workload with data to move ran on both distributed and processes' };
   }
+  const little = tooLittleData(bytesThroughMain(pair[1]), 'a workload on both distributed and processes moved through the main process');
+  if (little) return { id: 'distributed-locality', claim, verdict: 'not measured', figure: little };
   const [d, p] = pair;
   const figure = `${where(d)}: distributed moved ${formatBytes(bytesThroughMain(d))} through the client and ${formatBytes(d.bytes.betweenWorkers)} worker to worker; processes moved ${formatBytes(bytesThroughMain(p))} through the main process; time ${formatSeconds(d.stats.median)} vs ${formatSeconds(p.stats.median)}`;
   return { id: 'distributed-locality', claim, verdict: bytesThroughMain(d) < 0.5 * bytesThroughMain(p) ? 'confirmed' : 'not confirmed', figure };

@@ -15,26 +15,30 @@ import { fingerprintDifferences, fingerprintOf } from '../model/calibration.js';
 import { calibrationPath, readCalibration } from '../model/calibration-file.js';
 import { writeFileAtomic } from '../results/io.js';
 import { loadResults } from './load.js';
-import { buildReport, type BaselineInput, type CalibrationInput } from './model.js';
+import { buildReport, type BaselineInput, type CalibrationInput, type ReportModel } from './model.js';
 import type { ResultsFile } from '../results/schema.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
+import { renderCsv } from './render-csv.js';
 
 export interface RenderReportOptions {
   /** The results file to report on. */
   input: string;
   /** An earlier results file to compare with. */
   baseline?: string;
-  /** Where to write the report. Default for html: the input's path with `.html`; md is returned as text unless given. */
+  /** Where to write the report. Default for html: the input's path with `.html`; md and csv are returned as text unless given. */
   output?: string;
-  format: 'html' | 'md';
+  /** csv: one row per cell, not a report. */
+  format: 'html' | 'md' | 'csv';
 }
 
 export interface RenderReportResult {
   /** The file written, if any. */
   outputPath?: string;
-  /** The Markdown text (format 'md'). */
+  /** The Markdown or CSV text (format 'md' or 'csv'). */
   text?: string;
+  /** The comparison with the baseline, when one was given and could be read. */
+  baseline: ReportModel['baseline'];
   /** Everything the reader should know about the input: failed cells, partial run, baseline problems. */
   warnings: string[];
 }
@@ -58,14 +62,14 @@ export async function renderReport(options: RenderReportOptions): Promise<Render
   const calibration = await findCalibrationFor(results, options.input, loadWarnings);
   const model = buildReport(results, options.input, baseline, loadWarnings, calibration);
 
-  if (options.format === 'md') {
-    const text = renderMarkdown(model);
+  if (options.format !== 'html') {
+    const text = options.format === 'md' ? renderMarkdown(model) : renderCsv(results.cells);
     if (options.output) await writeReport(options.output, text);
-    return { outputPath: options.output, text, warnings: model.warnings };
+    return { outputPath: options.output, text, warnings: model.warnings, baseline: model.baseline };
   }
   const outputPath = options.output ?? defaultHtmlPath(options.input);
   await writeReport(outputPath, await renderHtml(model, new Date()));
-  return { outputPath, warnings: model.warnings };
+  return { outputPath, warnings: model.warnings, baseline: model.baseline };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Cell, Environment } from '../results/schema.js';
 import type { BaselineComparison } from './baseline.js';
 import type { CellGroup } from './cells.js';
 import type { ChartSpec } from './charts.js';
-import type { ClaimCheck } from './claims.js';
+import { decidedClaims, type ClaimCheck } from './claims.js';
 import { cellName, poolLabel } from '../common/cells.js';
 import { formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import { Html, html, jsonForScript, scriptForInline } from './html.js';
@@ -96,7 +96,8 @@ function recommendationTable(rows: Recommendation[]): Html {
   if (rows.length === 0) return html`<p>No cells ran, so there is nothing to recommend.</p>`;
   return html`<table class="recommendations" id="recommendation-table">
 <thead><tr><th>Workload</th><th>Size</th><th>Use</th><th class="num">Speedup vs sync</th><th>Runner-up</th><th class="num">Margin</th><th>Why</th></tr></thead>
-<tbody>${rows.map(recommendationRow)}</tbody></table>`;
+<tbody>${rows.map(recommendationRow)}</tbody></table>
+<p class="lead">Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.</p>`;
 }
 
 function recommendationRow(r: Recommendation): Html {
@@ -111,11 +112,21 @@ function recommendationRow(r: Recommendation): Html {
 <td class="num" title="${r.comparison ? ratioInterval(r.comparison) : ''}">${margin}</td><td>${r.reason}</td></tr>`;
 }
 
+/** The claims this run can decide, with their verdicts; the others folded away with why they are not checked. */
 function claimsTable(claims: ClaimCheck[]): Html {
-  return html`<table class="claims" id="claims-table"><thead><tr><th>Claim</th><th>Here</th><th>Deciding figure</th></tr></thead>
-<tbody>${claims.map(
-    (c) => html`<tr data-claim="${c.id}"><td>${c.claim}</td><td><span class="verdict ${verdictClass(c.verdict)}">${c.verdict}</span></td><td>${c.figure}</td></tr>`,
-  )}</tbody></table>`;
+  const { decided, undecided } = decidedClaims(claims);
+  const table = decided.length
+    ? html`<table class="claims" id="claims-table"><thead><tr><th>Claim</th><th>Here</th><th>Deciding figure</th></tr></thead>
+<tbody>${decided.map(
+        (c) => html`<tr data-claim="${c.id}"><td>${c.claim}</td><td><span class="verdict ${verdictClass(c.verdict)}">${c.verdict}</span></td><td>${c.figure}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p>This run holds no case that can decide any of the guide’s claims.</p>`;
+  const rest = undecided.length
+    ? html`<details id="claims-not-checked"><summary>${undecided.length} claim${undecided.length === 1 ? '' : 's'} not checked: this run holds no case that can decide ${undecided.length === 1 ? 'it' : 'them'}</summary><ul>${undecided.map(
+        (c) => html`<li data-claim="${c.id}">${c.claim} <span class="why">— ${c.figure}</span></li>`,
+      )}</ul></details>`
+    : '';
+  return html`${table}${rest}`;
 }
 
 function baselineSection(b: BaselineComparison, inputFile: string): Html {
@@ -164,17 +175,35 @@ function figure(spec: ChartSpec): Html {
   return html`<figure data-kind="${spec.kind}"><h4>${spec.title}</h4><div class="chart-box" style="height:${spec.height}px"><canvas data-chart="${spec.id}" role="img" aria-label="${spec.title}"></canvas></div><figcaption>${spec.caption}</figcaption></figure>`;
 }
 
+/** Footnotes of a cell table, for the figures a reader would otherwise misread. */
+function cellTableNotes(cells: Cell[]): Html {
+  const superlinear = cells.filter((c) => c.efficiency !== null && c.efficiency > 1);
+  const spread = cells.filter((c) => c.stats && c.stats.rme > 100);
+  const notes: Html[] = [];
+  if (superlinear.length) {
+    notes.push(
+      html`<li>* Efficiency above 100 % (${superlinear.map(poolLabel).join(', ')}): faster than N times sync on N workers. Superlinear (the split work fits the caches better, or the workers skip a cost the main thread pays) or noise in the sync time; compare the ±rme of both cells.</li>`,
+    );
+  }
+  if (spread.length) {
+    notes.push(
+      html`<li>† ±rme above 100 % (${spread.map(poolLabel).join(', ')}): the samples are too few or too spread out for the mean to say anything; read the median and min–max, and rerun with a larger --budget.</li>`,
+    );
+  }
+  return notes.length ? html`<ul class="table-notes">${notes}</ul>` : html``;
+}
+
 function cellTable(cells: Cell[]): Html {
   return html`<div class="table-scroll"><table class="cells"><thead><tr><th>Cell</th><th>Status</th><th class="num">Median</th><th class="num">Min – max</th><th class="num">±rme</th><th class="num">n</th><th class="num">Speedup (efficiency)</th><th class="num">Overhead/task</th><th class="num">Bytes to / from / between workers</th><th class="num">Peak memory</th><th class="num">Start-up</th></tr></thead>
 <tbody>${cells.map((c) => {
     const s = c.stats;
     return html`<tr><td>${schedulerBadge(c)}</td><td><span class="verdict ${c.status}">${c.status}</span></td>
-<td class="num">${s ? formatSeconds(s.median) : '—'}</td><td class="num">${s ? `${formatSeconds(s.min)} – ${formatSeconds(s.max)}` : '—'}</td><td class="num">${s ? `${s.rme.toFixed(1)} %` : '—'}</td><td class="num">${c.samples.length}</td>
-<td class="num">${c.speedup === null ? '—' : formatSpeedup(c.speedup)}${c.efficiency === null ? '' : ` (${formatPercent(c.efficiency)})`}</td>
+<td class="num">${s ? formatSeconds(s.median) : '—'}</td><td class="num">${s ? `${formatSeconds(s.min)} – ${formatSeconds(s.max)}` : '—'}</td><td class="num">${s ? `${s.rme.toFixed(1)} %${s.rme > 100 ? ' †' : ''}` : '—'}</td><td class="num">${c.samples.length}</td>
+<td class="num">${c.speedup === null ? '—' : formatSpeedup(c.speedup)}${c.efficiency === null ? '' : ` (${formatPercent(c.efficiency)}${c.efficiency > 1 ? '*' : ''})`}</td>
 <td class="num">${c.perTaskOverheadUs === null ? '—' : formatMicros(c.perTaskOverheadUs)}</td>
 <td class="num">${formatBytes(c.bytes.toWorkers)} / ${formatBytes(c.bytes.fromWorkers)} / ${formatBytes(c.bytes.betweenWorkers)}</td>
 <td class="num">${formatBytes(c.peakMemoryBytes)}</td><td class="num">${formatSeconds(c.startupSeconds)}</td></tr>`;
-  })}</tbody></table></div>`;
+  })}</tbody></table></div>${cellTableNotes(cells)}`;
 }
 
 function missingSection(model: ReportModel): Html {

@@ -8,6 +8,7 @@ import { formatChange, formatPercent, formatSeconds, formatSpeedup } from '../co
 import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE } from './decision.js';
 import type { ReportModel } from './model.js';
 import { marginText } from './recommend.js';
+import { decidedClaims } from './claims.js';
 
 /** Escape what would break a table cell or start formatting. */
 function md(text: string): string {
@@ -46,6 +47,8 @@ export function renderMarkdown(model: ReportModel): string {
       ),
     ),
     '',
+    'Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.',
+    '',
   );
 
   const schedulers = SCHEDULER_NAMES.filter((s) => results.cells.some((c) => c.scheduler === s));
@@ -64,8 +67,11 @@ export function renderMarkdown(model: ReportModel): string {
     '',
   );
 
+  const { decided, undecided } = decidedClaims(model.claims);
   out.push('**What the Dask guide claims, checked here**', '');
-  for (const c of model.claims) out.push(`- *${c.verdict}*: ${md(c.claim)} — ${md(c.figure)}`);
+  for (const c of decided) out.push(`- *${c.verdict}*: ${md(c.claim)} — ${md(c.figure)}`);
+  if (decided.length === 0) out.push('- this run holds no case that can decide any of the claims');
+  for (const c of undecided) out.push(`- not checked (no deciding case): ${md(c.claim)} — ${md(c.figure)}`);
   out.push('');
 
   if (model.baseline) {

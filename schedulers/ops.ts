@@ -12,7 +12,7 @@
  */
 import { GraphError } from './errors.js';
 import { parseOp } from './graph.js';
-import { ensureTsLoader, isTypeScriptModule } from './ts-loader.js';
+import { ensureTsLoader, importErrorText, isTypeScriptModule } from './ts-loader.js';
 import type { Graph, PackedError } from './types.js';
 
 /** An op: any function, sync or async. */
@@ -46,7 +46,7 @@ async function importOp(op: string): Promise<OpFunction> {
     mod = (await import(module)) as Record<string, unknown>;
   } catch (err) {
     const hint = module.startsWith('.') ? ' (relative paths resolve against schedlab itself: build the op with opRef(import.meta.url, name) or an absolute file: URL)' : '';
-    throw new Error(`cannot import module "${module}" of op "${op}": ${(err as Error)?.message ?? String(err)}${hint}`, { cause: err });
+    throw new Error(`cannot import module "${module}" of op "${op}": ${importErrorText(err)}${hint}`, { cause: err });
   }
   const fn = mod[exportName];
   if (typeof fn !== 'function') {

@@ -11,8 +11,17 @@
  * If the process was already started with a TypeScript loader (`--loader ts-node/esm`,
  * `--import tsx`...), registering again would only add a second transpile pass, so it is
  * skipped when `.ts` files already load (detected from `process.execArgv`).
+ *
+ * ts-node and typescript are optional peer dependencies of schedlab: only `.ts` workloads and
+ * ops need them, so an app that uses `.js` ops does not install 23 MB of compiler. When they
+ * are missing, `ensureTsLoader()` throws one line naming what to install.
+ *
+ * Errors thrown while loading a module on the loader thread (a TypeScript syntax error)
+ * reach the importing thread as an object with no prototype that only knows how to inspect
+ * itself; `importErrorText` turns any import failure into its one readable line.
  */
-import { register } from 'node:module';
+import { createRequire, register } from 'node:module';
+import { inspect } from 'node:util';
 import type { TsLoaderHookData } from './ts-loader-hooks-thread.js';
 
 let registered = false;
@@ -41,6 +50,26 @@ export function ensureTsLoader(): void {
         'upgrade Node, or compile the module to JavaScript and point at the .js file',
     );
   }
+  for (const name of ['ts-node', 'typescript']) {
+    try {
+      createRequire(import.meta.url).resolve(name);
+    } catch {
+      registered = false;
+      throw new Error(
+        `loading TypeScript modules needs the optional peer dependencies ts-node and typescript (${name} is not installed): ` +
+          'run `npm install --save-dev ts-node typescript`, or compile the module to JavaScript and point at the .js file',
+      );
+    }
+  }
   const data: TsLoaderHookData = { cwd: process.cwd() };
   register('./ts-loader-hooks-thread.js', { parentURL: import.meta.url, data });
+}
+
+/**
+ * One line for a failed `import()`: the message of an Error (after its name unless plain `Error`), else what the value says
+ * when inspected (a TypeScript diagnostic such as `syntax.ts(4,2): error TS1005: ',' expected.`).
+ */
+export function importErrorText(err: unknown): string {
+  const text = err instanceof Error ? (err.name === 'Error' ? err.message : `${err.name}: ${err.message}`) : typeof err === 'string' ? err : inspect(err);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }

@@ -94,10 +94,11 @@ describe('schedlab bench', () => {
     expect(processes!.peakMemoryBytes).toBeGreaterThan(sync!.peakMemoryBytes);
   });
 
-  it('reports a wrong answer as unverified, never as a time', async () => {
+  it('reports a wrong answer as unverified, never as a time, and exits 3 when no cell verified', async () => {
     const out = join(dir, 'wrong');
     const run = await runCli(['bench', '--workload-file', join(FIXTURES, 'wrong-answer.workload.mjs'), '--schedulers', 'sync', '--out-dir', out, '--no-report', ...TINY]);
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(/^schedlab: no cell verified; exit code 3$/m);
     expect(run.stderr).toMatch(/\[1\/1\] wrong-answer\/quick on sync: UNVERIFIED: wrong-answer: wrong answer: expected/);
     expect(run.stdout).toMatch(/none verified/);
     expect(run.stdout).not.toMatch(/^report:/m);
@@ -106,11 +107,12 @@ describe('schedlab bench', () => {
     expect(cell!.error!.code).toBe('VERIFY_FAILED');
   });
 
-  it('records failures with their reason and goes on: build error, task error, run timeout (then restarts the pool)', async () => {
+  it('records failures with their reason and goes on: build error, task error, run timeout (then restarts the pool); exits 3', async () => {
     const out = join(dir, 'failures');
     const failing = await runCli(['bench', '--workload-file', join(FIXTURES, 'failing.workload.mjs'), '--size', 'quick,small',
       '--schedulers', 'threads', '--workers', '1', '--out-dir', out, '--no-report', ...TINY]);
-    expect(failing.code, failing.stderr).toBe(0);
+    expect(failing.code, failing.stderr).toBe(3);
+    expect(failing.stderr).toMatch(/^schedlab: no cell verified; exit code 3$/m);
     expect(failing.stderr).toMatch(/\[1\/2\] failing\/quick on threads×1: FAILED: could not build failing\/quick: input data missing/);
     expect(failing.stderr).toMatch(/\[2\/2\] failing\/small on threads×1: FAILED: task "boom" .* kaboom/);
     expect(failing.stderr).not.toMatch(/restarting/); // a failed task leaves the pool usable
@@ -118,7 +120,8 @@ describe('schedlab bench', () => {
 
     const slow = await runCli(['bench', '--workload-file', join(FIXTURES, 'sleepy.workload.mjs'), '--size', 'small,quick',
       '--schedulers', 'threads', '--workers', '1', '--out-dir', out, '--no-report', '--run-timeout', '0.5', ...TINY]);
-    expect(slow.code, slow.stderr).toBe(0);
+    expect(slow.code, slow.stderr).toBe(3); // one cell of two failed
+    expect(slow.stderr).toMatch(/^schedlab: 1 of 2 cells failed or did not verify; exit code 3$/m);
     expect(slow.stderr).toMatch(/\[1\/2\] sleepy\/small on threads×1: FAILED: one run took longer than 0.5 s and was abandoned/);
     expect(slow.stderr).toMatch(/restarting threads×1/);
     expect(slow.stderr).toMatch(/\[2\/2\] sleepy\/quick on threads×1: ok/);

@@ -1,9 +1,10 @@
 // `schedlab` commands other than a full bench: bad input (exit 2, one line, nothing written),
 // --help, list, report, and the scheduler/worker wiring.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, runCli } from './cli-helpers.js';
 
@@ -29,6 +30,10 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
     ['unreadable --json-dir', ['--workloads', 'json-files', '--json-dir', join(FIXTURES, 'no-such-dir')], /--json-dir .*no-such-dir: cannot read that directory \(ENOENT\)/],
     ['non-numeric budget', ['--workload-file', sumSquares, '--budget', 'soon'], /--budget: "soon" is not a positive number of seconds/],
     ['unknown option', ['--frobnicate'], /unknown option '--frobnicate'/],
+    // A real process, not vitest: vite would transform the .ts itself. The error crosses from Node's
+    // loader thread as an object with no prototype; its text is the TypeScript diagnostic.
+    ['TypeScript syntax error in the workload file', ['--workload-file', join(FIXTURES, '../bad-workloads/syntax-error.ts')],
+      /syntax-error\.ts failed to load: \S*syntax-error\.ts\(2,77\): error TS1005: ',' expected\./],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {
@@ -51,6 +56,15 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('a workload file outside any project that has schedlab installed: says to install it there', async () => {
+    const file = join(dir, 'outside.workload.mjs');
+    await writeFile(file, "import { opRef } from 'schedlab';\nexport default {};\n");
+    const run = await runCli(['bench', '--workload-file', file, '--dry-run']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/Cannot find package 'schedlab' .*; a workload file imports schedlab from its own project: run `npm install <schedlab checkout or tarball>` there/);
+  });
+
   it('report of a missing or foreign file', async () => {
     const missing = await runCli(['report', join(dir, 'nope.json')]);
     expect(missing.code).toBe(2);
@@ -60,6 +74,38 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
     const bad = await runCli(['report', foreign]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/foreign\.json: not a schedlab results file/);
+  });
+});
+
+describe('one error format and exit code on every command', () => {
+  // [command line, exit code, message]: every error is one line "schedlab: ..." on stderr,
+  // commander's own included; bad input exits 2, a failure of the run itself exits 1.
+  const cases: Array<[string[], number, RegExp]> = [
+    [['frobnicate'], 2, /unknown command 'frobnicate' \(see `schedlab --help`\)/],
+    [['bench', '--frobnicate'], 2, /unknown option '--frobnicate' \(see `schedlab bench --help`\)/],
+    [['bench', '--schedulers', 'fast'], 2, /--schedulers: unknown name "fast"/],
+    [['list', 'extra'], 2, /too many arguments for 'list'/],
+    [['report'], 2, /missing required argument 'results' \(see `schedlab report --help`\)/],
+    [['report', 'x.json', '--format', 'pdf'], 2, /option '--format <format>' argument 'pdf' is invalid/],
+    [['scheduler', '--port', 'x'], 2, /--port: "x" is not a whole number/],
+    [['worker'], 2, /missing required argument 'address' \(see `schedlab worker --help`\)/],
+    [['worker', 'nonsense'], 2, /<address>: "nonsense" is not host:port/],
+    [['worker', '127.0.0.1:99999'], 2, /<address>: "127\.0\.0\.1:99999" is not host:port with a port 1\.\.65535/],
+    [['worker', '127.0.0.1:1'], 1, /could not open the connection to the scheduler at 127\.0\.0\.1:1/],
+  ];
+  for (const [args, code, message] of cases) {
+    it(`schedlab ${args.join(' ')}`, async () => {
+      const run = await runCli(args, { cwd: dir, timeoutMs: 20_000 });
+      expect(run.code, run.stderr).toBe(code);
+      expect(run.stderr.trimEnd().split('\n'), run.stderr).toEqual([expect.stringMatching(/^schedlab: \S/)]);
+      expect(run.stderr).toMatch(message);
+      expect(run.stdout).toBe('');
+    });
+  }
+
+  it('--help lists the exit codes', async () => {
+    const run = await runCli(['--help']);
+    expect(run.stdout).toMatch(/^Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*bad input.*\n {2}3 .*failed or did not verify/m);
   });
 });
 
@@ -94,6 +140,14 @@ describe('commands', () => {
     expect(run.stdout).toMatch(/^ {4}quick: \{/m);
     expect(run.stdout).toMatch(/Schedulers \(--schedulers\): sync, threads, processes, distributed/);
     expect(run.stdout).toMatch(/quick \(default\): every workload at size "quick"/);
+
+    const json = await runCli(['list', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const listed = JSON.parse(json.stdout) as { workloads: Array<{ name: string; sizes: Record<string, unknown> }>; schedulers: string[]; presets: Array<{ name: string; default: boolean }> };
+    expect(listed.workloads.map((w) => w.name)).toEqual(expect.arrayContaining(['matmul', 'json-files', 'tiny-tasks']));
+    expect(Object.keys(listed.workloads[0]!.sizes)).toEqual(['quick', 'small', 'medium', 'large']);
+    expect(listed.schedulers.slice(0, 4)).toEqual(['sync', 'threads', 'processes', 'distributed']);
+    expect(listed.presets.filter((p) => p.default).map((p) => p.name)).toEqual(['quick']);
   });
 
   it('report renders a bench results file as Markdown and as HTML', async () => {
@@ -110,6 +164,34 @@ describe('commands', () => {
     expect(rendered.code, rendered.stderr).toBe(0);
     expect(rendered.stdout.trim()).toBe(`report: ${html}`);
     expect(await readdir(out)).toContain('custom.html');
+  });
+
+  it('report says when it replaces a report, prints the changes beyond noise against a baseline, and exports CSV', async () => {
+    const results = join(dir, 'fixture-run.json');
+    await writeFile(results, await readFile(new URL('./fixtures/results/complete.json', import.meta.url)));
+    const baseline = fileURLToPath(new URL('./fixtures/results/baseline.json', import.meta.url));
+    const first = await runCli(['report', results]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).not.toMatch(/replaced/);
+    const second = await runCli(['report', results, '--baseline', baseline]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`^note: replaced the existing ${results.replace(/\.json$/, '.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    const lines = second.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^against baseline .*baseline\.json: 3 of 25 common cells changed beyond noise$/);
+    expect(lines.slice(1, 4)).toEqual([
+      expect.stringMatching(/^ {2}improved: matmul\/quick on threads×2 -32\.2 % in median time \(95 % CI -3\d\.\d % to -2\d\.\d %\)$/),
+      expect.stringMatching(/^ {2}regressed: tiny-tasks\/quick on processes×2 \+42\.8 %/),
+      expect.stringMatching(/^ {2}improved: tree-reduce\/small on threads×2/),
+    ]);
+    expect(lines[4]).toMatch(/^report: .*fixture-run\.html$/);
+
+    const csv = await runCli(['report', results, '--format', 'csv']);
+    expect(csv.code, csv.stderr).toBe(0);
+    const [header, ...rows] = csv.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^workload,size,params,scheduler,workers,status,verified,samples,median_s,/);
+    const cells = JSON.parse(await readFile(results, 'utf8')).cells as unknown[];
+    expect(rows).toHaveLength(cells.length);
+    expect(rows[0]).toMatch(/^matmul,quick,n=256;block=64,sync,1,ok,true,7,0\.058461,/);
   });
 
   it('bench writes to runs/ by default, and a results/ path of an earlier version still finds the run', async () => {
@@ -132,8 +214,9 @@ describe('commands', () => {
     let worker: ReturnType<typeof spawn> | undefined;
     try {
       const address = await waitForLine(scheduler, /listening on (\S+)/);
-      worker = spawn(process.execPath, [CLI, 'worker', address, '--name', 'cli-test'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      await Promise.all([waitForLine(scheduler, /worker .*joined/), waitForLine(worker, /registered with/)]);
+      worker = spawn(process.execPath, [CLI, 'worker', address, '--name', 'w1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // --name w1 is shown as w1 (it was "w1-w1": the scheduler's counter glued to the name).
+      await Promise.all([waitForLine(scheduler, /worker w1 joined/), waitForLine(worker, /registered with \S+ as w1;/)]);
       await new Promise((resolve) => setTimeout(resolve, 200)); // the worker installs its signal handlers once registered
       worker.kill('SIGINT');
       expect(await exitCode(worker)).toBe(0);

@@ -141,7 +141,7 @@ describe('client: a worker reply that cannot be read', () => {
       (err: unknown) => err,
     );
     expect(error).toBeInstanceOf(ConnectionError);
-    expect((error as Error).message).toMatch(/could not read the value of "total" \(data id c1\/1\/total\) fetched from worker w1-fake at 127\.0\.0\.1:\d+: its 4 bytes \(ff 7f 7f 7f\) do not decode: .*version/);
+    expect((error as Error).message).toMatch(/could not read the value of "total" \(data id c1\/1\/total\) fetched from worker fake at 127\.0\.0\.1:\d+: its 4 bytes \(ff 7f 7f 7f\) do not decode: .*version/);
   });
 
   it('rejects get at once, naming the key and the worker, when the worker stops mid-value', { timeout: 20_000 }, async () => {
@@ -150,7 +150,7 @@ describe('client: a worker reply that cannot be read', () => {
       for (const id of call.request.data_ids) call.write({ data_id: id, total: 100, offset: 0, bytes: new Uint8Array(40) });
       call.end();
     });
-    await expect(result).rejects.toThrow(/could not read the value of "total" .* from worker w1-fake at .*: the stream ended in the middle of "c1\/1\/total" \(40 of 100 bytes\)/);
+    await expect(result).rejects.toThrow(/could not read the value of "total" .* from worker fake at .*: the stream ended in the middle of "c1\/1\/total" \(40 of 100 bytes\)/);
     expect(Date.now() - started).toBeLessThan(10_000); // not the minute a lost worker is given
   });
 });

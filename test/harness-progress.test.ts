@@ -7,7 +7,7 @@ import { withSpeedups } from '../dist/harness/measure/metrics.js';
 import type { Cell } from '../dist/results/schema.js';
 
 function fakeStream(isTTY: boolean, columns = 200) {
-  const stream = { isTTY, columns, text: '', write(chunk: string) { stream.text += chunk; return true; } };
+  const stream = { isTTY, columns, text: '', write(chunk: string) { stream.text += chunk; return true; }, on() {}, removeListener() {} };
   return stream;
 }
 
@@ -42,17 +42,25 @@ describe('progress', () => {
     ]);
   });
 
-  it('rewrites one line in place on a TTY, cut to the terminal width, and keeps failures on screen', () => {
+  it('redraws one line in place on a TTY (cli-progress), cut to the terminal width, with notes and failures above it', () => {
     const stream = fakeStream(true, 40);
     const progress = createProgress(3, stream as unknown as NodeJS.WriteStream);
+    progress.note('schedlab bench: 3 cells');
     progress.cellStarted(0, 'json-files/quick on threads×2');
     progress.cellFinished(0, 'json-files/quick on threads×2', cell('threads', 2, null, 'lost'));
+    progress.cellStarted(1, 'json-files/quick on threads×4');
     progress.stop();
-    const frames = stream.text.split('\r\x1b[K').filter(Boolean);
-    expect(frames[0]).toBe('cell 1 of 3: json-files/quick on threa…');
-    expect(frames).toContain('[1/3] json-files/quick on threads×2: FAILED: lost\n');
-    expect(frames[frames.length - 1]).toBe('1 of 3 cells in 0s\n');
-    for (const frame of frames) expect(frame.replace(/\n$/, '').length).toBeLessThanOrEqual(60);
+    // Strip cursor movement and line clearing: what is left is what was drawn, frame by frame.
+    const frames = stream.text.split(/\x1b\[\d*G/).map((f) => f.replace(/\x1b\[[\d?]*[A-Za-z]/g, '')).filter(Boolean);
+    expect(frames).toEqual([
+      'schedlab bench: 3 cells\n',
+      'cell 1 of 3 [----------------] json-fi…',
+      '[1/3] json-files/quick on threads×2: FAILED: lost\n',
+      'cell 1 of 3 [=====-----------] json-fi…',
+      'cell 2 of 3 [=====-----------] json-fi…',
+      '1 of 3 cells in 0s\n',
+    ]);
+    for (const frame of frames.filter((f) => f.startsWith('cell '))) expect(frame.length).toBeLessThanOrEqual(39);
   });
 
   it('formats durations and times', () => {

@@ -94,6 +94,14 @@ describe('report from a complete run', () => {
     }
     const time = charts.find((c) => c.id === 'g0-time')!;
     expect((time.config as unknown as { options: { scales: { y: { title: { text: string } } } } }).options.scales.y.title.text).toBe('time per run (ms)');
+    // The task streams of one workload share their time axis: same end, same unit.
+    type Gantt = { config: { options: { scales: { x: { max: number; title: { text: string } } } }; data: { datasets: Array<{ data: Array<{ x: [number, number] }> }> } } };
+    const streams = charts.filter((c) => c.kind === 'gantt' && c.id.startsWith('g0-')) as unknown as Gantt[];
+    expect(streams.length).toBeGreaterThan(1);
+    const axes = streams.map((c) => c.config.options.scales.x);
+    expect(new Set(axes.map((x) => `${x.max} ${x.title.text}`)).size).toBe(1);
+    const lastEnd = Math.max(...streams.flatMap((c) => c.config.data.datasets.flatMap((d) => d.data.map((bar) => bar.x[1]))));
+    expect(axes[0]!.max).toBe(lastEnd);
   });
 
   it('checks the Dask guide claims with the deciding figure', () => {
@@ -197,7 +205,9 @@ describe('report with bad input', () => {
     expect(warnings).toEqual([expect.stringMatching(/empty\.json holds no cells: nothing was measured/)]);
     const page = await readFile(outputPath!, 'utf8');
     expect(page).toContain('No cells ran, so there is nothing to recommend.');
-    expect(page.match(/<span class="verdict not-measured">not measured<\/span>/g)).toHaveLength(5);
+    expect(page).toContain('This run holds no case that can decide any of the guide’s claims.');
+    expect(page).not.toContain('id="claims-table"');
+    expect(page.match(/<li data-claim="/g)).toHaveLength(5);
   });
 
   it('does not confirm the GIL claim from a run where nothing scaled', async () => {
@@ -210,7 +220,7 @@ describe('report with bad input', () => {
     const input = join(dir, 'nothing-scaled.json');
     await writeFile(input, JSON.stringify(data));
     const { text } = await renderReport({ input, format: 'md' });
-    expect(text).toMatch(/- \*not measured\*: Pure-language code like JSON parsing .* but no cell with 2\+ workers beat sync in this run/);
+    expect(text).toMatch(/- not checked \(no deciding case\): Pure-language code like JSON parsing .* but no cell with 2\+ workers beat sync in this run/);
   });
 
   it('confirms the GIL claim only when processes beat threads beyond noise on the same JSON workload', async () => {
@@ -229,7 +239,44 @@ describe('report with bad input', () => {
       return (await renderReport({ input, format: 'md' })).text!;
     };
     expect(await render(0.5)).toMatch(/- \*confirmed\*: Pure-language code like JSON parsing .* threads ×1 against sync, processes×2 ×2/);
-    expect(await render(1.0)).toMatch(/- \*not measured\*: Pure-language code like JSON parsing .* did not beat threads beyond noise/);
+    expect(await render(1.0)).toMatch(/- not checked \(no deciding case\): Pure-language code like JSON parsing .* did not beat threads beyond noise/);
+  });
+
+  it('shows a data-movement claim only when the run moved enough data to decide it', async () => {
+    // The same run, as if every workload were a custom one moving about 1 kB per run.
+    const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
+    for (const c of data.cells) c.bytes = c.scheduler === 'sync' ? { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 } : { toWorkers: 600, fromWorkers: 400, betweenWorkers: 0 };
+    const input = join(dir, 'little-data.json');
+    await writeFile(input, JSON.stringify(data));
+    const page = await readFile((await renderReport({ input, format: 'html' })).outputPath!, 'utf8');
+    const table = /<table class="claims" id="claims-table">([\s\S]*?)<\/table>/.exec(page)![1]!;
+    expect([...table.matchAll(/<tr data-claim="([^"]+)">/g)].map((m) => m[1])).toEqual(['sync-tiny-tasks', 'gil-threads']);
+    const notChecked = /<details id="claims-not-checked"><summary>([^<]+)<\/summary>([\s\S]*?)<\/details>/.exec(page)!;
+    expect(notChecked[1]).toBe('3 claims not checked: this run holds no case that can decide them');
+    expect([...notChecked[2]!.matchAll(/<li data-claim="([^"]+)">[\s\S]*?<span class="why">— ([^<]+)<\/span>/g)].map((m) => [m[1], m[2]])).toEqual([
+      ['threads-share', expect.stringMatching(/moved through the main process was 1 kB, too little for a transfer cost to show \(a deciding case moves 1 MB or more\)/)],
+      ['processes-round-trip', expect.stringMatching(/brought back was 400 B, too little/)],
+      ['distributed-locality', expect.stringMatching(/was 1 kB, too little/)],
+    ]);
+    const { text } = await renderReport({ input, format: 'md' });
+    expect(text).not.toMatch(/\*not confirmed\*: Threads share data/);
+    expect(text).toMatch(/- not checked \(no deciding case\): Threads share data .* — the most data .* was 1 kB, too little/);
+  });
+
+  it('explains the margin, an efficiency above 100 % and a ±rme above 100 % where they appear', async () => {
+    const data = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
+    const cell = data.cells.find((c: { scheduler: string; workers: number; efficiency: number | null }) => c.scheduler === 'threads' && c.workers === 2 && c.efficiency !== null);
+    cell.efficiency = 1.14;
+    cell.stats.rme = 130;
+    const input = join(dir, 'odd-figures.json');
+    await writeFile(input, JSON.stringify(data));
+    const page = await readFile((await renderReport({ input, format: 'html' })).outputPath!, 'utf8');
+    expect(page).toContain('Margin: how much longer the runner-up’s median takes than the pick’s');
+    expect(page).toMatch(/\(114 %\*\)/);
+    expect(page).toMatch(/130\.0 % †/);
+    expect(page).toMatch(/<ul class="table-notes"><li>\* Efficiency above 100 % \(threads×2\): .*Superlinear .* or noise in the sync time/);
+    expect(page).toMatch(/<li>† ±rme above 100 % \(threads×2\): the samples are too few or too spread out/);
+    expect(page.match(/class="table-notes"/g)).toHaveLength(1); // only under the table that has such a cell
   });
 
   it('escapes hostile strings from the results file in HTML and in the embedded data', async () => {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureTsLoader, isTypeScriptModule } from '../schedulers/ts-loader.js';
+import { ensureTsLoader, importErrorText, isTypeScriptModule } from '../schedulers/ts-loader.js';
 import { SIZE_NAMES, type Workload } from './types.js';
 
 const SHAPE_HINT =
@@ -40,6 +40,18 @@ function describe(x: unknown): string {
   return typeof x === 'string' ? `"${x}"` : typeof x;
 }
 
+/**
+ * `import 'schedlab'` resolves from the workload file's own folder upwards, not from the
+ * schedlab that runs it: a file outside the checkout needs schedlab installed in its project.
+ */
+function missingSelfHint(err: unknown): string {
+  if (!/Cannot find package 'schedlab'/.test((err as Error)?.message ?? '')) return '';
+  return (
+    '; a workload file imports schedlab from its own project: run `npm install <schedlab checkout or tarball>` there ' +
+    'and start the bench with `npx schedlab bench` (README: "Use schedlab in your project")'
+  );
+}
+
 /** Import the workload module at `path` (relative to the cwd) and check its shape. */
 export async function loadWorkloadFile(path: string): Promise<Workload> {
   const file = resolve(path);
@@ -49,8 +61,7 @@ export async function loadWorkloadFile(path: string): Promise<Workload> {
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    const e = err as Error;
-    throw new Error(`workload file ${file} failed to load: ${e.name}: ${e.message}`, { cause: err });
+    throw new Error(`workload file ${file} failed to load: ${importErrorText(err)}${missingSelfHint(err)}`, { cause: err });
   }
   const exportName = mod.default !== undefined ? 'default' : mod.workload !== undefined ? 'workload' : undefined;
   if (!exportName) {

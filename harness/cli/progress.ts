@@ -1,10 +1,14 @@
 /**
  * Progress of a bench run, written to stderr (stdout carries the summary and the paths).
  *
- * On a terminal: one line rewritten in place every second — cell n of N, the current cell,
- * elapsed time and ETA. Otherwise (CI logs, pipes, tests): one plain line per finished cell,
- * never a control character. ETA = average seconds per finished cell × cells left.
+ * On a terminal: one line redrawn in place every second by cli-progress — cell n of N, a
+ * bar, the current cell, elapsed time and ETA — with notes and failed cells printed above
+ * it (cli-progress's log buffer). Otherwise (CI logs, pipes, tests): one plain line per
+ * finished cell, never a control character. ETA = average seconds per finished cell × cells
+ * left (computed here: cli-progress's own ETA is a rate over the last few updates, which
+ * jumps about when cells take from milliseconds to minutes).
  */
+import cliProgress from 'cli-progress';
 import { formatDuration, formatSeconds } from '../../common/format.js';
 import type { Cell } from '../../results/schema.js';
 import type { ProgressReporter } from '../runner/bench.js';
@@ -71,43 +75,54 @@ class PlainProgress extends BaseProgress {
 class LiveProgress extends BaseProgress {
   private current = '';
   private index = 0;
-  private readonly timer: NodeJS.Timeout;
+  private readonly bars: cliProgress.MultiBar;
+  private readonly bar: cliProgress.SingleBar;
 
   constructor(total: number, stream: NodeJS.WriteStream) {
     super(total, stream);
-    this.timer = setInterval(() => this.render(), 1000);
-    this.timer.unref();
+    this.bars = new cliProgress.MultiBar({
+      stream,
+      fps: 1, // the line changes once a second (elapsed) or when a cell starts or ends
+      format: (options, params) => this.line(cliProgress.Format.BarFormat(params.progress, options)),
+      barsize: 16,
+      barCompleteChar: '=',
+      barIncompleteChar: '-',
+      clearOnComplete: true, // the summary that follows replaces it
+      gracefulExit: false, // bench handles Ctrl-C: it stops the bar in its finally
+    });
+    this.bar = this.bars.create(total, 0);
   }
 
   cellStarted(index: number, label: string): void {
     this.index = index;
     this.current = label;
-    this.render();
+    this.bars.update();
   }
 
   cellFinished(index: number, label: string, cell: Cell): void {
     this.finished++;
     // Failures stay on screen; successes only advance the live line.
-    if (cell.status !== 'ok') this.note(`[${index + 1}/${this.total}] ${label}: ${cellOutcome(cell)}`);
-    this.render();
+    if (cell.status !== 'ok') this.bars.log(`[${index + 1}/${this.total}] ${label}: ${cellOutcome(cell)}\n`);
+    this.bar.update(this.finished);
+    this.bars.update();
   }
 
   note(message: string): void {
-    this.stream.write(`\r\x1b[K${message}\n`);
-    this.render();
+    this.bars.log(`${message}\n`);
+    this.bars.update();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.stream.write(`\r\x1b[K${this.doneLine()}`);
+    this.bars.stop();
+    this.stream.write(this.doneLine());
   }
 
-  private render(): void {
-    if (!this.current) return; // nothing started yet
+  private line(bar: string): string {
+    if (!this.current) return ''; // nothing started yet
     const line =
-      `cell ${Math.min(this.index + 1, this.total)} of ${this.total}: ${this.current} | ` +
+      `cell ${Math.min(this.index + 1, this.total)} of ${this.total} [${bar}] ${this.current} | ` +
       `elapsed ${formatDuration(this.elapsedSeconds())}, ETA ${this.eta()}`;
     const width = this.stream.columns || 100;
-    this.stream.write(`\r\x1b[K${line.length > width - 1 ? line.slice(0, width - 2) + '…' : line}`);
+    return line.length > width - 1 ? line.slice(0, width - 2) + '…' : line;
   }
 }

@@ -7,9 +7,11 @@
  * broken, and a missing optional part (the report renderer, the distributed scheduler) is
  * one clear line, not a stack trace.
  *
- * Exit codes: 0 success; 1 an unexpected error; 2 bad input (one line on stderr, nothing
- * written); 130 interrupted by Ctrl-C (finished cells saved, run marked partial).
+ * Every command fails the same way: one line on stderr, `schedlab: <what was wrong and what
+ * to do>`, commander's own errors included, and an exit code from EXIT_CODES (printed by
+ * `--help` and listed in the README), so a CI job can tell bad input from failed cells.
  */
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ResultsFileError } from '../../results/schema.js';
 import { SCHEDULER_NAMES } from '../../schedulers/types.js';
@@ -22,15 +24,39 @@ import { createProgress } from './progress.js';
 import { resolveRunFile, RUNS_DIR } from './run-files.js';
 import { renderSummary } from './summary.js';
 import type { RawAdviseOptions, RawCalibrateOptions } from './model-commands.js';
+import type { ReportModel } from '../../report/index.js';
+import { cellName } from '../../common/cells.js';
+import { formatChange } from '../../common/format.js';
 
+const EXIT_UNEXPECTED = 1;
 const EXIT_USAGE = 2;
+const EXIT_CELLS_FAILED = 3;
+/** Set by `schedlab worker` (distributed/commands.ts) when an executor thread crashed. */
+const EXIT_WORKER_CRASHED = 70;
 const EXIT_INTERRUPTED = 130;
+
+const EXIT_CODES: Array<[number, string]> = [
+  [0, 'success (bench: every cell ran and verified its answer)'],
+  [EXIT_UNEXPECTED, 'an unexpected error, such as a scheduler that cannot be reached (SCHEDLAB_DEBUG=1 prints the stack)'],
+  [EXIT_USAGE, 'bad input: an option, argument or file was wrong; nothing was run or written'],
+  [EXIT_CELLS_FAILED, 'bench: some cells failed or did not verify, or none verified (results and report are still written)'],
+  [EXIT_WORKER_CRASHED, 'worker: an executor thread crashed'],
+  [EXIT_INTERRUPTED, 'interrupted by Ctrl-C (bench: the finished cells are saved and the run is marked partial)'],
+];
+
+/** Print one error line, the same for every command. */
+function printError(message: string): void {
+  console.error(`schedlab: ${message.replace(/\s*\n\s*/g, ' ').trim()}`);
+}
 
 function buildProgram(): Command {
   const program = new Command('schedlab')
     .description('Run task graphs on sync, threads, processes or a gRPC cluster, and benchmark which one to pick.')
     .version(schedlabVersion())
-    .exitOverride();
+    .exitOverride()
+    // Commander's own errors are printed by exitCodeFor, in the same one-line format as ours.
+    .configureOutput({ outputError: () => {} })
+    .addHelpText('after', `\nExit codes:\n${EXIT_CODES.map(([code, what]) => `  ${String(code).padEnd(4)} ${what}`).join('\n')}\nErrors are one line on stderr: "schedlab: <what was wrong and what to do>".`);
 
   program
     .command('bench')
@@ -56,6 +82,7 @@ function buildProgram(): Command {
   program
     .command('list')
     .description('list the workload catalog (with sizes), the schedulers and the presets')
+    .option('--json', 'print them as one JSON object: { workloads: [{ name, description, sizes }], schedulers, presets }')
     .action(listCommand);
 
   program
@@ -63,8 +90,12 @@ function buildProgram(): Command {
     .description('render a results file as a self-contained HTML (or Markdown) report')
     .argument('<results>', 'results file written by `schedlab bench`')
     .option('--baseline <file>', 'an earlier results file to compare against')
-    .option('-o, --output <file>', 'where to write the report (default: next to the results file; Markdown goes to stdout)')
-    .addOption(new Option('--format <format>', 'report format').choices(['html', 'md']).default('html'))
+    .option('-o, --output <file>', 'where to write the report (default: next to the results file; md and csv go to stdout)')
+    .addOption(
+      new Option('--format <format>', 'html: the report page; md: the report as Markdown; csv: one row per cell (times in seconds)')
+        .choices(['html', 'md', 'csv'])
+        .default('html'),
+    )
     .action(reportCommand);
 
   program
@@ -111,6 +142,7 @@ function buildProgram(): Command {
     .option('--advertise-host <host>', 'the host other workers and clients should dial to reach this worker');
   addSecurityOptions(worker).action(
     async (address: string, opts: RawSecurityOptions & { nthreads: string; name?: string; listenHost?: string; advertiseHost?: string }) => {
+      checkHostPort('<address>', address);
       const { runWorkerCommand } = await importDistributedCommands();
       const running = await runWorkerCommand(address, { ...opts, nthreads: wholeNumber('--nthreads', opts.nthreads) });
       await running.closed;
@@ -144,6 +176,14 @@ function addSecurityOptions(command: Command): Command {
 function wholeNumber(option: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new UsageError(`${option}: "${value}" is not a whole number`);
   return Number(value);
+}
+
+/** "127.0.0.1:8786" or "[::1]:8786"; anything else is bad input, caught before dialling. */
+function checkHostPort(what: string, value: string): void {
+  const port = /^(?:\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(value)?.[1];
+  if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
+    throw new UsageError(`${what}: "${value}" is not host:port with a port 1..65535 (e.g. 127.0.0.1:8786)`);
+  }
 }
 
 async function importDistributedCommands() {
@@ -196,7 +236,13 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
   console.log(renderSummary(outcome.results.cells));
   console.log(`results: ${outcome.path}${outcome.results.status === 'partial' ? ' (partial run)' : ''}`);
   if (opts.report) await renderHtmlNextTo(outcome.path);
+  const cells = outcome.results.cells;
+  const unverified = cells.filter((c) => c.status !== 'ok').length;
   if (outcome.interrupted) process.exitCode = EXIT_INTERRUPTED;
+  else if (unverified > 0 || cells.length === 0) {
+    printError(`${unverified === cells.length ? 'no cell verified' : `${unverified} of ${cells.length} cells failed or did not verify`}; exit code ${EXIT_CELLS_FAILED}`);
+    process.exitCode = EXIT_CELLS_FAILED;
+  }
 }
 
 async function importReport() {
@@ -219,18 +265,43 @@ async function renderHtmlNextTo(resultsPath: string): Promise<void> {
   }
 }
 
-async function reportCommand(input: string, opts: { baseline?: string; output?: string; format: 'html' | 'md' }): Promise<void> {
-  const { renderReport } = await importReport();
+async function reportCommand(input: string, opts: { baseline?: string; output?: string; format: 'html' | 'md' | 'csv' }): Promise<void> {
+  const { renderReport, defaultHtmlPath } = await importReport();
   const [current, baseline] = [input, opts.baseline].map((path) => (path === undefined ? undefined : resolveRunFile(path)));
   for (const resolved of [current, baseline]) if (resolved?.note) console.error(`note: ${resolved.note}`);
+  const target = opts.output ?? (opts.format === 'html' ? defaultHtmlPath(current!.path) : undefined);
+  const replacing = target !== undefined && existsSync(target);
   const rendered = await renderReport({ input: current!.path, baseline: baseline?.path, output: opts.output, format: opts.format });
   for (const warning of rendered.warnings) console.error(`warning: ${warning}`);
+  if (replacing) console.error(`note: replaced the existing ${target}`);
+  // The baseline's verdicts belong on the terminal too; on stderr when stdout carries the document.
+  const say = rendered.outputPath ? console.log : console.error;
+  if (rendered.baseline) for (const line of baselineLines(rendered.baseline)) say(line);
   if (rendered.outputPath) console.log(`report: ${rendered.outputPath}`);
   else if (rendered.text !== undefined) process.stdout.write(rendered.text);
 }
 
-async function listCommand(): Promise<void> {
+/** The cells that changed beyond noise against the baseline, as the report lists them. */
+function baselineLines(b: NonNullable<ReportModel['baseline']>): string[] {
+  if (b.changes.length === 0) return []; // the report's warning already says there is nothing in common
+  const beyondNoise = b.changes.filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
+  const head = `against baseline ${b.baselineFile}: ${beyondNoise.length ? `${beyondNoise.length} of ${b.changes.length} common cells changed beyond noise` : `no change beyond noise in ${b.changes.length} common cells`}`;
+  return [
+    head,
+    ...beyondNoise.map(
+      (c) => `  ${c.verdict}: ${cellName(c.current)} ${formatChange(c.change)} in median time${c.ci ? ` (95 % CI ${formatChange(c.ci[0])} to ${formatChange(c.ci[1])})` : ''}`,
+    ),
+  ];
+}
+
+async function listCommand(opts: { json?: boolean }): Promise<void> {
   const { catalog } = await loadWorkloadSource();
+  if (opts.json) {
+    const workloads = catalog.map(({ name, description, sizes }) => ({ name, description, sizes }));
+    const presets = Object.values(PRESETS).map(({ name, description }) => ({ name, description, default: name === 'quick' }));
+    console.log(JSON.stringify({ workloads, schedulers: SCHEDULER_NAMES, presets }, null, 2));
+    return;
+  }
   const lines = ['Workloads (schedlab bench --workloads a,b):'];
   for (const workload of catalog) {
     lines.push('', `  ${workload.name}`, ...wrap(workload.description, 88, '    '));
@@ -265,30 +336,36 @@ async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
-    process.exitCode = exitCodeFor(err);
+    const command = program.commands.find((c) => argv.slice(2).includes(c.name()))?.name();
+    process.exitCode = exitCodeFor(err, command);
   }
   // Everything is closed by now; do not let a stray handle (a lingering socket) hold the process.
   setTimeout(() => process.exit(), 3000).unref();
 }
 
-/** Print the error as one line (commander has already printed its own) and choose the exit code. */
-function exitCodeFor(err: unknown): number {
+/** Print the error as one line and choose the exit code. */
+function exitCodeFor(err: unknown, command: string | undefined): number {
   if (err instanceof CommanderError) {
-    // --help and --version "fail" with code 0; every other commander error is bad input.
-    return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    // --help and --version "fail" with code 0; help shown for a missing command is already on screen.
+    if (err.exitCode === 0) return 0;
+    if (err.code !== 'commander.help') {
+      printError(`${err.message.replace(/^error: /, '')} (see \`schedlab ${command ? `${command} ` : ''}--help\`)`);
+    }
+    return EXIT_USAGE;
   }
   // UsageError, ResultsFileError, a bad calibration file and the library's OptionError (code BAD_OPTION) are all bad input.
   const code = (err as { code?: unknown }).code;
   if (err instanceof UsageError || err instanceof ResultsFileError || code === 'BAD_OPTION' || code === 'BAD_CALIBRATION_FILE') {
-    console.error(`schedlab: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`); // one line, even for a multi-line cause
+    printError((err as Error).message);
     return EXIT_USAGE;
   }
-  console.error(`schedlab: error: ${err instanceof Error ? err.message : String(err)}`);
+  printError(err instanceof Error ? err.message : String(err));
   if (process.env.SCHEDLAB_DEBUG && err instanceof Error) console.error(err.stack);
-  return 1;
+  return EXIT_UNEXPECTED;
 }
 
 await main(process.argv);

@@ -113,7 +113,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnChild('worker-process.js', { address, token, nthreads: options.nthreads, name: String(nextName++) }, timeoutMs);
+    const child = spawnChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}` }, timeoutMs);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

@@ -62,6 +62,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   const runOut = new Map<RunRecord, RunProgress>();
   let flushScheduled = false;
   let nextWorker = 1;
+  const usedIds = new Set<string>(); // a worker id is never reused, even after its worker left
   let nextClient = 1;
 
   const scheduleFlush = (): void => {
@@ -133,7 +134,9 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           const { data_port: port, data_host: dataHost, nthreads, name } = message.register;
           if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad data_port ${port}`);
           const host = dataHost || peerHost(call.getPeer());
-          const id = `w${nextWorker++}${name ? `-${name}` : ''}`;
+          let id = name; // --name w1 is w1, unless that id was taken: then w<n>-w1
+          while (!id || usedIds.has(id)) id = `w${nextWorker++}${name ? `-${name}` : ''}`;
+          usedIds.add(id);
           worker = state.addWorker(id, formatAddress(host, port), Math.min(Math.max(1, nthreads), 1024));
           workerCalls.set(worker, call);
           call.write({ accepted: { worker_id: id } });

@@ -12,7 +12,7 @@ import { SCHEDULER_NAMES, type Graph, type Key, type RunOptions, type Scheduler,
 export * from './errors.js';
 export * from './types.js';
 export { GraphBuilder, opRef, parseOp, isRef, isTask, validateGraph, taskDependencies, substituteRefs, order } from './graph.js';
-export { cull, fuseLinearChains } from './optimize.js';
+export { cull, fuseLinearChains, neededTasks } from './optimize.js';
 export { sharedFloat64Array, sharedTypedArray, isShared, type TypedArrayConstructor } from './shared-arrays.js';
 
 function checkOptions(name: unknown, options: SchedulerOptions): void {
@@ -26,9 +26,24 @@ function checkOptions(name: unknown, options: SchedulerOptions): void {
   }
 }
 
-/** Start a scheduler; pools (threads, processes) start here, once, and are reused by every `get`. Close it when done. */
+/**
+ * Start a scheduler; pools (threads, processes) start here, once, and are reused by every `get`.
+ * With `dashboard`, a live dashboard serves its activity until `close()`. Close it when done.
+ */
 export async function createScheduler(name: SchedulerName, options: SchedulerOptions = {}): Promise<Scheduler> {
   checkOptions(name, options);
+  const scheduler = await startScheduler(name, options);
+  if (!options.dashboard) return scheduler;
+  const { withDashboard } = await import('./dashboard/attach.js');
+  try {
+    return await withDashboard(scheduler, options.dashboard);
+  } catch (err) {
+    await scheduler.close();
+    throw err;
+  }
+}
+
+async function startScheduler(name: SchedulerName, options: SchedulerOptions): Promise<Scheduler> {
   const workers = options.workers ?? availableParallelism();
   switch (name) {
     case 'sync':

@@ -94,10 +94,17 @@ function buildProgram(): Command {
     .command('scheduler')
     .description('start a distributed scheduler that workers and clients connect to (runs until Ctrl-C)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', '8786');
-  addSecurityOptions(scheduler).action(async (opts: RawSecurityOptions & { host: string; port: string }) => {
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8786')
+    .option('--dashboard-port <port>', 'port of the live dashboard (0 picks a free one)', '8787')
+    .option('--no-dashboard', 'serve no dashboard');
+  addSecurityOptions(scheduler).action(async (opts: RawSecurityOptions & { host: string; port: string; dashboardPort: string; dashboard: boolean }) => {
     const { runSchedulerCommand } = await importDistributedCommands();
-    const running = await runSchedulerCommand({ ...opts, port: wholeNumber('--port', opts.port) });
+    const { dashboard, dashboardPort, ...rest } = opts;
+    const running = await runSchedulerCommand({
+      ...rest,
+      port: wholeNumber('--port', opts.port),
+      dashboardPort: dashboard ? wholeNumber('--dashboard-port', dashboardPort) : false,
+    });
     await running.closed;
   });
 

@@ -22,6 +22,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { cpuMeter } from '../../common/cpu-meter.js';
 import { OptionError } from '../errors.js';
 import { assertListenAllowed, isLoopback, sameToken } from '../listen-policy.js';
 import type { DashboardOptions } from '../types.js';
@@ -107,17 +108,12 @@ export async function startDashboard(state: DashboardState, options: DashboardOp
   let keepalive: NodeJS.Timeout | undefined;
   let sentVersion = -1;
   let lastResources = -Infinity;
-  let cpuBefore = process.cpuUsage();
-  let cpuAt = performance.now();
+  const cpu = cpuMeter();
 
   const sampleResources = (): void => {
     const t = performance.now();
     if (t - lastResources < RESOURCES_EVERY_MS) return;
-    const cpu = process.cpuUsage();
-    const used = (cpu.user - cpuBefore.user + cpu.system - cpuBefore.system) / 1000;
-    state.processResources(process.memoryUsage.rss(), t > cpuAt ? used / (t - cpuAt) : 0);
-    cpuBefore = cpu;
-    cpuAt = t;
+    state.processResources(process.memoryUsage.rss(), cpu());
     lastResources = t;
   };
 

@@ -111,6 +111,8 @@ export interface Holding {
   worker: string;
   values: number;
   bytes: number;
+  /** Tasks the scheduler has handed to it and not heard back about. */
+  running: number;
 }
 
 export interface DashboardLimits {
@@ -285,6 +287,7 @@ export class DashboardState {
     const link = this.links.get(id);
     if (link) link.bytes += bytes;
     else this.links.set(id, { from, to, bytes });
+    this.totals.bytesBetweenWorkers += bytes;
     this.version += 1;
   }
 
@@ -300,9 +303,10 @@ export class DashboardState {
   holdings(list: Holding[]): void {
     for (const h of list) {
       const w = this.workerStates.get(h.worker);
-      if (!w || w.status === 'lost' || (w.values === h.values && w.bytes === h.bytes)) continue;
+      if (!w || w.status === 'lost' || (w.values === h.values && w.bytes === h.bytes && w.running === h.running)) continue;
       w.values = h.values;
       w.bytes = h.bytes;
+      w.running = h.running;
       this.version += 1;
     }
   }

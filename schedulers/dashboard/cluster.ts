@@ -5,7 +5,7 @@
  *
  * A task may be assigned more than once (stolen, retracted, recovered after a worker loss):
  * it counts as started once, from its first assignment until it is reported. A run ends
- * when all its tasks were reported, or when it is cancelled or its client leaves. Tasks
+ * when each of its tasks was reported (recomputed ones count once), or when it is cancelled or its client leaves. Tasks
  * running per worker come from the scheduler's own bookkeeping (its `holdings()`), not from events.
  */
 import { keyOfDataId } from '../distributed/ids.js';
@@ -16,7 +16,7 @@ const runOf = (dataId: string): string => dataId.slice(0, dataId.indexOf('/', da
 
 export function clusterObserver(state: DashboardState): ClusterObserver {
   const started = new Set<string>();
-  const runs = new Map<string, { registered: number; reported: number }>();
+  const runs = new Map<string, { registered: number; reported: Set<string> }>();
   const closeRun = (run: string, problem?: string): void => {
     runs.delete(run);
     state.runEnded(run, problem);
@@ -27,7 +27,7 @@ export function clusterObserver(state: DashboardState): ClusterObserver {
     workerResources: (worker, rss, cpu) => state.workerResources(worker, rss, cpu),
     submitted(run, taskKeys) {
       state.runStarted(run, taskKeys);
-      const r = runs.get(run) ?? { registered: 0, reported: 0 };
+      const r = runs.get(run) ?? { registered: 0, reported: new Set<string>() };
       r.registered += taskKeys.length;
       runs.set(run, r);
     },
@@ -52,7 +52,8 @@ export function clusterObserver(state: DashboardState): ClusterObserver {
       const run = runOf(c.data_id);
       state.taskEnded(run, keyOfDataId(c.data_id), worker, c.start, c.end, c.ok, c.error?.message);
       const r = runs.get(run);
-      if (r && ++r.reported >= r.registered) closeRun(run);
+      // A task recomputed after a worker loss reports twice: count each task once.
+      if (r && r.reported.add(c.data_id).size >= r.registered) closeRun(run);
     },
   };
 }

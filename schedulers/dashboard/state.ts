@@ -188,23 +188,13 @@ export class DashboardState {
     return this.finishedGroups.has(g) || this.finishedGroups.size < this.maxGroups ? g : 'other';
   }
 
-  private run(run: string): Map<string, GroupCounts> {
-    let groups = this.runs.get(run);
-    if (!groups) {
-      groups = new Map();
-      this.runs.set(run, groups);
-      this.totals.runs += 1;
-    }
-    return groups;
-  }
-
+  /** The counts of `group` in an active run; a run that already ended counts nothing (late reports). */
   private counts(run: string, group: string): GroupCounts {
-    const groups = this.run(run);
+    if (!this.finishedGroups.has(group)) this.finishedGroups.set(group, { done: 0, erred: 0 });
+    const groups = this.runs.get(run);
+    if (!groups) return { registered: 0, started: 0, ended: 0 };
     let c = groups.get(group);
-    if (!c) {
-      groups.set(group, (c = { registered: 0, started: 0, ended: 0 }));
-      if (!this.finishedGroups.has(group)) this.finishedGroups.set(group, { done: 0, erred: 0 });
-    }
+    if (!c) groups.set(group, (c = { registered: 0, started: 0, ended: 0 }));
     return c;
   }
 
@@ -219,7 +209,10 @@ export class DashboardState {
 
   /** A run (one `get`) begins with these task keys. */
   runStarted(run: string, taskKeys: Iterable<string>): void {
-    this.run(run);
+    if (!this.runs.has(run)) {
+      this.runs.set(run, new Map());
+      this.totals.runs += 1;
+    }
     for (const key of taskKeys) this.counts(run, this.group(key)).registered += 1;
     this.version += 1;
   }

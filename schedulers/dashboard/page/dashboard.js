@@ -65,7 +65,7 @@
   function drawBars(u) {
     var ctx = u.ctx;
     var box = u.bbox;
-    var index = new Map(rows.map(function (r, i) { return [r, i]; }));
+    var index = new Map(rows.map(function (r, i) { return [r, rows.length - 1 - i]; })); // first worker on top
     var rowPx = rows.length > 1 ? Math.abs(u.valToPos(0, 'y', true) - u.valToPos(1, 'y', true)) : box.height;
     var h = Math.max(2, rowPx * 0.7);
     var range = u.scales.x;
@@ -80,6 +80,7 @@
       var x0 = u.valToPos(start / 1000, 'x', true);
       var x1 = u.valToPos(end / 1000, 'x', true);
       var y = u.valToPos(i, 'y', true);
+      if (y < box.top || y > box.top + box.height) return false;
       var bh = thin ? h * 0.35 : h;
       ctx.fillStyle = color;
       ctx.fillRect(x0, y - (thin ? h / 2 : bh / 2), Math.max(1, x1 - x0), bh);
@@ -101,16 +102,13 @@
       height: 260,
       legend: { show: false },
       cursor: { show: false },
-      scales: {
-        x: { time: true, range: function () { return xRange(); } },
-        y: { auto: false, range: function () { return [-0.5, Math.max(rows.length, 1) - 0.5]; } },
-      },
+      scales: { x: { time: true, auto: false }, y: { auto: false } },
       axes: [
         {},
         {
           size: 110,
           splits: function () { return rows.map(function (_, i) { return i; }); },
-          values: function (u, splits) { return splits.map(function (i) { return rows[i] || ''; }); },
+          values: function (u, splits) { return splits.map(function (i) { return rows[rows.length - 1 - i] || ''; }); },
         },
       ],
       series: [{}, { scale: 'y', stroke: 'transparent' }],
@@ -248,7 +246,11 @@
     colors.forEach(function (c, g) { legend.push('<span><i style="background:' + c + '"></i>' + escapeHtml(g) + '</span>'); });
     if (transfers.length) legend.push('<span><i style="background:' + TRANSFER + '"></i>transfer</span>');
     $('legend').innerHTML = legend.join('');
-    stream.setData([[0, 1], [null, null]]);
+    var x = xRange();
+    stream.batch(function () {
+      stream.setScale('x', { min: x[0], max: x[1] });
+      stream.setScale('y', { min: -0.5, max: Math.max(rows.length, 1) - 0.5 });
+    });
     rate.setData([rateX, rateY]);
   }
 

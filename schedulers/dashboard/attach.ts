@@ -3,14 +3,25 @@
  * wraps any `Scheduler` so that every `get` also feeds the dashboard's state, and serves it
  * until `close()`. The same events reach the caller's own `onEvent` unchanged. Values of the
  * local schedulers live in this process, so the worker table shows this process's memory and
- * CPU as the scheduler's and none per worker.
+ * CPU as the scheduler's and none per worker. Progress counts every task of the graph as
+ * waiting until it starts; tasks the keys do not need leave the counts when the run ends.
  */
-import { neededTasks } from '../optimize.js';
+import { isTask } from '../graph.js';
 import type { DashboardOptions, Graph, Key, RunOptions, Scheduler, SchedulerEvent } from '../types.js';
 import { startDashboard } from './server.js';
 import { DashboardState } from './state.js';
 
 const stderrLog = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/**
+ * The run's tasks for the progress counts: every task of the graph, not only those the keys
+ * need (finding those would cost a second walk of the graph; the others leave the counts
+ * when the run ends).
+ */
+function* taskKeys(graph: Graph): Generator<Key> {
+  if (typeof graph !== 'object' || graph === null) return;
+  for (const key in graph) if (isTask(graph[key])) yield key;
+}
 
 /** `scheduler` with a live dashboard; closing it stops both. */
 export async function withDashboard(scheduler: Scheduler, options: DashboardOptions | true): Promise<Scheduler> {
@@ -32,7 +43,7 @@ export async function withDashboard(scheduler: Scheduler, options: DashboardOpti
     dashboardUrl: server.url,
     async get(graph: Graph, keys: Key[], runOptions?: RunOptions): Promise<unknown[]> {
       const run = `r${++runs}`;
-      state.runStarted(run, Array.isArray(keys) && graph && typeof graph === 'object' ? neededTasks(graph, keys) : []);
+      state.runStarted(run, taskKeys(graph));
       const own = runOptions?.onEvent;
       const onEvent = (e: SchedulerEvent): void => {
         if (e.type === 'task-start') state.taskStarted(run, e.key, e.worker);

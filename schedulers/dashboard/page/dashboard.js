@@ -53,7 +53,7 @@
   function xRange() {
     var right = 0;
     var left = Infinity;
-    for (var i = 0; i < bars.length; i++) { if (bars[i].end > right) right = bars[i].end; if (bars[i].start < left) left = bars[i].start; }
+    for (var i = 0; i < bars.length; i++) { if (bars[i][3] > right) right = bars[i][3]; if (bars[i][2] < left) left = bars[i][2]; }
     for (var j = 0; j < transfers.length; j++) { if (transfers[j].end > right) right = transfers[j].end; if (transfers[j].start < left) left = transfers[j].start; }
     if (last && last.totals.runsActive > 0 && last.time > right) right = last.time;
     if (!right) { right = last ? last.time : Date.now(); left = right - WINDOW_MS; }
@@ -87,8 +87,8 @@
       return true;
     }
     for (var b = 0; b < bars.length; b++) {
-      var bar = bars[b];
-      if (paint(bar.worker, bar.start, bar.end, bar.ok ? colorOf(bar.group) : ERRED, false)) drawn[bar.worker] = (drawn[bar.worker] || 0) + 1;
+      var bar = bars[b]; // [worker, group, start, end, ok]
+      if (paint(bar[0], bar[2], bar[3], bar[4] ? colorOf(bar[1]) : ERRED, false)) drawn[bar[0]] = (drawn[bar[0]] || 0) + 1;
     }
     for (var t = 0; t < transfers.length; t++) paint(transfers[t].to, transfers[t].start, transfers[t].end, TRANSFER, true);
     ctx.restore();

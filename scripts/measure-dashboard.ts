@@ -82,7 +82,7 @@ const ownCpuMs = async (): Promise<number> => {
 async function openPage(browser: Browser, url: string) {
   const page = await browser.newPage();
   await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction("document.getElementById('connection')?.textContent === 'live'", undefined, { timeout: 30_000 });
+  await page.locator('#connection', { hasText: /^live$/ }).waitFor({ timeout: 30_000 });
   return page;
 }
 

@@ -51,6 +51,7 @@ function buildProgram(): Command {
     .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
     .option('--dry-run', 'print the matrix (pools and cells) and stop, without running or writing anything')
     .option('--no-report', 'do not render the HTML report after the run')
+    .option('--dashboard [port]', 'serve the live dashboard while benchmarking: the cell being measured (port default 8787, 0 = any free one)')
     .action(benchCommand);
 
   program
@@ -170,7 +171,7 @@ async function loadWorkloadSource(): Promise<WorkloadSource> {
   }
 }
 
-async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promise<void> {
+async function benchCommand(opts: RawBenchOptions & { report: boolean; dashboard?: boolean | string }): Promise<void> {
   const plan = await resolveBenchPlan(opts, await loadWorkloadSource());
   const total = countCells(plan.pools);
   if (opts.dryRun) {
@@ -191,10 +192,13 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const dashboard = opts.dashboard === undefined ? undefined : await startBenchDashboard(opts.dashboard);
+  if (dashboard) progress.note(`schedlab dashboard: ${dashboard.server.url}`);
   let outcome;
   try {
-    outcome = await runBench(plan, { progress, interrupt: controller.signal, argv: process.argv });
+    outcome = await runBench(plan, { progress, interrupt: controller.signal, argv: process.argv, dashboard: dashboard?.state });
   } finally {
+    await dashboard?.server.close();
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -204,6 +208,14 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
   console.log(`results: ${outcome.path}${outcome.results.status === 'partial' ? ' (partial run)' : ''}`);
   if (opts.report) await renderHtmlNextTo(outcome.path);
   if (outcome.interrupted) process.exitCode = EXIT_INTERRUPTED;
+}
+
+async function startBenchDashboard(port: boolean | string) {
+  const { DashboardState } = await import('../../schedulers/dashboard/state.js');
+  const { startDashboard } = await import('../../schedulers/dashboard/server.js');
+  const state = new DashboardState('bench');
+  const server = await startDashboard(state, { port: typeof port === 'string' ? wholeNumber('--dashboard', port) : undefined });
+  return { state, server };
 }
 
 async function importReport() {

@@ -4,7 +4,8 @@
  * the updates the page receives. Pure bookkeeping: no timers, no I/O; the server decides when
  * to call `update()`.
  *
- * Bounds. The task stream keeps the last `maxTasks` bars, transfers the last `maxTransfers`,
+ * Bounds. The task stream keeps the last `maxTasks` bars (and sends at most `maxTasksPerUpdate`
+ * new ones per update: the newest), transfers the last `maxTransfers`,
  * the log the last `maxLog` entries; task groups beyond `maxGroups` count as "other", and
  * lost workers beyond `maxLostWorkers` are forgotten, oldest first. So a scheduler that runs
  * for days with the page open holds the same memory as after its first minute.
@@ -110,6 +111,7 @@ export interface Holding {
 
 export interface DashboardLimits {
   maxTasks?: number;
+  maxTasksPerUpdate?: number;
   maxTransfers?: number;
   maxLog?: number;
   maxGroups?: number;
@@ -137,10 +139,10 @@ class Ring<T> {
     this.pushed += 1;
     if (this.items.length > this.limit + (this.limit >> 2)) this.items.splice(0, this.items.length - this.limit);
   }
-  /** Items pushed since the previous delta (at most `limit`); `all`: every kept item, without moving the delta's cursor. */
-  take(all: boolean): T[] {
+  /** The newest items pushed since the previous delta (at most `cap`); `all`: every kept item, without moving the delta's cursor. */
+  take(all: boolean, cap = this.limit): T[] {
     if (all) return this.items.slice(-this.limit);
-    const fresh = Math.min(this.pushed - this.cut, this.limit, this.items.length);
+    const fresh = Math.min(this.pushed - this.cut, cap, this.items.length);
     this.cut = this.pushed;
     return fresh ? this.items.slice(this.items.length - fresh) : [];
   }
@@ -149,6 +151,8 @@ class Ring<T> {
 export class DashboardState {
   title: string;
   readonly maxTasks: number;
+  /** Bars per delta: a burst of tiny tasks sends its newest bars (the counts stay exact), so an update stays small. */
+  private readonly maxTasksPerUpdate: number;
   private readonly maxGroups: number;
   private readonly maxLostWorkers: number;
   private readonly tasks: Ring<TaskBar>;
@@ -174,6 +178,7 @@ export class DashboardState {
   ) {
     this.title = scheduler;
     this.maxTasks = limits.maxTasks ?? 5_000;
+    this.maxTasksPerUpdate = limits.maxTasksPerUpdate ?? 1_000;
     this.maxGroups = limits.maxGroups ?? 64;
     this.maxLostWorkers = limits.maxLostWorkers ?? 32;
     this.tasks = new Ring(this.maxTasks);
@@ -251,6 +256,45 @@ export class DashboardState {
     if (w.running > 0) w.running -= 1;
     w.finished += 1;
     this.tasks.push([worker, group, start, end > start ? end : start, ok ? 1 : 0]);
+    this.version += 1;
+  }
+
+  // ---- forwarded in bulk by another process (the bench's pool processes): counts, and a sample of bars
+
+  /** `count` tasks of `group` registered by run `run` (which starts if new). */
+  runRegistered(run: string, group: string, count: number): void {
+    if (!this.runs.has(run)) {
+      this.runs.set(run, new Map());
+      this.totals.runs += 1;
+    }
+    this.counts(run, group).registered += count;
+    this.version += 1;
+  }
+
+  /** `started` tasks of `group` handed to `worker`, `done` + `erred` ended there. */
+  taskCounts(run: string, group: string, worker: string, started: number, done: number, erred: number): void {
+    const c = this.counts(run, group);
+    c.started += started;
+    c.ended += done + erred;
+    const total = this.finishedGroups.get(group)!;
+    total.done += done;
+    total.erred += erred;
+    this.totals.done += done;
+    this.totals.erred += erred;
+    const w = this.worker(worker);
+    w.running = Math.max(0, w.running + started - done - erred);
+    w.finished += done + erred;
+    this.version += 1;
+  }
+
+  bar(bar: TaskBar): void {
+    this.tasks.push(bar);
+    this.version += 1;
+  }
+
+  /** Forget every worker row (a new pool starts). */
+  forgetWorkers(): void {
+    this.workerStates.clear();
     this.version += 1;
   }
 
@@ -342,7 +386,7 @@ export class DashboardState {
       groups: this.groupProgress(),
       workers,
       links: [...this.links.values()].map((l) => ({ ...l })),
-      tasks: this.tasks.take(full),
+      tasks: this.tasks.take(full, this.maxTasksPerUpdate),
       transfers: this.transfers.take(full),
       log: this.log.take(full),
       maxTasks: this.maxTasks,

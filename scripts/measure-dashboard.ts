@@ -104,8 +104,10 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
 async function cluster(children: ChildProcess[], dashboard: boolean): Promise<{ address: string; url?: string; pid: number }> {
   const scheduler = spawn(process.execPath, [CLI, 'scheduler', '--port', '0', ...(dashboard ? ['--dashboard-port', '0'] : ['--no-dashboard'])], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(scheduler);
-  const address = await waitForLine(scheduler, /listening on (\S+)/);
-  const url = dashboard ? await waitForLine(scheduler, /schedlab dashboard: (\S+)/) : undefined;
+  const [address, url] = await Promise.all([
+    waitForLine(scheduler, /listening on (\S+)/),
+    dashboard ? waitForLine(scheduler, /schedlab dashboard: (\S+)/) : undefined,
+  ]);
   const joined = waitForLine(scheduler, /(joined[\s\S]*joined)/);
   for (const name of ['a', 'b']) children.push(spawn(process.execPath, [CLI, 'worker', address, '--name', name], { stdio: 'ignore' }));
   await joined;

@@ -226,23 +226,40 @@ function representativeStream(cells: UsableCell[]): UsableCell | undefined {
 /** `axisEnd`: seconds at the right end of the time axis, the same for every stream of the workload. */
 function ganttChart(cell: UsableCell, id: string, name: string, axisEnd: number, streamCount: number): ChartSpec {
   const stream = cell.taskStream!;
-  const workers = [...new Set(stream.spans.map((s) => s.worker))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const shown = stream.truncated ? `, first ${stream.spans.length} shown` : '';
+  return taskStreamChart(stream.spans, {
+    id,
+    title: `Task stream — ${name}, ${poolLabel(cell)}`,
+    caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).${streamCount > 1 ? ' The same time axis as the other task streams of this workload.' : ''}`,
+    axisEnd,
+    kindOf: (key) => /^[A-Za-z_][A-Za-z_-]*?(?=[-_:.,(\d]|$)/.exec(key)?.[0] || 'task',
+    xTitle: 'time from sample start',
+  });
+}
+
+/** A task stream: a row per worker, a bar per span (seconds from the start), one colour per kind of task. */
+export function taskStreamChart(
+  spans: ReadonlyArray<{ key: string; worker: string; start: number; end: number }>,
+  how: { id: string; title: string; caption: string; kindOf: (key: string) => string; xTitle: string; /** Seconds at the right end of the axis (shared by a workload's streams); default: the last span's end. */ axisEnd?: number },
+): ChartSpec {
+  const { id } = how;
+  const workers = [...new Set(spans.map((s) => s.worker))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const axisEnd = how.axisEnd ?? spans.reduce((m, s) => Math.max(m, s.end), 0);
   const u = timeUnit(axisEnd);
-  // One dataset per kind of task (the key's leading name), so the legend tells multiply from sum.
+  // One dataset per kind of task, so the legend tells multiply from sum.
   const kinds = new Map<string, Array<Record<string, unknown>>>();
-  for (const span of stream.spans) {
-    let kind = /^[A-Za-z_][A-Za-z_-]*?(?=[-_:.,(\d]|$)/.exec(span.key)?.[0] || 'task';
+  for (const span of spans) {
+    let kind = how.kindOf(span.key);
     if (!kinds.has(kind) && kinds.size >= TASK_PALETTE.length - 1) kind = 'other';
     const list = kinds.get(kind) ?? [];
     list.push({ x: [round(span.start * u.scale), round(Math.max(span.end, span.start) * u.scale)], y: span.worker, key: span.key });
     kinds.set(kind, list);
   }
-  const shown = stream.truncated ? `, first ${stream.spans.length} shown` : '';
   return {
     id,
     kind: 'gantt',
-    title: `Task stream — ${name}, ${poolLabel(cell)}`,
-    caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).${streamCount > 1 ? ' The same time axis as the other task streams of this workload.' : ''}`,
+    title: how.title,
+    caption: how.caption,
     height: Math.min(600, 90 + 26 * workers.length),
     config: {
       type: 'bar',
@@ -260,7 +277,7 @@ function ganttChart(cell: UsableCell, id: string, name: string, axisEnd: number,
         })),
       },
       options: {
-        ...options(`time from sample start (${u.name})`, 'worker', { legend: kinds.size > 1, x: { type: 'linear', min: 0, max: round(axisEnd * u.scale) } }),
+        ...options(`${how.xTitle} (${u.name})`, 'worker', { legend: kinds.size > 1, x: { type: 'linear', min: 0, max: round(axisEnd * u.scale) } }),
         indexAxis: 'y',
       },
     },

@@ -110,3 +110,4 @@ export function defaultHtmlPath(input: string): string {
 }
 
 export type { ReportModel } from './model.js';
+export { performanceReport, type PerformanceReportOptions, type RecordableScheduler } from './performance.js';

@@ -23,7 +23,7 @@ import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE, type DecisionSection } from './de
 
 const TEMPLATES = new URL('../../report/templates/', import.meta.url);
 
-async function template(name: string): Promise<string> {
+export async function template(name: string): Promise<string> {
   const url = new URL(name, TEMPLATES);
   try {
     return await readFile(url, 'utf8');
@@ -33,7 +33,7 @@ async function template(name: string): Promise<string> {
 }
 
 /** Chart.js's browser (UMD) build, found through the package's own entry point. */
-async function chartJs(): Promise<{ source: string; version: string }> {
+export async function chartJs(): Promise<{ source: string; version: string }> {
   const require = createRequire(import.meta.url);
   const dist = dirname(require.resolve('chart.js'));
   const source = await readFile(join(dist, 'chart.umd.js'), 'utf8');
@@ -42,7 +42,7 @@ async function chartJs(): Promise<{ source: string; version: string }> {
 }
 
 /** Replace each `{{name}}` with its value; a placeholder without a value is a template bug. */
-function fill(text: string, values: Record<string, string>): string {
+export function fill(text: string, values: Record<string, string>): string {
   return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`report template uses {{${name}}} but the renderer gives no value for it`);
@@ -171,7 +171,7 @@ function sectionId(workload: string, size: string): string {
   return `evidence-${encodeURIComponent(workload)}-${encodeURIComponent(size)}`.replace(/%/g, '_');
 }
 
-function figure(spec: ChartSpec): Html {
+export function figure(spec: ChartSpec): Html {
   return html`<figure data-kind="${spec.kind}"><h4>${spec.title}</h4><div class="chart-box" style="height:${spec.height}px"><canvas data-chart="${spec.id}" role="img" aria-label="${spec.title}"></canvas></div><figcaption>${spec.caption}</figcaption></figure>`;
 }
 

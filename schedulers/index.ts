@@ -6,13 +6,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { OptionError } from './errors.js';
+import { progressBar, type ProgressBarOptions } from './progress-bar.js';
 import { createSyncScheduler } from './sync/index.js';
-import { SCHEDULER_NAMES, type Graph, type Key, type RunOptions, type Scheduler, type SchedulerName, type SchedulerOptions } from './types.js';
+import { SCHEDULER_NAMES, type Graph, type Key, type RunOptions, type Scheduler, type SchedulerEvent, type SchedulerName, type SchedulerOptions } from './types.js';
 
 export * from './errors.js';
 export * from './types.js';
 export { GraphBuilder, opRef, parseOp, isRef, isTask, validateGraph, taskDependencies, substituteRefs, order } from './graph.js';
-export { cull, fuseLinearChains } from './optimize.js';
+export { cull, fuseLinearChains, neededTasks } from './optimize.js';
+export { progressBar, type ProgressBar, type ProgressBarOptions } from './progress-bar.js';
 export { sharedFloat64Array, sharedTypedArray, isShared, type TypedArrayConstructor } from './shared-arrays.js';
 
 function checkOptions(name: unknown, options: SchedulerOptions): void {
@@ -26,9 +28,24 @@ function checkOptions(name: unknown, options: SchedulerOptions): void {
   }
 }
 
-/** Start a scheduler; pools (threads, processes) start here, once, and are reused by every `get`. Close it when done. */
+/**
+ * Start a scheduler; pools (threads, processes) start here, once, and are reused by every `get`.
+ * With `dashboard`, a live dashboard serves its activity until `close()`. Close it when done.
+ */
 export async function createScheduler(name: SchedulerName, options: SchedulerOptions = {}): Promise<Scheduler> {
   checkOptions(name, options);
+  const scheduler = await startScheduler(name, options);
+  if (!options.dashboard) return scheduler;
+  const { withDashboard } = await import('./dashboard/attach.js');
+  try {
+    return await withDashboard(scheduler, options.dashboard);
+  } catch (err) {
+    await scheduler.close();
+    throw err;
+  }
+}
+
+async function startScheduler(name: SchedulerName, options: SchedulerOptions): Promise<Scheduler> {
   const workers = options.workers ?? availableParallelism();
   switch (name) {
     case 'sync':
@@ -51,16 +68,26 @@ export async function createScheduler(name: SchedulerName, options: SchedulerOpt
 /** Options of `compute`: which scheduler, its options, and the run's options. */
 export interface ComputeOptions extends SchedulerOptions, RunOptions {
   scheduler: SchedulerName;
+  /** Draw a progress bar on stderr (on a TTY; `{ force: true }` draws elsewhere too). */
+  progress?: boolean | ProgressBarOptions;
 }
 
 /** Create a scheduler, compute `keys`, close it (even on failure). */
 export async function compute(graph: Graph, keys: Key[], options: ComputeOptions): Promise<unknown[]> {
   if (typeof options !== 'object' || options === null) throw new OptionError('scheduler', `compute needs { scheduler }: one of ${SCHEDULER_NAMES.join(', ')}`);
-  const { scheduler: name, onEvent, signal, ...schedulerOptions } = options;
+  const { scheduler: name, onEvent, signal, progress, ...schedulerOptions } = options;
   const scheduler = await createScheduler(name, schedulerOptions);
+  const bar = progress ? progressBar(graph, keys, progress === true ? {} : progress) : undefined;
+  const events = bar
+    ? (e: SchedulerEvent) => {
+        bar.onEvent(e);
+        onEvent?.(e);
+      }
+    : onEvent;
   try {
-    return await scheduler.get(graph, keys, { onEvent, signal });
+    return await scheduler.get(graph, keys, { onEvent: events, signal });
   } finally {
+    bar?.stop();
     await scheduler.close();
   }
 }

@@ -14,7 +14,7 @@
  * The engine uses the numbered forms (`cullIndices`, `fuseIndices`) on the index
  * `validateGraph` built; `cull` and `fuseLinearChains` are the same on plain keys.
  */
-import { validateGraph, type GraphIndex } from './graph.js';
+import { isTask, taskDependencies, validateGraph, type GraphIndex } from './graph.js';
 import type { Graph, Key } from './types.js';
 
 /** Mark (1) every node that `outputs` need, walking dependencies iteratively. */
@@ -37,6 +37,27 @@ export function cull(graph: Graph, keys: readonly Key[]): Graph {
   const culled: Graph = {};
   for (let i = 0; i < needed.length; i++) if (needed[i]) culled[index.keys[i]!] = index.nodes[i]!;
   return culled;
+}
+
+/**
+ * Keys of the tasks (not literals) that `keys` need, without validating anything: for
+ * progress counts (dashboard, progress bar), which must not cost a second validation. Keys
+ * missing from the graph are skipped; `get` reports them.
+ */
+export function neededTasks(graph: Graph, keys: readonly Key[]): Key[] {
+  const seen = new Set<Key>();
+  const tasks: Key[] = [];
+  const stack = [...keys];
+  while (stack.length > 0) {
+    const key = stack.pop()!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const node = Object.hasOwn(graph, key) ? graph[key] : undefined;
+    if (!isTask(node)) continue;
+    tasks.push(key);
+    for (const d of taskDependencies(node)) if (!seen.has(d)) stack.push(d);
+  }
+  return tasks;
 }
 
 /** Links of the fused chains: `next[i]`/`prev[i]` is the task fused after/before task i, or -1. */

@@ -48,6 +48,26 @@ export interface SchedulerOptions {
   token?: string;
   /** distributed: TLS material (PEM). With `ca`, the server requires client certificates (mutual TLS). */
   tls?: TlsOptions;
+  /** Serve the live dashboard while this scheduler runs (`true`: on port 8787 of 127.0.0.1). */
+  dashboard?: DashboardOptions | boolean;
+}
+
+/** Where and how the live dashboard listens (see README, "Live dashboard"). */
+export interface DashboardOptions {
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. A non-loopback host needs `token`, `tls` or `insecure`. */
+  host?: string;
+  /** Required on every request (the page asks for it). */
+  token?: string;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert?: string | Buffer; key?: string | Buffer };
+  /** Allow a non-loopback host with neither token nor TLS. */
+  insecure?: boolean;
+  /** Milliseconds between pushed updates (default 250). */
+  intervalMs?: number;
+  /** Where the dashboard's address is printed (default: a line on stderr); `false`: nowhere. */
+  log?: ((line: string) => void) | false;
 }
 
 /** PEM-encoded TLS material for the distributed scheduler. */
@@ -100,6 +120,8 @@ export interface Scheduler {
   readonly workers: number;
   /** Seconds spent starting the pool (threads/processes spawned and ready), measured in `createScheduler`. */
   readonly startupSeconds: number;
+  /** The live dashboard's address, when it was asked for. */
+  readonly dashboardUrl?: string;
   /** Compute `keys` of `graph`; resolves to their values in the same order. */
   get(graph: Graph, keys: Key[], options?: RunOptions): Promise<unknown[]>;
   /** Cumulative counters since creation. */

@@ -210,7 +210,7 @@ describe('commands', () => {
   });
 
   it('scheduler and worker start, connect, and stop on Ctrl-C', async () => {
-    const scheduler = spawn(process.execPath, [CLI, 'scheduler', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const scheduler = spawn(process.execPath, [CLI, 'scheduler', '--port', '0', '--dashboard-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let worker: ReturnType<typeof spawn> | undefined;
     try {
       const address = await waitForLine(scheduler, /listening on (\S+)/);

@@ -77,6 +77,7 @@ function buildProgram(): Command {
     .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
     .option('--dry-run', 'print the matrix (pools and cells) and stop, without running or writing anything')
     .option('--no-report', 'do not render the HTML report after the run')
+    .option('--dashboard [port]', 'serve the live dashboard while benchmarking: the cell being measured (port default 8787, 0 = any free one)')
     .action(benchCommand);
 
   program
@@ -125,10 +126,17 @@ function buildProgram(): Command {
     .command('scheduler')
     .description('start a distributed scheduler that workers and clients connect to (runs until Ctrl-C)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', '8786');
-  addSecurityOptions(scheduler).action(async (opts: RawSecurityOptions & { host: string; port: string }) => {
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8786')
+    .option('--dashboard-port <port>', 'port of the live dashboard (0 picks a free one)', '8787')
+    .option('--no-dashboard', 'serve no dashboard');
+  addSecurityOptions(scheduler).action(async (opts: RawSecurityOptions & { host: string; port: string; dashboardPort: string; dashboard: boolean }) => {
     const { runSchedulerCommand } = await importDistributedCommands();
-    const running = await runSchedulerCommand({ ...opts, port: wholeNumber('--port', opts.port) });
+    const { dashboard, dashboardPort, ...rest } = opts;
+    const running = await runSchedulerCommand({
+      ...rest,
+      port: wholeNumber('--port', opts.port),
+      dashboardPort: dashboard ? wholeNumber('--dashboard-port', dashboardPort) : false,
+    });
     await running.closed;
   });
 
@@ -203,7 +211,7 @@ async function loadWorkloadSource(): Promise<WorkloadSource> {
   }
 }
 
-async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promise<void> {
+async function benchCommand(opts: RawBenchOptions & { report: boolean; dashboard?: boolean | string }): Promise<void> {
   const plan = await resolveBenchPlan(opts, await loadWorkloadSource());
   const total = countCells(plan.pools);
   if (opts.dryRun) {
@@ -224,10 +232,13 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const dashboard = opts.dashboard === undefined ? undefined : await startBenchDashboard(opts.dashboard);
+  if (dashboard) progress.note(`schedlab dashboard: ${dashboard.server.url}`);
   let outcome;
   try {
-    outcome = await runBench(plan, { progress, interrupt: controller.signal, argv: process.argv });
+    outcome = await runBench(plan, { progress, interrupt: controller.signal, argv: process.argv, dashboard: dashboard?.state });
   } finally {
+    await dashboard?.server.close();
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -243,6 +254,14 @@ async function benchCommand(opts: RawBenchOptions & { report: boolean }): Promis
     printError(`${unverified === cells.length ? 'no cell verified' : `${unverified} of ${cells.length} cells failed or did not verify`}; exit code ${EXIT_CELLS_FAILED}`);
     process.exitCode = EXIT_CELLS_FAILED;
   }
+}
+
+async function startBenchDashboard(port: boolean | string) {
+  const { DashboardState } = await import('../../schedulers/dashboard/state.js');
+  const { startDashboard } = await import('../../schedulers/dashboard/server.js');
+  const state = new DashboardState('bench');
+  const server = await startDashboard(state, { port: typeof port === 'string' ? wholeNumber('--dashboard', port) : undefined });
+  return { state, server };
 }
 
 async function importReport() {

@@ -22,6 +22,8 @@ import { withSpeedups } from '../measure/metrics.js';
 import { poolLabel } from '../../common/cells.js';
 import { cellLabel, countCells, type BenchPlan, type PoolPlan } from './plan.js';
 import type { FromPool, PoolJob, ToPool } from './pool-protocol.js';
+import type { DashboardState } from '../../schedulers/dashboard/state.js';
+import { applyBatch } from './dashboard-relay.js';
 
 /** What the runner reports as cells start and finish (the CLI draws it: cli/progress.ts). */
 export interface ProgressReporter {
@@ -48,6 +50,8 @@ export interface RunContext {
   /** Aborted on Ctrl-C: the current cell is dropped, the pool closed, what finished is saved. */
   interrupt: AbortSignal;
   argv?: string[];
+  /** `--dashboard`: shows the cell being measured and its pool's events. */
+  dashboard?: DashboardState;
 }
 
 /** A sortable, file-name-safe id: the start time in UTC, e.g. `2026-11-27T14-03-12-345Z`. */
@@ -94,9 +98,15 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
       await writeResultsFileAtomic(path, results);
       ctx.progress.cellFinished(base + index, cellLabel(poolPlan.cells[index]!), results.cells[results.cells.length - 1]!);
     };
+    const board = ctx.dashboard;
+    board?.forgetWorkers();
     const ended = await runPoolProcess(plan, poolPlan, {
       interrupt: ctx.interrupt,
-      cellStarted: (index) => ctx.progress.cellStarted(base + index, cellLabel(poolPlan.cells[index]!)),
+      cellStarted: (index) => {
+        ctx.progress.cellStarted(base + index, cellLabel(poolPlan.cells[index]!));
+        if (board) board.title = `bench: cell ${base + index + 1}/${results.plannedCells}, ${cellLabel(poolPlan.cells[index]!)}`;
+      },
+      ...(board ? { dashboard: board } : {}),
       cellFinished: record,
       note: (message) => ctx.progress.note(message),
     });
@@ -130,6 +140,7 @@ interface PoolEvents {
   cellStarted(index: number): void;
   cellFinished(index: number, cell: Cell): Promise<void>;
   note(message: string): void;
+  dashboard?: DashboardState;
 }
 
 /** How a pool process ended: `done` when it reported everything it was going to. */
@@ -149,6 +160,7 @@ async function runPoolProcess(plan: BenchPlan, poolPlan: PoolPlan, events: PoolE
     settings: plan.settings,
     workloadOptions: plan.workloadOptions,
     ...(plan.workloadFile ? { workloadFile: plan.workloadFile } : {}),
+    ...(events.dashboard ? { dashboard: true } : {}),
   };
   const child = fork(POOL_PROCESS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   const end: PoolEnd = { done: false, reported: 0, reason: '' };
@@ -157,6 +169,9 @@ async function runPoolProcess(plan: BenchPlan, poolPlan: PoolPlan, events: PoolE
     handled = handled.then(async () => {
       if (message.type === 'cell-start') events.cellStarted(message.index);
       else if (message.type === 'note') events.note(message.message);
+      else if (message.type === 'dashboard') {
+        if (events.dashboard) applyBatch(events.dashboard, message.batch);
+      }
       else if (message.type === 'cell') {
         await events.cellFinished(message.index, message.cell);
         end.reported = message.index + 1;

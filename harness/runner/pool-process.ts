@@ -8,6 +8,7 @@
  */
 import type { Workload } from '../../workloads/types.js';
 import { describeError } from '../measure/cell.js';
+import { EventRelay } from './dashboard-relay.js';
 import { runPool } from './pool.js';
 import type { FromPool, PoolJob, ToPool } from './pool-protocol.js';
 
@@ -22,6 +23,7 @@ process.on('message', (message: ToPool) => {
 });
 
 async function runJob(job: PoolJob): Promise<void> {
+  const relay = job.dashboard ? new EventRelay((batch) => void send({ type: 'dashboard', batch })) : undefined;
   try {
     const workloads = await loadWorkloads(job);
     await runPool(
@@ -36,8 +38,10 @@ async function runJob(job: PoolJob): Promise<void> {
         cellStarted: (index) => void send({ type: 'cell-start', index }),
         cellFinished: (index, cell) => send({ type: 'cell', index, cell }),
         note: (message) => void send({ type: 'note', message }),
+        ...(relay ? { createScheduler: async (name, options) => relay.wrap(await (await import('../../schedulers/index.js')).createScheduler(name, options)) } : {}),
       },
     );
+    relay?.close();
     await send({ type: 'done' });
   } catch (err) {
     await send({ type: 'error', message: describeError(err).message });

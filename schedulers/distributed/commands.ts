@@ -8,6 +8,9 @@ import { OptionError } from '../errors.js';
 import type { TlsOptions } from '../types.js';
 import type { SecurityOptions } from './security.js';
 import { startSchedulerServer } from './scheduler/server.js';
+import { clusterObserver } from '../dashboard/cluster.js';
+import { startDashboard, type DashboardServer } from '../dashboard/server.js';
+import { DashboardState } from '../dashboard/state.js';
 import { startWorker } from './worker/worker.js';
 
 /** TLS flags shared by both commands: paths of PEM files. */
@@ -35,6 +38,10 @@ export interface SchedulerCommandOptions extends TlsFileOptions {
   log?: (line: string) => void;
   /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
   handleSignals?: boolean;
+  /** Serve the live dashboard on this port (0 = any free port); absent or false: none. The CLI's default is 8787. */
+  dashboardPort?: number | false;
+  /** Where the dashboard listens; default: the scheduler's host. Same token/TLS/insecure rule. */
+  dashboardHost?: string;
 }
 
 export interface WorkerCommandOptions extends TlsFileOptions {
@@ -54,6 +61,8 @@ export interface WorkerCommandOptions extends TlsFileOptions {
 export interface RunningCommand {
   /** host:port the scheduler listens on (scheduler) or the worker id (worker). */
   readonly address: string;
+  /** The scheduler's live dashboard, when it serves one. */
+  readonly dashboardUrl?: string;
   /** Resolves once the command stopped. */
   readonly closed: Promise<void>;
   close(): Promise<void>;
@@ -95,25 +104,44 @@ export async function runSchedulerCommand(options: SchedulerCommandOptions = {})
   const log = options.log ?? stderrLog;
   const port = options.port ?? 8786;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError('--port', `--port must be an integer 0..65535, got ${port}`);
+  const security = securityFromFlags(options);
+  const dashboardPort = options.dashboardPort;
+  const board = dashboardPort === false || dashboardPort === undefined ? undefined : new DashboardState('distributed');
   const server = await startSchedulerServer({
     host: options.host,
     port,
-    security: securityFromFlags(options),
+    security,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     allowedFailures: options.allowedFailures,
     log,
+    observer: board && clusterObserver(board),
   });
   log(`schedlab scheduler listening on ${server.address}`);
+  let dashboard: DashboardServer | undefined;
+  if (board && dashboardPort !== false && dashboardPort !== undefined) {
+    board.title = `distributed scheduler at ${server.address}, pid ${process.pid}`;
+    try {
+      dashboard = await startDashboard(
+        board,
+        { host: options.dashboardHost ?? options.host, port: dashboardPort, token: security.token, tls: security.tls, insecure: security.insecure },
+        () => board.holdings(server.holdings()),
+      );
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    log(`schedlab dashboard: ${dashboard.url}`);
+  }
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let detach = (): void => {};
   const close = async (): Promise<void> => {
     detach();
-    await server.close();
+    await Promise.all([server.close(), dashboard?.close()]);
     resolveClosed();
   };
   if (options.handleSignals ?? true) detach = onSignals(close);
-  return { address: server.address, closed, close };
+  return { address: server.address, dashboardUrl: dashboard?.url, closed, close };
 }
 
 /** Start a worker connected to the scheduler at `address`; resolves once the scheduler accepted it. */

@@ -170,11 +170,14 @@ export interface Completion {
   missing: string[];
   /** The task was cancelled on the worker before it ran: only `fetched` (copies now held there) counts. */
   dropped?: boolean;
+  /** Epoch ms when its first fetch from a peer began and its last fetched input arrived (0: nothing fetched). */
+  fetch_start?: number;
+  fetch_end?: number;
 }
 export type WorkerMessage =
   | { kind?: 'register'; register: Register }
   | { kind?: 'completions'; completions: { items: Completion[] } }
-  | { kind?: 'heartbeat'; heartbeat: { time: number } }
+  | { kind?: 'heartbeat'; heartbeat: { time: number; rss?: number; cpu?: number } }
   | { kind?: 'farewell'; farewell: { reason: string } };
 
 export interface DepLocation { data_id: string; inline: boolean; bytes: Uint8Array; addresses: string[]; pending_here: boolean }
@@ -207,7 +210,4 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** True for 127.0.0.0/8, ::1 and localhost. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+export { isLoopback } from '../listen-policy.js';

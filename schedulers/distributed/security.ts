@@ -10,14 +10,15 @@
  * Servers listen on loopback unless told otherwise, and refuse a non-loopback host when
  * neither is configured, unless `insecure` is set explicitly.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { AuthError, ConnectionError, OptionError } from '../errors.js';
+import { sameToken } from '../listen-policy.js';
 import type { TlsOptions } from '../types.js';
-import { isLoopback } from './protocol.js';
 import { WIRE_VERSION, WIRE_VERSION_KEY, wireMismatch } from './wire-version.js';
 
 /** How one process authenticates and is authenticated. */
+export { assertListenAllowed } from '../listen-policy.js';
+
 export interface SecurityOptions {
   token?: string;
   tls?: TlsOptions;
@@ -28,17 +29,6 @@ export interface SecurityOptions {
 const toBuffer = (pem: string | Buffer | undefined): Buffer | null =>
   pem === undefined ? null : Buffer.isBuffer(pem) ? pem : Buffer.from(pem);
 
-/** Refuse to expose a server beyond loopback without authentication (names the option to set). */
-export function assertListenAllowed(host: string, security: SecurityOptions, what: string): void {
-  if (isLoopback(host) || security.token || security.tls || security.insecure) return;
-  throw new OptionError(
-    'host',
-    `refusing to listen on ${host} (${what}) without authentication: pass a token (--token), ` +
-      `TLS certificates (--tls-cert/--tls-key[/--tls-ca]), or --insecure to accept anyone who can reach this address`,
-  );
-}
-
-/** Server credentials: TLS when configured (mutual when a CA is given), else plaintext. */
 export function serverCredentials(security: SecurityOptions): grpc.ServerCredentials {
   const tls = security.tls;
   if (!tls) return grpc.ServerCredentials.createInsecure();
@@ -65,14 +55,12 @@ export function callMetadata(token: string | undefined): grpc.Metadata {
   return metadata;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
 /** True when the call presents the expected token (or no token is required). */
 export function tokenAccepted(metadata: grpc.Metadata, token: string | undefined): boolean {
   if (!token) return true;
   const presented = metadata.get('authorization')[0];
   if (typeof presented !== 'string' || !presented.startsWith('Bearer ')) return false;
-  return timingSafeEqual(digest(presented.slice('Bearer '.length)), digest(token));
+  return sameToken(presented.slice('Bearer '.length), token);
 }
 
 /** The status a server answers to a call without the right token. */

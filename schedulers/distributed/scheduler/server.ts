@@ -17,6 +17,7 @@ import {
   SERVER_OPTIONS,
   type Assignments,
   type ClientMessage,
+  type Completion,
   type ClientUpdate,
   type RunProgress,
   type WorkerMessage,
@@ -35,11 +36,44 @@ export interface SchedulerServerOptions {
   allowedFailures?: number;
   /** Progress lines (worker joined/lost); default: none. */
   log?: (line: string) => void;
+  /** Told what happens on the cluster (the dashboard subscribes here). */
+  observer?: ClusterObserver;
+}
+
+/**
+ * What the scheduler tells an observer, synchronously, as it happens. Runs are named
+ * `<client>/<run>`, tasks by data id (`<client>/<run>/<key>`).
+ */
+export interface ClusterObserver {
+  workerJoined(worker: string, address: string, nthreads: number): void;
+  workerLost(worker: string, reason: string): void;
+  /** Resource sample from a worker's heartbeat: RSS bytes, CPU in cores. */
+  workerResources(worker: string, rss: number, cpu: number): void;
+  /** A part of a run's graph arrived: the keys of its tasks. */
+  submitted(run: string, taskKeys: string[]): void;
+  /** A run will report nothing more (cancelled, refused, or its client left). */
+  runClosed(run: string, problem?: string): void;
+  clientGone(client: string): void;
+  /** Tasks sent to a worker. */
+  assigned(worker: string, dataIds: string[]): void;
+  /** A worker reported a task; `sources[i]` says where `completion.fetched[i]` came from ('' unknown) and its size. */
+  completed(worker: string, completion: Completion, sources: Array<{ from: string; bytes: number }>): void;
+}
+
+/** What one worker holds and runs right now. */
+export interface WorkerHolding {
+  worker: string;
+  values: number;
+  bytes: number;
+  /** Tasks handed to it and not reported yet. */
+  running: number;
 }
 
 export interface SchedulerServer {
   readonly port: number;
   readonly address: string;
+  /** Values and bytes each live worker holds (read on demand: it walks their values). */
+  holdings(): WorkerHolding[];
   close(): Promise<void>;
 }
 
@@ -55,6 +89,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   assertListenAllowed(host, security, 'scheduler');
   const log = options.log ?? (() => {});
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5_000;
+  const observer = options.observer;
 
   const workerCalls = new Map<WorkerRecord, WorkerCall>();
   const clientCalls = new Map<string, ClientCall>();
@@ -93,6 +128,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
     for (const [worker, batch] of workerOut) {
       const call = workerCalls.get(worker);
       if (!call || !state.workers.has(worker.id)) continue;
+      if (observer && batch.tasks.length) observer.assigned(worker.id, batch.tasks.map((t) => t.data_id));
       for (const part of splitAssignments(batch)) call.write({ assign: part });
     }
     workerOut.clear();
@@ -108,12 +144,18 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   const loseWorker = (worker: WorkerRecord, reason: string): void => {
     if (!state.workers.has(worker.id)) return;
     log(`worker ${worker.id} (${worker.address}) lost: ${reason}`);
+    observer?.workerLost(worker.id, reason);
     state.removeWorker(worker, reason);
     const call = workerCalls.get(worker);
     workerCalls.delete(worker);
     call?.end();
     broadcastRoster();
     scheduleFlush();
+  };
+
+  const sourceOf = (dataId: string, to: WorkerRecord): { from: string; bytes: number } => {
+    const record = state.tasks.get(dataId);
+    return { from: record?.holders.find((h) => h !== to)?.id ?? '', bytes: record?.nbytes ?? 0 };
   };
 
   const reject = (call: WorkerCall | ClientCall, details: string): void => {
@@ -141,6 +183,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           workerCalls.set(worker, call);
           call.write({ accepted: { worker_id: id } });
           log(`worker ${id} joined from ${worker.address} (${worker.nthreads} thread(s))`);
+          observer?.workerJoined(id, worker.address, worker.nthreads);
           broadcastRoster();
           return;
         }
@@ -148,11 +191,14 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
         if (message.kind === 'completions') {
           for (const item of message.completions.items) {
             if (typeof item.data_id !== 'string' || !item.data_id) throw new Error('completion without data_id');
+            if (observer) observer.completed(worker.id, item, item.fetched.map((id) => sourceOf(id, worker!)));
             state.complete(worker, item);
           }
         } else if (message.kind === 'farewell') {
           loseWorker(worker, String(message.farewell.reason).slice(0, 2_000));
-        } else if (message.kind !== 'heartbeat') {
+        } else if (message.kind === 'heartbeat') {
+          observer?.workerResources(worker.id, message.heartbeat.rss ?? 0, message.heartbeat.cpu ?? 0);
+        } else {
           throw new Error(`unexpected message "${message.kind}" from worker ${worker.id}`);
         }
       } catch (err) {
@@ -183,6 +229,8 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           const part = message.submit;
           if (!Number.isInteger(part.run) || part.run <= 0) throw new Error(`bad run number ${part.run}`);
           const problem = state.submit(clientId, part);
+          if (observer && problem) observer.runClosed(`${clientId}/${part.run}`, problem);
+          else if (observer) observer.submitted(`${clientId}/${part.run}`, part.nodes.filter((n) => n.op).map((n) => n.key));
           if (problem) {
             call.write({
               progress: {
@@ -200,6 +248,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           state.release(clientId, message.release.run, message.release.keys);
         } else if (message.kind === 'cancel') {
           state.cancel(clientId, message.cancel.run);
+          observer?.runClosed(`${clientId}/${message.cancel.run}`);
         } else if (message.kind === 'reuploaded') {
           const placed = message.reuploaded.placed;
           if (!placed?.data_id) throw new Error('reuploaded without a placement');
@@ -214,6 +263,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
     });
     const gone = (): void => {
       if (!clientCalls.delete(clientId)) return;
+      observer?.clientGone(clientId);
       state.dropClient(clientId);
       scheduleFlush();
     };
@@ -245,6 +295,12 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   return {
     port,
     address: formatAddress(host, port),
+    holdings: () =>
+      [...state.workers.values()].map((w) => {
+        let bytes = 0;
+        for (const t of w.has) bytes += t.nbytes;
+        return { worker: w.id, values: w.has.size, bytes, running: w.processing.size };
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(heartbeatCheck);

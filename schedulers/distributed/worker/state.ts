@@ -76,6 +76,9 @@ interface PendingTask {
   fetchedBytes: number;
   fetched: string[];
   missing: string[];
+  /** Epoch ms: its first fetch from a peer began, its last fetched input arrived (0: none; for the dashboard). */
+  fetchStart: number;
+  fetchEnd: number;
 }
 
 interface ExecutorBook {
@@ -117,7 +120,7 @@ export class WorkerState {
     for (const dataId of batch.cancel) this.cancel(dataId);
     const fresh: PendingTask[] = [];
     for (const { assignment, op } of batch.tasks) {
-      const task: PendingTask = { assignment, seq: this.nextSeq++, op, phase: 'fetching', waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [] };
+      const task: PendingTask = { assignment, seq: this.nextSeq++, op, phase: 'fetching', waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [], fetchStart: 0, fetchEnd: 0 };
       this.pending.set(assignment.data_id, task);
       fresh.push(task);
     }
@@ -131,9 +134,12 @@ export class WorkerState {
     this.held.add(dataId);
   }
 
-  /** A fetched value arrived, or (`bytes` undefined) could not be fetched from any holder. */
-  fetched(dataId: string, bytes: Uint8Array | undefined): Instruction[] {
-    this.arrive(dataId, bytes);
+  /**
+   * A fetched value arrived, or (`bytes` undefined) could not be fetched from any holder;
+   * `began`/`at`: epoch ms when its fetch began and when it arrived (reported with the task).
+   */
+  fetched(dataId: string, bytes: Uint8Array | undefined, began = 0, at = 0): Instruction[] {
+    this.arrive(dataId, bytes, began, at);
     return this.take();
   }
 
@@ -145,7 +151,7 @@ export class WorkerState {
 
   // ---------------------------------------------------------------- transitions
 
-  private arrive(dataId: string, bytes: Uint8Array | undefined): void {
+  private arrive(dataId: string, bytes: Uint8Array | undefined, began: number, at: number): void {
     this.inFlightFetches.delete(dataId);
     const tasks = this.waiters.get(dataId);
     this.waiters.delete(dataId);
@@ -164,6 +170,8 @@ export class WorkerState {
         counted = true;
         task.fetchedBytes += bytes.byteLength;
         task.fetched.push(dataId);
+        task.fetchStart = task.fetchStart ? Math.min(task.fetchStart, began) : began;
+        task.fetchEnd = Math.max(task.fetchEnd, at);
       }
       this.runWhenReady(task);
     }
@@ -205,6 +213,8 @@ export class WorkerState {
       fetched_bytes: current.fetchedBytes,
       fetched: current.fetched,
       missing: [],
+      fetch_start: current.fetchStart,
+      fetch_end: current.fetchEnd,
     });
   }
 
@@ -265,7 +275,7 @@ export class WorkerState {
         this.inFlightFetches.add(dep.data_id);
         const [first, ...rest] = dep.addresses;
         if (!first) {
-          this.arrive(dep.data_id, undefined);
+          this.arrive(dep.data_id, undefined, 0, 0);
           continue;
         }
         let group = byAddress.get(first);

@@ -14,6 +14,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
+import { now } from '../../../common/clock.js';
+import { cpuMeter } from '../../../common/cpu-meter.js';
 import { ConnectionError } from '../../errors.js';
 import {
   CHANNEL_OPTIONS,
@@ -240,9 +242,10 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   // ---------------------------------------------------------------- inputs from peers
   async function fetchGroup(address: string, ids: string[], alternatives: Map<string, string[]>): Promise<void> {
+    const began = now();
     try {
       const values = await peers.fetch(address, ids);
-      for (const [dataId, bytes] of values) perform(state.fetched(dataId, bytes));
+      for (const [dataId, bytes] of values) perform(state.fetched(dataId, bytes, began, now()));
     } catch (err) {
       log(`fetch of ${ids.length} value(s) from ${address} failed: ${(err as Error).message}`);
       for (const dataId of ids) {
@@ -292,7 +295,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   });
   stream.on('end', () => stop(`the scheduler at ${schedulerAddress} closed the connection`, false));
   stream.write({ register: { data_port: dataPort, data_host: options.advertiseHost ?? '', nthreads, name: options.name ?? '' } });
-  const heartbeat = setInterval(() => stream.write({ heartbeat: { time: Date.now() } }), options.heartbeatMs ?? 1_000);
+  const cpu = cpuMeter();
+  const heartbeat = setInterval(() => stream.write({ heartbeat: { time: Date.now(), rss: process.memoryUsage.rss(), cpu: cpu() } }), options.heartbeatMs ?? 1_000);
 
   function stop(reason: string, crashed: boolean): void {
     if (stopping) return;

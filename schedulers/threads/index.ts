@@ -29,6 +29,13 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     maxThreads: workers,
     idleTimeout: 2 ** 31 - 1,
   });
+  // piscina emits 'error' on the pool when a thread answers a task it no longer tracks: a
+  // batch aborted (its signal fired) just as the thread finished it. The get has already
+  // rejected with AbortedError and the answer is stale, so it is dropped; without a listener
+  // the emitter would throw it as an uncaught exception and take the process down.
+  pool.on('error', (err: unknown) => {
+    if (!/^Unexpected message from Worker/.test((err as Error)?.message ?? '')) process.emitWarning(`schedlab threads pool: ${(err as Error)?.message ?? String(err)}`);
+  });
   const names = new WorkerNames('thread');
   try {
     await waitForWorkers(workers, () => pool.run(undefined as never, { name: 'ping' }) as Promise<number>, names);

@@ -7,7 +7,7 @@
  */
 
 /** The schedulers, simplest first: the order of every table and the report's tie-break. */
-export const SCHEDULER_NAMES = ['sync', 'threads', 'processes', 'distributed'] as const;
+export const SCHEDULER_NAMES = ['sync', 'threads', 'processes', 'distributed', 'bullmq'] as const;
 
 /** One of the interchangeable schedulers. */
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];

@@ -29,6 +29,7 @@ export const SCHEDULER_COLORS: Record<Cell['scheduler'], string> = {
   threads: '#2563eb',
   processes: '#d97706',
   distributed: '#059669',
+  bullmq: '#db2777',
 };
 const TASK_PALETTE = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2', '#65a30d', '#dc2626'];
 

@@ -2,7 +2,7 @@
  * schedlab's public API: `createScheduler(name, options)` and `compute(graph, keys, options)`,
  * the graph helpers, shared typed arrays, errors and types. Switching scheduler is one
  * option, as Dask's `scheduler=`. The pool-backed schedulers are imported on first use, so
- * `sync` users never load piscina, workerpool or gRPC.
+ * `sync` users never load piscina, workerpool, gRPC or BullMQ.
  */
 import { availableParallelism } from 'node:os';
 import { OptionError } from './errors.js';
@@ -61,6 +61,10 @@ async function startScheduler(name: SchedulerName, options: SchedulerOptions): P
     case 'distributed': {
       const { createDistributedScheduler } = await import('./distributed/index.js');
       return createDistributedScheduler(options);
+    }
+    case 'bullmq': {
+      const { createBullmqScheduler } = await import('./bullmq/index.js');
+      return createBullmqScheduler(options);
     }
   }
 }

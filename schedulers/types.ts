@@ -46,10 +46,12 @@ export interface SchedulerOptions {
   address?: string;
   /** distributed: shared secret sent by clients and workers. */
   token?: string;
-  /** distributed: TLS material (PEM). With `ca`, the server requires client certificates (mutual TLS). */
+  /** distributed: TLS material (PEM). With `ca`, the server requires client certificates (mutual TLS). bullmq: for `rediss://`. */
   tls?: TlsOptions;
   /** Serve the live dashboard while this scheduler runs (`true`: on port 8787 of 127.0.0.1). */
   dashboard?: DashboardOptions | boolean;
+  /** bullmq: the Redis to use, `redis://[user:password@]host:port[/db]` or `rediss://…`; absent = start an embedded redis-server and workers. */
+  redis?: string;
 }
 
 /** Where and how the live dashboard listens (see README, "Live dashboard"). */

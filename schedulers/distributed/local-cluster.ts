@@ -5,10 +5,10 @@
  * worker that dies (a crashing op, kill -9) so a graph can finish; `close()` stops them all,
  * and each child also exits by itself when its stdin closes (the parent is gone).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnChild, stopChild } from '../child-process.js';
 import { OptionError } from '../errors.js';
 
 export interface LocalClusterOptions {
@@ -42,55 +42,17 @@ interface Child {
   ready: Promise<string>;
 }
 
-/** How much of a child's stderr is kept, to explain a failed start. */
-const STDERR_TAIL = 4096;
-
-function spawnChild(file: string, options: object, timeoutMs: number): Child {
-  const child = spawn(process.execPath, [entry(file)], {
+function spawnNodeChild(file: string, options: object, timeoutMs: number): Child {
+  const child = spawnChild(process.execPath, {
+    args: [entry(file)],
     env: { ...process.env, SCHEDLAB_CLUSTER_OPTIONS: JSON.stringify(options) },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    ready: /^ready (.+)$/,
+    timeoutMs,
+    label: file,
   });
-  // Children log progress (joins, losses, crashes) to stderr: kept for errors, shown with SCHEDLAB_DEBUG.
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-    stderr = (stderr + text).slice(-STDERR_TAIL);
-    if (process.env.SCHEDLAB_DEBUG) process.stderr.write(text);
-  });
-  const said = (): string => (stderr.trim() ? `; its stderr ends with:\n${stderr.trim()}` : '');
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} (pid ${child.pid}) was not ready within ${timeoutMs} ms${said()}`)), timeoutMs);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const match = /^ready (.+)$/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${file} exited (code ${code}, signal ${signal}) before it was ready${said()}`));
-    });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+  const ready = child.ready.then((match) => match[1]!);
   ready.catch(() => {});
-  return { process: child, ready };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.stdin?.end();
-    child.kill('SIGTERM');
-  });
+  return { process: child.process, ready };
 }
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -98,7 +60,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   const token = randomBytes(24).toString('hex');
-  const scheduler = spawnChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures }, timeoutMs);
+  const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures }, timeoutMs);
   const workers = new Set<ChildProcess>();
   let closing = false;
   let port: string;
@@ -113,7 +75,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}` }, timeoutMs);
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}` }, timeoutMs);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

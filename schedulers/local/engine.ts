@@ -87,6 +87,8 @@ export interface LocalExecutor {
   submit(batch: BatchRequest, context: SubmitContext, transfer?: ArrayBuffer[]): BatchResult | Promise<BatchResult>;
   /** Worker id for events (`main`, `thread-0`, `process-1`) from the tag a batch result carries. */
   workerName(tag: number): string;
+  /** Called when the engine drops the value of `key` (no pending task needs it): executors that keep values elsewhere free them here. */
+  release?(key: Key, value: unknown): void;
 }
 
 /** Engine knobs that are not part of the public API (tests use `optimize: false`). */
@@ -147,6 +149,7 @@ export async function runGraph(
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
 
   const state = startState(plan);
+  if (executor.release) state.onRelease = (i, value) => executor.release!(plan.keys[i]!, value);
   const finishedBatches: InFlightBatch[] = [];
   let wake: (() => void) | undefined;
   const onAbort = (): void => wake?.();

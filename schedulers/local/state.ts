@@ -71,6 +71,8 @@ export interface EngineState {
   /** Task entries finished so far, and how many there are in all. */
   finished: number;
   readonly total: number;
+  /** Told about each value `releaseData` drops (the engine sets it for executors with `release`). */
+  onRelease?: (entry: number, value: unknown) => void;
 }
 
 /** Initial state: literals held, tasks without task inputs ready. */
@@ -116,6 +118,7 @@ export function takeReady(state: EngineState): number {
 
 /** Drop entry i's value: nothing pending needs it any more. */
 export function releaseData(state: EngineState, i: number): void {
+  state.onRelease?.(i, state.values[i]);
   state.held[i] = 0;
   state.values[i] = undefined;
 }

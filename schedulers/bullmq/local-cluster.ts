@@ -1,0 +1,131 @@
+/**
+ * The `bullmq` scheduler's embedded cluster, for when no `redis` URL is given: a throwaway
+ * `redis-server` on a free loopback port (random password, `noeviction`, no RDB or AOF
+ * persistence, nothing written to disk) and n worker processes (worker-process.ts) with one
+ * op thread each. As the distributed local cluster, it restarts a worker that dies (kill -9,
+ * a crash) so a graph can finish, and `close()` stops everything; each child also exits by
+ * itself when its stdin closes (the parent is gone; redis-server is stopped by `close`).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { spawnChild, stopChild } from '../child-process.js';
+import { ConnectionError } from '../errors.js';
+
+export interface BullmqClusterOptions {
+  /** Worker processes (one op thread each). */
+  workers: number;
+  stalledIntervalMs?: number;
+  lockDurationMs?: number;
+  /** Give up if a process is not ready within this time. Default 20 s. */
+  startTimeoutMs?: number;
+  /** The redis-server binary. Default `redis-server` on PATH. */
+  redisServer?: string;
+}
+
+export interface BullmqCluster {
+  /** `redis://:password@127.0.0.1:port` of the throwaway Redis. */
+  readonly url: string;
+  readonly redisPid: number;
+  /** Pids of the worker processes running now. */
+  workerPids(): number[];
+  close(): Promise<void>;
+}
+
+/** What worker-process.ts reads from SCHEDLAB_BULLMQ_WORKER. */
+export interface WorkerProcessOptions {
+  url: string;
+  concurrency: number;
+  stalledIntervalMs?: number;
+  lockDurationMs?: number;
+}
+
+const HOW_TO_GET_REDIS = 'install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or pass { redis: "redis://host:6379" }';
+
+/** A TCP port free on 127.0.0.1 right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start redis-server on a free loopback port; retries when another process took the port first. */
+export async function startRedisServer(binary: string, password: string, timeoutMs: number, port?: number): Promise<{ process: ChildProcess; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const chosen = port ?? (await freePort());
+    const child = spawnChild(binary, {
+      args: [
+        '--port', String(chosen), '--bind', '127.0.0.1', '--requirepass', password,
+        '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
+        '--dir', tmpdir(), '--daemonize', 'no', '--loglevel', 'notice',
+      ],
+      ready: /Ready to accept connections/,
+      timeoutMs,
+      label: 'redis-server',
+    });
+    try {
+      await child.ready;
+      return { process: child.process, port: chosen };
+    } catch (err) {
+      await stopChild(child.process);
+      const message = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `"${binary}" was not found` : (err as Error).message;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConnectionError(`the bullmq scheduler needs Redis and ${message}: ${HOW_TO_GET_REDIS}`);
+      if (port === undefined && attempt < 3 && /in use/i.test(message)) continue;
+      throw new ConnectionError(`could not start redis-server: ${message}`);
+    }
+  }
+}
+
+export async function startBullmqCluster(options: BullmqClusterOptions): Promise<BullmqCluster> {
+  const timeoutMs = options.startTimeoutMs ?? 20_000;
+  const password = randomBytes(24).toString('hex');
+  const redis = await startRedisServer(options.redisServer ?? 'redis-server', password, timeoutMs);
+  const url = `redis://:${password}@127.0.0.1:${redis.port}`;
+  const workers = new Set<ChildProcess>();
+  let closing = false;
+  let restarts: number[] = [];
+  const workerOptions: WorkerProcessOptions = { url, concurrency: 1, stalledIntervalMs: options.stalledIntervalMs, lockDurationMs: options.lockDurationMs };
+
+  const addWorker = async (): Promise<void> => {
+    const child = spawnChild(process.execPath, {
+      args: [fileURLToPath(new URL('./worker-process.js', import.meta.url))],
+      env: { ...process.env, SCHEDLAB_BULLMQ_WORKER: JSON.stringify(workerOptions) },
+      ready: /^ready$/,
+      timeoutMs,
+      label: 'bullmq worker-process.js',
+    });
+    workers.add(child.process);
+    child.process.once('exit', () => {
+      workers.delete(child.process);
+      if (closing) return;
+      const now = Date.now();
+      restarts = restarts.filter((t) => now - t < 1_000);
+      restarts.push(now);
+      // A worker died: replace it (at most a few per second, so a crash loop cannot fork-bomb).
+      setTimeout(() => {
+        if (!closing) addWorker().catch(() => {});
+      }, restarts.length > 3 ? 1_000 : 0).unref();
+    });
+    await child.ready;
+  };
+
+  const close = async (): Promise<void> => {
+    closing = true;
+    await Promise.all([...workers].map(stopChild));
+    await stopChild(redis.process);
+  };
+  try {
+    await Promise.all(Array.from({ length: options.workers }, addWorker));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { url, redisPid: redis.process.pid!, workerPids: () => [...workers].map((w) => w.pid!).filter(Boolean), close };
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `schedlab`: the command line. Commands: bench, list, report, calibrate, advise, scheduler, worker.
+ * `schedlab`: the command line. Commands: bench, list, report, calibrate, advise, scheduler, worker, bullmq-worker.
  *
  * This file only wires commander to the modules that do the work; each command imports
  * what it needs lazily, so `schedlab report` works even when a scheduler module is
@@ -156,6 +156,28 @@ function buildProgram(): Command {
       await running.closed;
     },
   );
+
+  program
+    .command('bullmq-worker')
+    .description('start a BullMQ worker that runs schedlab batches from a Redis (runs until Ctrl-C)')
+    .argument('<redis-url>', 'redis://[user:password@]host:port[/db], or rediss://… for TLS')
+    .option('--concurrency <n>', 'ops this worker runs at once (one op thread each)', '1')
+    .option('--stalled-interval <ms>', "BullMQ's stalled-job check interval", '30000')
+    .option('--lock-duration <ms>', "BullMQ's job lock: a killed worker's job is retried after it expires", '30000')
+    .option('--tls-ca <file>', 'rediss://: PEM CA that signed the Redis certificate')
+    .option('--tls-cert <file>', 'rediss://: PEM client certificate (with --tls-key)')
+    .option('--tls-key <file>', 'rediss://: PEM client private key')
+    .option('--insecure', 'allow a non-loopback Redis without a password or TLS')
+    .action(async (url: string, opts: { concurrency: string; stalledInterval: string; lockDuration: string; tlsCa?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean }) => {
+      const { runBullmqWorkerCommand } = await import('../../schedulers/bullmq/commands.js');
+      const running = await runBullmqWorkerCommand(url, {
+        ...opts,
+        concurrency: wholeNumber('--concurrency', opts.concurrency),
+        stalledIntervalMs: wholeNumber('--stalled-interval', opts.stalledInterval),
+        lockDurationMs: wholeNumber('--lock-duration', opts.lockDuration),
+      });
+      await running.closed;
+    });
 
   return program;
 }

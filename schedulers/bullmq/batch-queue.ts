@@ -10,6 +10,7 @@
  * (BullMQ emits it once the job's attempts are used up). Events are read from the stream's
  * last entry at start-up, so none of this queue's jobs can be missed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConnectionError, WorkerLostError } from '../errors.js';
@@ -21,6 +22,8 @@ export const JOB_ATTEMPTS = 3;
 /** How often a running `get` checks that some worker serves the queue, and how many empty checks fail it. */
 const WORKER_CHECK_MS = 2_000;
 const EMPTY_CHECKS_BEFORE_FAILING = 5;
+/** How often `ready` looks at a reconnecting connection. */
+const RECONNECT_POLL_MS = 50;
 
 /** A job's final failure, as BullMQ reports it. */
 export class JobFailure extends Error {
@@ -44,7 +47,11 @@ export class BatchQueue {
   #watch: NodeJS.Timeout | undefined;
   #emptyChecks = 0;
 
-  private constructor(target: RedisTarget, data: Redis, queue: Queue, events: QueueEvents) {
+  /** The Queue's own connection (jobs are added on it). */
+  readonly #queueClient: { status: string };
+
+  private constructor(target: RedisTarget, data: Redis, queue: Queue, events: QueueEvents, queueClient: { status: string }) {
+    this.#queueClient = queueClient;
     this.#target = target;
     this.data = data;
     this.#queue = queue;
@@ -61,7 +68,8 @@ export class BatchQueue {
   static async open(target: RedisTarget, connectTimeoutMs: number): Promise<BatchQueue> {
     const options = { ...target.options, connectTimeout: connectTimeoutMs };
     const data = new Redis({ ...options, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    data.on('error', () => {}); // reported through `connect`'s rejection and ConnectionError
+    let refusal: Error | undefined;
+    data.on('error', (err: Error) => (refusal ??= err)); // the cause behind connect's "Connection is closed"
     try {
       await withTimeout(data.connect(), connectTimeoutMs, `Redis at ${target.shown} did not answer within ${connectTimeoutMs} ms`);
       const queue = new Queue(QUEUE_NAME, { connection: { ...options, enableOfflineQueue: false } });
@@ -69,23 +77,24 @@ export class BatchQueue {
       const events = new QueueEvents(QUEUE_NAME, { connection: { ...options, maxRetriesPerRequest: null }, lastEventId: last, autorun: false });
       void events.run().catch(() => {});
       await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-      return new BatchQueue(target, data, queue, events);
+      return new BatchQueue(target, data, queue, events, await queue.client);
     } catch (err) {
       data.disconnect();
-      throw new ConnectionError(`cannot use Redis at ${target.shown}: ${(err as Error).message}`, target.shown, { cause: err });
+      const why = refusal && !(err as Error).message.includes(refusal.message) ? `${refusal.message} (${(err as Error).message})` : (err as Error).message;
+      throw new ConnectionError(`cannot use Redis at ${target.shown}: ${why}`, target.shown, { cause: err });
     }
   }
 
-  /** Wait (briefly) for a connection that is reconnecting; a clear error if Redis stays away. */
+  /** Wait (briefly) for connections that are reconnecting; a clear error if Redis stays away. */
   async ready(timeoutMs: number): Promise<void> {
-    if (this.data.status === 'ready') return;
-    await withTimeout(
-      new Promise<void>((resolve) => this.data.once('ready', resolve)),
-      timeoutMs,
-      `Redis at ${this.#target.shown} is unreachable${this.#lastError ? ` (${this.#lastError.message})` : ''}; start it (or fix the URL) and retry`,
-    ).catch((err: Error) => {
-      throw new ConnectionError(err.message, this.#target.shown);
-    });
+    const deadline = performance.now() + timeoutMs;
+    while (this.data.status !== 'ready' || this.#queueClient.status !== 'ready') {
+      if (performance.now() > deadline) {
+        const why = this.#lastError ? ` (${this.#lastError.message})` : '';
+        throw new ConnectionError(`Redis at ${this.#target.shown} is unreachable${why}; start it (or fix the URL) and retry`, this.#target.shown);
+      }
+      await sleep(RECONNECT_POLL_MS);
+    }
   }
 
   /** Op threads serving the queue now: the sum of the workers' concurrency (from their BullMQ names). */
@@ -167,6 +176,7 @@ export class BatchQueue {
   }
 }
 
+/** `promise`, or a rejection with `message` after `ms`. */
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));

@@ -5,6 +5,7 @@
  * import, so a non-loopback address needs a password or TLS unless the caller says
  * `insecure`, as the distributed scheduler's listeners do.
  */
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { OptionError } from '../errors.js';
 import type { TlsOptions } from '../types.js';
@@ -54,7 +55,8 @@ export function parseRedisUrl(url: unknown, init: { option?: string; tls?: TlsOp
   };
   if (secure) {
     const tls = init.tls ?? {};
-    options.tls = { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName ?? host };
+    // SNI takes host names only; an IP address is checked against the certificate's IP entries.
+    options.tls = { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName ?? (isIP(host) ? undefined : host) };
   }
   return { options, shown: redact(parsed) };
 }

@@ -39,8 +39,10 @@ export interface BullmqWorkerOptions {
 
 export interface RunningBullmqWorker {
   readonly name: string;
-  /** Resolves once BullMQ's connection is up and the worker waits for jobs. */
+  /** Resolves once BullMQ's connection is up and the worker waits for jobs; rejects if Redis refuses the credentials. */
   readonly ready: Promise<void>;
+  /** The last connection error, if any (for a message when Redis stays unreachable). */
+  lastError(): string | undefined;
   /** Stop taking jobs, abort running ones, stop the threads and connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -68,10 +70,14 @@ export function startBullmqWorker(options: BullmqWorkerOptions): RunningBullmqWo
   /** Abort controllers of running jobs, by run marker. */
   const running = new Map<string, Set<AbortController>>();
   let lastError = '';
+  let refused: (err: Error) => void = () => {};
+  const credentialsRefused = new Promise<never>((_, reject) => (refused = reject));
+  credentialsRefused.catch(() => {});
   const onError = (err: Error): void => {
     // Reconnecting is ioredis' and BullMQ's job; say each new cause once.
     if (err.message !== lastError) log(`bullmq-worker ${name}: ${err.message}`);
     lastError = err.message;
+    if (/WRONGPASS|NOAUTH|NOPERM/.test(err.message)) refused(err);
   };
   data.on('error', onError);
   subscriber.on('error', onError);
@@ -132,7 +138,8 @@ export function startBullmqWorker(options: BullmqWorkerOptions): RunningBullmqWo
   let closing: Promise<void> | undefined;
   return {
     name,
-    ready: worker.waitUntilReady().then(() => undefined),
+    ready: Promise.race([worker.waitUntilReady().then(() => undefined), credentialsRefused]),
+    lastError: () => lastError || undefined,
     close() {
       closing ??= (async () => {
         for (const controllers of running.values()) for (const c of controllers) c.abort();

@@ -6,10 +6,12 @@
  * checked, the workload file is loaded and its shape checked, and the output directory is
  * probed last. A `UsageError` is printed as one line and exits with code 2.
  */
+import { spawnSync } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { resolve } from 'node:path';
+import { parseRedisUrl } from '../../schedulers/bullmq/connection.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../schedulers/types.js';
 import { SIZE_NAMES, type SizeName, type Workload } from '../../workloads/types.js';
 import type { MeasureSettings } from '../measure/cell.js';
@@ -40,6 +42,8 @@ export interface RawBenchOptions {
   runTimeout?: string;
   /** Print the plan and stop: no directory is created, nothing is written. */
   dryRun?: boolean;
+  /** A Redis for the bullmq scheduler (its pools start their workers against it). */
+  redis?: string;
 }
 
 /** Where workloads come from (workloads/index.ts), passed in so the catalog is imported only when needed. */
@@ -61,7 +65,9 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
       }
     }
   }
-  const schedulers = raw.schedulers ? pickNames('--schedulers', raw.schedulers, SCHEDULER_NAMES) : [...SCHEDULER_NAMES];
+  const noBullmq = bullmqUnavailable(raw);
+  const schedulers = raw.schedulers ? pickNames('--schedulers', raw.schedulers, SCHEDULER_NAMES) : SCHEDULER_NAMES.filter((n) => n !== 'bullmq' || !noBullmq);
+  if (noBullmq && schedulers.includes('bullmq')) throw new UsageError(`--schedulers bullmq: ${noBullmq}`);
   const workerCounts = raw.workers ? parsePositiveIntegers('--workers', raw.workers) : defaultWorkerCounts(os.availableParallelism());
   const jsonDir = raw.jsonDir ? await checkReadableDir('--json-dir', raw.jsonDir) : undefined;
   const pools = planMatrix({ workloads, sizes, schedulers: schedulers as SchedulerName[], workerCounts });
@@ -69,6 +75,23 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
   const outDir = raw.dryRun ? resolve(raw.outDir) : await prepareOutDir(raw.outDir);
   const workloadFile = raw.workloadFile ? resolve(raw.workloadFile) : undefined;
   return { preset, settings, pools, outDir, workloadOptions: { jsonDir }, ...(workloadFile ? { workloadFile } : {}) };
+}
+
+/**
+ * Why the bullmq scheduler cannot run, as the one line that says how to enable it; undefined
+ * when it can (a valid `--redis` URL, or `redis-server` installed for its embedded Redis).
+ */
+export function bullmqUnavailable(raw: Pick<RawBenchOptions, 'redis'>): string | undefined {
+  if (raw.redis !== undefined) {
+    try {
+      parseRedisUrl(raw.redis, { option: '--redis' });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return undefined;
+  }
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0) return undefined;
+  return 'bullmq needs Redis: install redis-server (apt-get install redis-server) or pass --redis redis://host:6379';
 }
 
 function pickPreset(name: string): Preset {

@@ -16,7 +16,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ResultsFileError } from '../../results/schema.js';
 import { SCHEDULER_NAMES } from '../../schedulers/types.js';
 import { SIZE_NAMES } from '../../workloads/types.js';
-import { UsageError, resolveBenchPlan, type RawBenchOptions, type WorkloadSource } from './bench-options.js';
+import { UsageError, bullmqUnavailable, resolveBenchPlan, type RawBenchOptions, type WorkloadSource } from './bench-options.js';
 import { runBench } from '../runner/bench.js';
 import { schedlabVersion } from '../measure/environment.js';
 import { countCells, describePlan, PRESETS } from '../runner/plan.js';
@@ -75,6 +75,7 @@ function buildProgram(): Command {
     .option('--min-samples <n>', "samples per cell when a run fits the budget (default: the preset's)")
     .option('--max-samples <n>', "cap on samples of very fast cells (default: the preset's)")
     .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
+    .option('--redis <url>', 'run the bullmq pools on this Redis (redis://[:password@]host:port) instead of an embedded redis-server')
     .option('--dry-run', 'print the matrix (pools and cells) and stop, without running or writing anything')
     .option('--no-report', 'do not render the HTML report after the run')
     .option('--dashboard [port]', 'serve the live dashboard while benchmarking: the cell being measured (port default 8787, 0 = any free one)')
@@ -235,6 +236,10 @@ async function loadWorkloadSource(): Promise<WorkloadSource> {
 
 async function benchCommand(opts: RawBenchOptions & { report: boolean; dashboard?: boolean | string }): Promise<void> {
   const plan = await resolveBenchPlan(opts, await loadWorkloadSource());
+  const noBullmq = opts.schedulers ? undefined : bullmqUnavailable(opts);
+  if (noBullmq) console.error(`note: ${noBullmq}`);
+  // Pool processes are forked with this environment; the bullmq pools read it (runner/pool.ts).
+  if (opts.redis) process.env.SCHEDLAB_BENCH_REDIS = opts.redis;
   const total = countCells(plan.pools);
   if (opts.dryRun) {
     console.log(describePlan(plan));

@@ -35,7 +35,7 @@ const INTERRUPT_GRACE_MS = 250;
 const POOL_SURVIVES = new Set(['TASK_FAILED', 'VERIFY_FAILED', 'CYCLE', 'MISSING_KEY', 'BAD_NODE', 'UNKNOWN_OP']);
 
 /** Starts a scheduler: `createScheduler` of the library unless a caller (a test) passes another. */
-export type SchedulerFactory = (name: SchedulerName, options: { workers: number }) => Promise<Scheduler>;
+export type SchedulerFactory = (name: SchedulerName, options: { workers: number; redis?: string }) => Promise<Scheduler>;
 
 export interface PoolCell {
   workload: Workload;
@@ -101,7 +101,9 @@ async function startPool(pool: PoolId, hooks: PoolHooks): Promise<StartedPool | 
   // Imported lazily: a scheduler module that fails to load fails its cells, not the run.
   const create: SchedulerFactory =
     hooks.createScheduler ?? (async (name, options) => (await import('../../schedulers/index.js')).createScheduler(name, options));
-  const creating = create(pool.scheduler, { workers: pool.workers });
+  // `schedlab bench --redis URL` (set by the CLI before the pool processes are forked): bullmq's workers serve that Redis.
+  const redis = pool.scheduler === 'bullmq' ? process.env.SCHEDLAB_BENCH_REDIS : undefined;
+  const creating = create(pool.scheduler, { workers: pool.workers, ...(redis ? { redis } : {}) });
   try {
     const scheduler = await Promise.race([
       creating,

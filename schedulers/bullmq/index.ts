@@ -5,8 +5,9 @@
  * (run.ts); the engine reads back only what `get` returns.
  *
  * With `redis`, it uses that server and the workers already serving it (a `get` fails at once
- * when none does). Without, it starts an embedded cluster (local-cluster.ts: a throwaway
- * redis-server and `workers` worker processes) and `close()` stops it.
+ * when none does), plus `workers` local worker processes if that option is given. Without
+ * `redis`, it starts an embedded cluster (local-cluster.ts: a throwaway redis-server and
+ * `workers` worker processes). `close()` stops whatever it started.
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -49,14 +50,17 @@ export async function createBullmqScheduler(options: BullmqSchedulerOptions = {}
     if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new OptionError(name, `${name} must be a positive number of milliseconds, got ${String(v)}`);
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  let cluster: BullmqCluster | undefined;
-  let target: RedisTarget;
-  if (options.redis !== undefined) {
-    target = parseRedisUrl(options.redis, { tls: options.tls, insecure: options.insecure });
-  } else {
-    cluster = await startBullmqCluster({ workers: workers ?? availableParallelism(), stalledIntervalMs: options.stalledIntervalMs, lockDurationMs: options.lockDurationMs });
-    target = parseRedisUrl(cluster.url);
-  }
+  const given = options.redis === undefined ? undefined : parseRedisUrl(options.redis, { tls: options.tls, insecure: options.insecure });
+  const cluster =
+    options.redis === undefined || workers !== undefined
+      ? await startBullmqCluster({
+          workers: workers ?? availableParallelism(),
+          redis: options.redis === undefined ? undefined : { url: options.redis, tls: options.tls, insecure: options.insecure },
+          stalledIntervalMs: options.stalledIntervalMs,
+          lockDurationMs: options.lockDurationMs,
+        })
+      : undefined;
+  const target: RedisTarget = given ?? parseRedisUrl(cluster!.url);
   let queue: BatchQueue;
   try {
     queue = await BatchQueue.open(target, connectTimeoutMs);
@@ -64,7 +68,8 @@ export async function createBullmqScheduler(options: BullmqSchedulerOptions = {}
     await cluster?.close();
     throw err;
   }
-  const clusterSlots = cluster ? (workers ?? availableParallelism()) : undefined;
+  // The embedded Redis has only our workers; a given one may have others as well: ask it.
+  const clusterSlots = options.redis === undefined ? (workers ?? availableParallelism()) : undefined;
   let knownSlots = clusterSlots ?? (await queue.workerSlots().catch(() => 0));
   const stats: TransferStats = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 };
   const names = new ThreadNames();

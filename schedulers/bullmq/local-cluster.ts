@@ -2,7 +2,8 @@
  * The `bullmq` scheduler's embedded cluster, for when no `redis` URL is given: a throwaway
  * `redis-server` on a free loopback port (random password, `noeviction`, no RDB or AOF
  * persistence, nothing written to disk) and n worker processes (worker-process.ts) with one
- * op thread each. As the distributed local cluster, it restarts a worker that dies (kill -9,
+ * op thread each. With a `redis` URL and `workers`, the same worker processes serve that
+ * Redis instead (what `schedlab bench --redis URL` measures). As the distributed local cluster, it restarts a worker that dies (kill -9,
  * a crash) so a graph can finish, and `close()` stops everything; each child also exits by
  * itself when its stdin closes (the parent is gone; redis-server is stopped by `close`).
  */
@@ -13,10 +14,13 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnChild, stopChild } from '../child-process.js';
 import { ConnectionError } from '../errors.js';
+import type { TlsOptions } from '../types.js';
 
 export interface BullmqClusterOptions {
   /** Worker processes (one op thread each). */
   workers: number;
+  /** Serve this Redis instead of starting one (its TLS material and `insecure` as the scheduler's). */
+  redis?: { url: string; tls?: TlsOptions; insecure?: boolean };
   stalledIntervalMs?: number;
   lockDurationMs?: number;
   /** Give up if a process is not ready within this time. Default 20 s. */
@@ -26,9 +30,10 @@ export interface BullmqClusterOptions {
 }
 
 export interface BullmqCluster {
-  /** `redis://:password@127.0.0.1:port` of the throwaway Redis. */
+  /** `redis://:password@127.0.0.1:port` of the throwaway Redis, or the given URL. */
   readonly url: string;
-  readonly redisPid: number;
+  /** Pid of the throwaway redis-server (undefined when a Redis was given). */
+  readonly redisPid: number | undefined;
   /** Pids of the worker processes running now. */
   workerPids(): number[];
   close(): Promise<void>;
@@ -37,6 +42,8 @@ export interface BullmqCluster {
 /** What worker-process.ts reads from SCHEDLAB_BULLMQ_WORKER. */
 export interface WorkerProcessOptions {
   url: string;
+  tls?: TlsOptions;
+  insecure?: boolean;
   concurrency: number;
   stalledIntervalMs?: number;
   lockDurationMs?: number;
@@ -83,15 +90,28 @@ export async function startRedisServer(binary: string, password: string, timeout
   }
 }
 
+function pemStrings(tls: TlsOptions | undefined): TlsOptions | undefined {
+  if (!tls) return undefined;
+  const text = (pem: string | Buffer | undefined): string | undefined => pem?.toString();
+  return { ca: text(tls.ca), cert: text(tls.cert), key: text(tls.key), serverName: tls.serverName };
+}
+
 export async function startBullmqCluster(options: BullmqClusterOptions): Promise<BullmqCluster> {
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   const password = randomBytes(24).toString('hex');
-  const redis = await startRedisServer(options.redisServer ?? 'redis-server', password, timeoutMs);
-  const url = `redis://:${password}@127.0.0.1:${redis.port}`;
+  const redis = options.redis ? undefined : await startRedisServer(options.redisServer ?? 'redis-server', password, timeoutMs);
+  const url = options.redis?.url ?? `redis://:${password}@127.0.0.1:${redis!.port}`;
   const workers = new Set<ChildProcess>();
   let closing = false;
   let restarts: number[] = [];
-  const workerOptions: WorkerProcessOptions = { url, concurrency: 1, stalledIntervalMs: options.stalledIntervalMs, lockDurationMs: options.lockDurationMs };
+  const workerOptions: WorkerProcessOptions = {
+    url,
+    tls: pemStrings(options.redis?.tls), // through JSON: Buffers become text
+    insecure: options.redis?.insecure,
+    concurrency: 1,
+    stalledIntervalMs: options.stalledIntervalMs,
+    lockDurationMs: options.lockDurationMs,
+  };
 
   const addWorker = async (): Promise<void> => {
     const child = spawnChild(process.execPath, {
@@ -119,7 +139,7 @@ export async function startBullmqCluster(options: BullmqClusterOptions): Promise
   const close = async (): Promise<void> => {
     closing = true;
     await Promise.all([...workers].map(stopChild));
-    await stopChild(redis.process);
+    if (redis) await stopChild(redis.process);
   };
   try {
     await Promise.all(Array.from({ length: options.workers }, addWorker));
@@ -127,5 +147,5 @@ export async function startBullmqCluster(options: BullmqClusterOptions): Promise
     await close();
     throw err;
   }
-  return { url, redisPid: redis.process.pid!, workerPids: () => [...workers].map((w) => w.pid!).filter(Boolean), close };
+  return { url, redisPid: redis?.process.pid, workerPids: () => [...workers].map((w) => w.pid!).filter(Boolean), close };
 }

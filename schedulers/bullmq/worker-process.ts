@@ -9,7 +9,7 @@ import { startBullmqWorker } from './worker.js';
 
 const options = JSON.parse(process.env.SCHEDLAB_BULLMQ_WORKER ?? '{}') as WorkerProcessOptions;
 const worker = startBullmqWorker({
-  redis: parseRedisUrl(options.url).options,
+  redis: parseRedisUrl(options.url, { tls: options.tls, insecure: options.insecure }).options,
   concurrency: options.concurrency,
   stalledIntervalMs: options.stalledIntervalMs,
   lockDurationMs: options.lockDurationMs,

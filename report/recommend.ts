@@ -3,7 +3,7 @@
  *
  * For each (workload, size) the fastest usable cell is found by median time. Every usable
  * cell that is not slower than it beyond noise (see compare.ts) is a candidate, and the
- * simplest candidate wins: sync < threads < processes < distributed, then fewer workers.
+ * simplest candidate wins: sync < threads < processes < distributed < bullmq, then fewer workers.
  * A parallel scheduler therefore has to earn its complexity with a measured difference.
  * The runner-up is the fastest cell of another scheduler (or the fastest cell, when a simpler
  * one was preferred to it), and the reason is a line built from the figures that differ
@@ -160,6 +160,8 @@ function movedThroughMain(scheduler: UsableCell['scheduler'], bytes: number): st
       return `copied ${amount} between the main thread and its workers`;
     case 'distributed':
       return `moved ${amount} through the client`;
+    case 'bullmq':
+      return `moved ${amount} between the client and Redis`;
     default:
       return `moved ${amount} through the main process`;
   }

@@ -114,6 +114,7 @@ describe('report from a complete run', () => {
       ['sync-tiny-tasks', 'confirmed'],
       ['distributed-locality', 'confirmed'],
       ['gil-threads', 'not confirmed'],
+      ['job-queue', 'not measured'],
     ]);
     expect(claims[0]![2]).toContain('tree-reduce/small, 2 workers: threads moved 400 kB, processes 101 MB');
   });
@@ -207,7 +208,7 @@ describe('report with bad input', () => {
     expect(page).toContain('No cells ran, so there is nothing to recommend.');
     expect(page).toContain('This run holds no case that can decide any of the guide’s claims.');
     expect(page).not.toContain('id="claims-table"');
-    expect(page.match(/<li data-claim="/g)).toHaveLength(5);
+    expect(page.match(/<li data-claim="/g)).toHaveLength(6);
   });
 
   it('does not confirm the GIL claim from a run where nothing scaled', async () => {

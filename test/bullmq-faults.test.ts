@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, ConnectionError, createScheduler, GraphBuilder, OptionError, type Scheduler } from '../dist/schedulers/index.js';
 import { createBullmqScheduler, startBullmqWorker, parseRedisUrl } from '../dist/schedulers/bullmq/index.js';
 import { startRedisServer } from '../dist/schedulers/bullmq/local-cluster.js';
-import { stopChild } from '../dist/schedulers/child-process.js';
+import { stopChild } from '../dist/schedulers/child-processes.js';
 import { CLI } from './cli-helpers.js';
 import { hasRedisServer } from './conformance/schedulers.js';
 import { op } from './conformance/helpers.js';

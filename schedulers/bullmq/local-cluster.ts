@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { spawnChild, stopChild } from '../child-process.js';
+import { spawnChild, stopChild } from '../child-processes.js';
 import { ConnectionError } from '../errors.js';
 import type { TlsOptions } from '../types.js';
 

@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { spawnChild, stopChild } from '../child-process.js';
+import { spawnChild, stopChild } from '../child-processes.js';
 import { OptionError } from '../errors.js';
 
 export interface LocalClusterOptions {

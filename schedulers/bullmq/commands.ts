@@ -3,8 +3,8 @@
  * object (the CLI parses flags into it): a BullMQ worker serving schedlab's batch queue on
  * that Redis, until SIGINT/SIGTERM or `close()`. TLS options are PEM file paths.
  */
-import { readFileSync } from 'node:fs';
 import { ConnectionError, OptionError } from '../errors.js';
+import { readPem } from '../pem-files.js';
 import { parseRedisUrl } from './connection.js';
 import { QUEUE_NAME } from './protocol.js';
 import { startBullmqWorker } from './worker.js';
@@ -30,15 +30,6 @@ export interface RunningBullmqWorkerCommand {
   /** Resolves once the worker stopped. */
   readonly closed: Promise<void>;
   close(): Promise<void>;
-}
-
-function readPem(path: string | undefined, flag: string): string | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new OptionError(flag, `cannot read ${flag} file ${path}: ${(err as Error).message}`);
-  }
 }
 
 function positive(value: number | undefined, flag: string, integer: boolean): void {

@@ -3,8 +3,8 @@
  * plain option objects (the CLI parses flags into these; the local cluster's entry files call
  * them too). Both run until SIGINT/SIGTERM, or until `close()`; TLS options are PEM file paths.
  */
-import { readFileSync } from 'node:fs';
 import { OptionError } from '../errors.js';
+import { readPem } from '../pem-files.js';
 import type { TlsOptions } from '../types.js';
 import type { SecurityOptions } from './security.js';
 import { startSchedulerServer } from './scheduler/server.js';
@@ -69,15 +69,6 @@ export interface RunningCommand {
 }
 
 const stderrLog = (line: string): void => void process.stderr.write(`${line}\n`);
-
-function readPem(path: string | undefined, flag: string): string | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new OptionError(flag, `cannot read ${flag} file ${path}: ${(err as Error).message}`);
-  }
-}
 
 /** Security options from command flags (PEM paths read here). */
 export function securityFromFlags(options: { token?: string; insecure?: boolean } & TlsFileOptions): SecurityOptions {

@@ -16,7 +16,7 @@ import { AbortedError, ConnectionError, createScheduler, GraphBuilder, OptionErr
 import { createBullmqScheduler, startBullmqWorker, parseRedisUrl } from '../dist/schedulers/bullmq/index.js';
 import { startRedisServer } from '../dist/schedulers/bullmq/local-cluster.js';
 import { stopChild } from '../dist/schedulers/child-processes.js';
-import { CLI } from './cli-helpers.js';
+import { CLI, runCli } from './cli-helpers.js';
 import { hasRedisServer } from './conformance/schedulers.js';
 import { op } from './conformance/helpers.js';
 import { makePki } from './distributed-helpers.js';
@@ -117,6 +117,17 @@ describe.skipIf(!hasRedisServer)('bullmq: a given Redis', () => {
     const { graph: small, expected } = tree(10);
     await expect(scheduler.get(small, ['root'])).resolves.toEqual([expected]);
   }, 60_000);
+});
+
+describe('bullmq in the bench', () => {
+  it('checks --redis before anything runs, and plans bullmq pools when it is given', async () => {
+    const bad = await runCli(['bench', '--dry-run', '--workloads', 'tiny-tasks', '--redis', 'http://127.0.0.1:6379']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--redis "http:\/\/127\.0\.0\.1:6379" uses http:; give redis:\/\//);
+    const good = await runCli(['bench', '--dry-run', '--workloads', 'tiny-tasks', '--schedulers', 'sync,bullmq', '--workers', '2', '--redis', `redis://:${PASSWORD}@127.0.0.1:1`]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain('bullmq×2: tiny-tasks/quick');
+  }, 30_000);
 });
 
 describe.skipIf(!hasRedisServer)('bullmq: faults', () => {

@@ -57,6 +57,10 @@ export class BullmqRun implements LocalExecutor {
   readonly #live = new Set<string>();
   readonly #literals = new Map<Key, Promise<StoredValue>>();
   readonly #jobs = new Set<string>();
+  /** Jobs in flight reading each key: the engine may release a value as soon as it hands it to its last batch. */
+  readonly #readers = new Map<string, number>();
+  /** Released keys still read by a job in flight: deleted when the last such job settles. */
+  readonly #released = new Set<string>();
   #nextValue = 0;
   #nextJob = 0;
 
@@ -77,13 +81,31 @@ export class BullmqRun implements LocalExecutor {
   }
 
   submit(batch: BatchRequest, { signal }: SubmitContext): Promise<BatchResult> {
-    return this.#submit(batch).catch((err: unknown) => {
-      throw err instanceof JobFailure ? this.#failure(err, batch) : poolFailure(err, batch, 'thread', signal);
-    });
+    // Readers are counted before the engine's next step: it may release an input the moment it is handed over.
+    const read = batch.inputValues.filter((v): v is StoredValue => v instanceof StoredValue).map((v) => v.key);
+    for (const key of read) this.#readers.set(key, (this.#readers.get(key) ?? 0) + 1);
+    return this.#submit(batch)
+      .catch((err: unknown) => {
+        throw err instanceof JobFailure ? this.#failure(err, batch) : poolFailure(err, batch, 'thread', signal);
+      })
+      .finally(() => {
+        for (const key of read) {
+          const left = this.#readers.get(key)! - 1;
+          if (left > 0) this.#readers.set(key, left);
+          else {
+            this.#readers.delete(key);
+            if (this.#released.delete(key)) this.#delete(key);
+          }
+        }
+      });
   }
 
   /** The engine no longer needs `value` (of graph key `key`): delete it from Redis. */
   release(key: Key, value: unknown): void {
+    setImmediate(() => this.#release(key, value));
+  }
+
+  #release(key: Key, value: unknown): void {
     const stored = value instanceof StoredValue ? value : undefined;
     const literal = stored ? undefined : this.#literals.get(key);
     if (literal) {
@@ -126,8 +148,7 @@ export class BullmqRun implements LocalExecutor {
     this.#stats.bytesToWorkers += Buffer.byteLength(JSON.stringify(data));
     const jobId = `${this.#runId}-${this.#nextJob++}`;
     this.#jobs.add(jobId);
-    const result: BatchJobResult = await this.#queue.run(jobId, data);
-    this.#jobs.delete(jobId);
+    const result: BatchJobResult = await this.#queue.run(jobId, data).finally(() => this.#jobs.delete(jobId));
     if (result.skipped) throw new WorkerLostError(`Redis lost this get's data while it ran (was it restarted or flushed?); retry`);
     this.#stats.bytesBetweenWorkers += result.bytesIn + result.bytesOut;
     return {
@@ -154,6 +175,10 @@ export class BullmqRun implements LocalExecutor {
   }
 
   #delete(key: string): void {
+    if (this.#readers.has(key)) {
+      this.#released.add(key);
+      return;
+    }
     if (!this.#live.delete(key)) return;
     this.#queue.data.del(key).catch(() => this.#live.add(key)); // retried by `end`
   }

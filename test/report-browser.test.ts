@@ -109,7 +109,7 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
       const rows = await page.locator('#recommendation-table tbody tr').count();
       expect(rows).toBe(5);
       await expect(page.locator('#recommendation-table tbody tr').first().innerText()).resolves.toMatch(/matmul\s+quick, small\s+threads×2/);
-      expect(await page.locator('#claims-table tbody tr').count()).toBe(6);
+      expect(await page.locator('#claims-table tbody tr').count()).toBe(5);
       expect(await page.locator('#baseline-table tbody tr').count()).toBe(25);
       expect(charts).toHaveLength(58);
       expect(new Set(charts.map((c) => c.kind))).toEqual(new Set(['time', 'speedup', 'overhead', 'bytes', 'memory', 'startup', 'gantt']));

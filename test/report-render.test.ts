@@ -114,7 +114,6 @@ describe('report from a complete run', () => {
       ['sync-tiny-tasks', 'confirmed'],
       ['distributed-locality', 'confirmed'],
       ['gil-threads', 'not confirmed'],
-      ['job-queue', 'not measured'],
     ]);
     expect(claims[0]![2]).toContain('tree-reduce/small, 2 workers: threads moved 400 kB, processes 101 MB');
   });
@@ -253,11 +252,12 @@ describe('report with bad input', () => {
     const table = /<table class="claims" id="claims-table">([\s\S]*?)<\/table>/.exec(page)![1]!;
     expect([...table.matchAll(/<tr data-claim="([^"]+)">/g)].map((m) => m[1])).toEqual(['sync-tiny-tasks', 'gil-threads']);
     const notChecked = /<details id="claims-not-checked"><summary>([^<]+)<\/summary>([\s\S]*?)<\/details>/.exec(page)!;
-    expect(notChecked[1]).toBe('3 claims not checked: this run holds no case that can decide them');
+    expect(notChecked[1]).toBe('4 claims not checked: this run holds no case that can decide them');
     expect([...notChecked[2]!.matchAll(/<li data-claim="([^"]+)">[\s\S]*?<span class="why">— ([^<]+)<\/span>/g)].map((m) => [m[1], m[2]])).toEqual([
       ['threads-share', expect.stringMatching(/moved through the main process was 1 kB, too little for a transfer cost to show \(a deciding case moves 1 MB or more\)/)],
       ['processes-round-trip', expect.stringMatching(/brought back was 400 B, too little/)],
       ['distributed-locality', expect.stringMatching(/was 1 kB, too little/)],
+      ['job-queue', expect.stringMatching(/no workload ran on both bullmq and distributed/)],
     ]);
     const { text } = await renderReport({ input, format: 'md' });
     expect(text).not.toMatch(/\*not confirmed\*: Threads share data/);

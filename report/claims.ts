@@ -208,6 +208,8 @@ function jobQueueAsScheduler(groups: readonly CellGroup[]): ClaimCheck {
   const all = pairs(groups, 'bullmq', 'distributed');
   if (all.length === 0) return { id, claim, verdict: 'not measured', figure: 'no workload ran on both bullmq and distributed' };
   const heavy = maxBy(all, ([, d]) => totalBytes(d))!;
+  const undecidable = tooLittleData(Math.max(totalBytes(heavy[0]), totalBytes(heavy[1])), 'a workload moved on bullmq or distributed');
+  if (undecidable) return { id, claim, verdict: 'not measured', figure: undecidable };
   const many = maxBy(all, ([b]) => b.tasks)!;
   const bytesRatio = totalBytes(heavy[0]) / Math.max(totalBytes(heavy[1]), 1);
   const taskRatio = perTaskMicros(many[0]) / Math.max(perTaskMicros(many[1]), 1e-3);

@@ -43,4 +43,10 @@ describe('claim: an existing job queue (BullMQ on Redis) against distributed', (
     expect(claim(withBullmq(1.2, 4)).verdict).toBe('partly confirmed');
     expect(claim(withBullmq(1, 1)).verdict).toBe('confirmed');
   });
+
+  it('is not measured when no pair moved enough data for a transfer cost to show, and says so', () => {
+    const c = claim(withBullmq(0.01, 1).map((cell) => (cell.scheduler === 'distributed' ? { ...cell, bytes: { toWorkers: 1000, fromWorkers: 1000, betweenWorkers: 0 } } : cell)));
+    expect(c.verdict).toBe('not measured');
+    expect(c.figure).toMatch(/too little for a transfer cost to show/);
+  });
 });

@@ -3,7 +3,9 @@
  * runs can be compared knowingly (and a baseline from another machine is recognised as such).
  *
  * Package versions are read from the installed `node_modules/<pkg>/package.json` files —
- * what actually ran, not the ranges in package.json. The git commit is asked of git in the
+ * what actually ran, not the ranges in package.json — looked up as Node resolves them: from
+ * schedlab's own folder upwards, so a schedlab installed into an app finds the app's hoisted
+ * copies. The git commit is asked of git in the
  * package's directory; outside a checkout (an npm install) it is null.
  */
 import { execFile } from 'node:child_process';
@@ -48,10 +50,19 @@ async function packageVersions(): Promise<Record<string, string>> {
   const self = await readVersion(join(PACKAGE_ROOT, 'package.json'));
   if (self) versions.schedlab = self;
   for (const name of MEASURED_PACKAGES) {
-    const version = await readVersion(join(PACKAGE_ROOT, 'node_modules', name, 'package.json'));
+    const version = await installedVersion(name);
     if (version) versions[name] = version;
   }
   return versions;
+}
+
+/** The version of `name` that Node would load from schedlab: the nearest node_modules upwards. */
+async function installedVersion(name: string): Promise<string | undefined> {
+  for (let dir = PACKAGE_ROOT; ; dir = dirname(dir)) {
+    const version = await readVersion(join(dir, 'node_modules', name, 'package.json'));
+    if (version) return version;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 async function readVersion(file: string): Promise<string | undefined> {

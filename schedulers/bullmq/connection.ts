@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { OptionError } from '../errors.js';
+import { isLoopback } from '../listen-policy.js';
 import type { TlsOptions } from '../types.js';
 
 /** A parsed Redis address. */
@@ -17,8 +18,6 @@ export interface RedisTarget {
   /** The URL without its password, for messages. */
   shown: string;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Parse and check `url` (`option` names the option or argument in errors). */
 export function parseRedisUrl(url: unknown, init: { option?: string; tls?: TlsOptions; insecure?: boolean } = {}): RedisTarget {
@@ -40,7 +39,7 @@ export function parseRedisUrl(url: unknown, init: { option?: string; tls?: TlsOp
   const secure = parsed.protocol === 'rediss:';
   const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (!LOOPBACK.has(parsed.hostname) && !secure && !password && !init.insecure) {
+  if (!isLoopback(host) && !secure && !password && !init.insecure) {
     throw new OptionError(
       option,
       `${option} "${redact(parsed)}" is not on this machine and has neither a password nor TLS: anyone who can reach it could make the workers run any op; use redis://:password@…, rediss://…, or pass insecure (--insecure)`,

@@ -3,8 +3,8 @@
  * the run files, one per environment, so every reader (the advisor, the report, a
  * dashboard) finds the file that describes the machine it is looking at.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readJsonFile } from '../common/files.js';
 import { CalibrationFileError, fingerprintId, parseCalibration, type CalibrationFile, type Fingerprint } from './calibration.js';
 
 /** The calibration file for this fingerprint in `dir`. */
@@ -13,18 +13,15 @@ export function calibrationPath(dir: string, fingerprint: Fingerprint): string {
 }
 
 export async function readCalibration(file: string): Promise<CalibrationFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CalibrationFileError(file, code === 'ENOENT' ? 'no such file; run `schedlab calibrate` first' : `cannot be read (${code ?? (err as Error).message})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new CalibrationFileError(file, `not JSON (${(err as Error).message}); run \`schedlab calibrate\` again`);
-  }
+  const data = await readJsonFile(file, ({ reason, detail }) =>
+    new CalibrationFileError(
+      file,
+      reason === 'missing'
+        ? 'no such file; run `schedlab calibrate` first'
+        : reason === 'not-json'
+          ? `not JSON (${detail}); run \`schedlab calibrate\` again`
+          : `cannot be read (${reason === 'directory' ? 'a directory' : detail})`,
+    ),
+  );
   return parseCalibration(data, file);
 }

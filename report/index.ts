@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { fingerprintDifferences, fingerprintOf } from '../model/calibration.js';
 import { calibrationPath, readCalibration } from '../model/calibration-file.js';
-import { writeFileAtomic } from '../results/io.js';
+import { writeFileAtomic } from '../common/files.js';
 import { loadResults } from './load.js';
 import { buildReport, type BaselineInput, type CalibrationInput, type ReportModel } from './model.js';
 import type { ResultsFile } from '../results/schema.js';

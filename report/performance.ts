@@ -16,7 +16,7 @@
  */
 import { taskGroup } from '../common/task-group.js';
 import { formatBytes, formatSeconds } from '../common/format.js';
-import { writeFileAtomic } from '../results/io.js';
+import { writeFileAtomic } from '../common/files.js';
 import { taskStreamChart, type ChartSpec } from './charts.js';
 import { html, jsonForScript, scriptForInline, type Html } from './html.js';
 import { chartJs, figure, fill, template } from './render-html.js';

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { CalibrationFileError, fingerprintDifferences, type CalibrationFile, type Fingerprint } from '../../model/calibration.js';
 import { calibrationPath, readCalibration } from '../../model/calibration-file.js';
-import { writeFileAtomic } from '../../results/io.js';
+import { writeFileAtomic } from '../../common/files.js';
 
 export { calibrationPath, readCalibration };
 

@@ -110,7 +110,7 @@ export interface EngineOptions extends RunOptions {
 }
 
 /** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
-const TARGET_BATCH_MS = 2;
+const TARGET_BATCH_MS = 4;
 /**
  * Inline batches are kept shorter: values consumed inside a batch are only dropped when it
  * ends, so long inline batches of big values would raise peak memory for nothing.

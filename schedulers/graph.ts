@@ -180,6 +180,14 @@ export interface GraphIndex {
   opOf: Int32Array;
   /** Unique dependencies of every node, as node numbers. */
   deps: number[][];
+  /**
+   * Every task's top-level arguments, classified: node i's are `argNode[argStart[i] ..
+   * argStart[i + 1])`, one per arg, the node number of a `$ref` or `ARG_LITERAL` (a value with
+   * no ref inside) or `ARG_NESTED` (an array or plain object with refs inside). The engine
+   * encodes batches from it without looking a key up again.
+   */
+  argStart: Int32Array;
+  argNode: Int32Array;
   /** Node numbers, every node after all of its dependencies. */
   topological: Int32Array;
 }
@@ -232,11 +240,14 @@ export function validateGraph(graph: Graph, keys: readonly Key[]): GraphIndex {
   const ops: string[] = [];
   const opOf = new Int32Array(n).fill(-1);
   const opIndex = new Map<string, number>();
+  const argStart = new Int32Array(n + 1);
+  const args = new ArgCodes();
   let lastGoodOp: string | undefined;
   let lastOpIndex = -1;
   for (let i = 0; i < n; i++) {
     const key = names[i]!;
     const node = (nodes[i] = graph[key]!);
+    argStart[i] = args.length;
     if (!checkNode(key, node, lastGoodOp)) {
       deps[i] = NO_DEPS;
       continue;
@@ -248,31 +259,63 @@ export function validateGraph(graph: Graph, keys: readonly Key[]): GraphIndex {
     }
     opOf[i] = lastOpIndex;
     isTaskNode[i] = 1;
-    deps[i] = dependencyIds(key, node, indexOf);
+    deps[i] = dependencyIds(key, node, indexOf, args);
   }
+  argStart[n] = args.length;
   const missing = keys.filter((k) => typeof k !== 'string' || !indexOf.has(k));
   if (missing.length > 0) {
     throw new GraphError('MISSING_KEY', `requested key(s) ${nameKeys(missing.map(String))} are not in the graph`, missing.map(String));
   }
-  return { keys: names, indexOf, nodes, isTaskNode, ops, opOf, deps, topological: topologicalOrder(names, deps) };
+  const argNode = args.codes.subarray(0, args.length);
+  return { keys: names, indexOf, nodes, isTaskNode, ops, opOf, deps, argStart, argNode, topological: topologicalOrder(names, deps) };
 }
 
 /** Shared (never mutated) dependency list of literal values. */
 const NO_DEPS: number[] = [];
 
-/** Node numbers of a task's unique dependencies; throws MISSING_KEY for a ref to an absent key. */
-function dependencyIds(key: Key, node: Task, indexOf: Map<Key, number>): number[] {
+/** `GraphIndex.argNode` of an argument that holds no `$ref`. */
+export const ARG_LITERAL = -1;
+/** `GraphIndex.argNode` of an array or plain-object argument with `$ref`s inside. */
+export const ARG_NESTED = -2;
+
+/** Growable Int32Array of the classified args (one allocation per doubling, not per task). */
+class ArgCodes {
+  codes = new Int32Array(1024);
+  length = 0;
+  push(code: number): void {
+    if (this.length === this.codes.length) {
+      const grown = new Int32Array(this.codes.length * 2);
+      grown.set(this.codes);
+      this.codes = grown;
+    }
+    this.codes[this.length++] = code;
+  }
+}
+
+/**
+ * Node numbers of a task's unique dependencies, classifying each top-level arg into `codes`;
+ * throws MISSING_KEY for a ref to an absent key.
+ */
+function dependencyIds(key: Key, node: Task, indexOf: Map<Key, number>, codes: ArgCodes): number[] {
   const ids: number[] = [];
   const args = node.args;
+  const start = codes.length;
   // Fast path: top-level refs among scalars (the common case, wide fan-in included) need no
   // walk; duplicates are found by scan while few, by a Set beyond that.
   let seen: Set<number> | undefined;
   for (let a = 0; a < args.length; a++) {
     const arg = args[a];
-    if (typeof arg !== 'object' || arg === null) continue;
-    if (!isRef(arg)) return walkedDependencyIds(key, node, indexOf);
+    if (typeof arg !== 'object' || arg === null) {
+      codes.push(ARG_LITERAL);
+      continue;
+    }
+    if (!isRef(arg)) {
+      codes.length = start;
+      return walkedDependencyIds(key, node, indexOf, codes);
+    }
     const d = indexOf.get(arg.$ref);
     if (d === undefined) throw missingRef(key, arg.$ref);
+    codes.push(d);
     if (seen === undefined && ids.length >= 16) seen = new Set(ids);
     if (seen ? seen.has(d) : ids.includes(d)) continue;
     ids.push(d);
@@ -282,12 +325,28 @@ function dependencyIds(key: Key, node: Task, indexOf: Map<Key, number>): number[
 }
 
 /** `dependencyIds` for args with refs nested in arrays or plain objects. */
-function walkedDependencyIds(key: Key, node: Task, indexOf: Map<Key, number>): number[] {
-  return taskDependencies(node).map((ref) => {
+function walkedDependencyIds(key: Key, node: Task, indexOf: Map<Key, number>, codes: ArgCodes): number[] {
+  const ids: number[] = [];
+  const seen = new Set<number>();
+  const resolve = (ref: Key): number => {
     const d = indexOf.get(ref);
     if (d === undefined) throw missingRef(key, ref);
+    if (!seen.has(d)) {
+      seen.add(d);
+      ids.push(d);
+    }
     return d;
-  });
+  };
+  for (const arg of node.args) {
+    if (typeof arg !== 'object' || arg === null) codes.push(ARG_LITERAL);
+    else if (isRef(arg)) codes.push(resolve(arg.$ref));
+    else if (Array.isArray(arg) || isPlainObject(arg)) {
+      const refs = taskDependencies({ op: node.op, args: [arg] });
+      for (const ref of refs) resolve(ref);
+      codes.push(refs.length > 0 ? ARG_NESTED : ARG_LITERAL);
+    } else codes.push(ARG_LITERAL);
+  }
+  return ids;
 }
 
 function missingRef(key: Key, ref: Key): GraphError {

@@ -2,7 +2,7 @@
 // task group, deltas after a full update, lost workers, and the listen rule.
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '../dist/schedulers/index.js';
+import { createScheduler, GraphBuilder, OptionError, opRef } from '../dist/schedulers/index.js';
 import { DashboardState } from '../dist/schedulers/dashboard/state.js';
 import { startDashboard } from '../dist/schedulers/dashboard/server.js';
 
@@ -46,6 +46,10 @@ describe('DashboardState', () => {
     expect(full.groups.map((g) => g.group)).toEqual(['g0', 'g1', 'g2', 'other']);
     expect(full.workers.map((w) => w.name)).toEqual(['main', 'w8', 'w9']);
     expect(s.update(false).tasks).toEqual([]);
+    // The ring keeps the newest bars in order across its wrap, and a delta sends only the new ones.
+    for (let i = 10_000; i < 10_042; i++) s.taskEnded('r', `g0-${i}`, 'main', i, i + 1, true);
+    expect(s.update(false).tasks.map((t) => t[2])).toEqual(Array.from({ length: 30 }, (_, k) => 10_012 + k));
+    expect(s.update(true).tasks.map((t) => t[2])).toEqual(Array.from({ length: 100 }, (_, k) => 9_942 + k));
   });
 });
 
@@ -80,6 +84,29 @@ describe('startDashboard', () => {
       expect((await fetch(`${board.url}nothing`)).status).toBe(404);
     } finally {
       await board.close();
+    }
+  });
+});
+
+describe('withDashboard on a local scheduler', () => {
+  it('counts as waiting only the tasks the run executes (from the plan), then done', { timeout: 20_000 }, async () => {
+    const OPS = new URL('./fixtures/ops/basic.mjs', import.meta.url).href;
+    const scheduler = await createScheduler('sync', { dashboard: { port: 0, log: false } });
+    try {
+      const b = new GraphBuilder();
+      const slow = b.task('slow', opRef(OPS, 'sleep'), [300, 1]);
+      b.task('after', opRef(OPS, 'inc'), [slow]);
+      b.task('unused-1', opRef(OPS, 'inc'), [1]);
+      const running = scheduler.get(b.graph, ['after']);
+      const groups = async (): Promise<Array<[string, number, number, number]>> => {
+        const state = (await (await fetch(`${scheduler.dashboardUrl!.replace(/\/$/, '')}/state`)).json()) as { groups: Array<{ group: string; waiting: number; processing: number; done: number }> };
+        return state.groups.map((g) => [g.group, g.waiting, g.processing, g.done] as [string, number, number, number]).sort();
+      };
+      await expect.poll(groups, { timeout: 5_000 }).toEqual([['after', 1, 0, 0], ['slow', 0, 1, 0]]);
+      expect(await running).toEqual([2]);
+      expect(await groups()).toEqual([['after', 0, 0, 1], ['slow', 0, 0, 1]]);
+    } finally {
+      await scheduler.close();
     }
   });
 });

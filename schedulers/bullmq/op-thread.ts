@@ -38,10 +38,9 @@ export async function run(task: OpThreadTask): Promise<OpThreadResult> {
     try {
       outputs.push(serialize(result.values[w]));
     } catch (err) {
-      const found = body.tasks.findIndex((t) => t.key === body.want[w]);
-      const index = found >= 0 ? found : body.tasks.length - 1;
+      const index = body.want[w]! - body.inputKeys.length; // a wanted slot is a task's (inputs come first)
       const error = packError(err);
-      error.message = `the value returned by "${body.want[w]}" cannot be serialized to store in Redis (${error.message}); return plain data, typed arrays or other structured-cloneable values`;
+      error.message = `the value returned by "${body.keys[index]}" cannot be serialized to store in Redis (${error.message}); return plain data, typed arrays or other structured-cloneable values`;
       return { worker, times: result.times, failed: { index, error }, outputs: [] };
     }
   }

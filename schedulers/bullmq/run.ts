@@ -141,8 +141,9 @@ export class BullmqRun implements LocalExecutor {
 
   async #submit(batch: BatchRequest): Promise<BatchResult> {
     const inputs = await Promise.all(batch.inputKeys.map((key, i) => this.#inputKey(key, batch.inputValues[i])));
-    const body: BatchBody = { ops: batch.ops, tasks: batch.tasks, inputKeys: batch.inputKeys, want: batch.want };
-    const outputs = batch.want.map(() => this.#keys.value(this.#nextValue++));
+    const { inputValues: _values, ...rest } = batch;
+    const body: BatchBody = rest;
+    const outputs = Array.from(batch.want, () => this.#keys.value(this.#nextValue++));
     for (const o of outputs) this.#live.add(o);
     const data: BatchJobData = { run: this.#keys.marker, body: serialize(body).toString('base64'), inputs, outputs };
     this.#stats.bytesToWorkers += Buffer.byteLength(JSON.stringify(data));
@@ -184,8 +185,8 @@ export class BullmqRun implements LocalExecutor {
   }
 
   #failure(err: JobFailure, batch: BatchRequest): WorkerLostError {
-    const keys = batch.tasks.map((t) => `"${t.key}"`);
+    const keys = batch.keys.map((k) => `"${k}"`);
     const shown = keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
-    return new WorkerLostError(`the BullMQ job ${err.jobId} running task(s) ${shown} failed (BullMQ gives a job ${JOB_ATTEMPTS} attempts): ${err.reason}`, { key: batch.tasks[0]!.key });
+    return new WorkerLostError(`the BullMQ job ${err.jobId} running task(s) ${shown} failed (BullMQ gives a job ${JOB_ATTEMPTS} attempts): ${err.reason}`, { key: batch.keys[0]! });
   }
 }

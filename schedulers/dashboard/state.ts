@@ -148,6 +148,50 @@ class Ring<T> {
   }
 }
 
+/**
+ * The task stream's ring: the last `limit` bars in columns (typed arrays for the numbers),
+ * written in place, so a task costs no allocation; tuples are made only for the bars an
+ * update sends (a burst of 100,000 tiny tasks sends a few thousand of them).
+ */
+class BarRing {
+  private readonly worker: string[];
+  private readonly group: string[];
+  private readonly start: Float64Array;
+  private readonly end: Float64Array;
+  private readonly ok: Uint8Array;
+  private pushed = 0;
+  private cut = 0;
+  constructor(readonly limit: number) {
+    this.worker = new Array<string>(limit);
+    this.group = new Array<string>(limit);
+    this.start = new Float64Array(limit);
+    this.end = new Float64Array(limit);
+    this.ok = new Uint8Array(limit);
+  }
+  push(worker: string, group: string, start: number, end: number, ok: 0 | 1): void {
+    if (this.limit === 0) return;
+    const i = this.pushed % this.limit;
+    this.worker[i] = worker;
+    this.group[i] = group;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.ok[i] = ok;
+    this.pushed += 1;
+  }
+  /** As `Ring.take`: the newest bars since the previous delta (at most `cap`), or every kept bar when `all`. */
+  take(all: boolean, cap = this.limit): TaskBar[] {
+    const kept = Math.min(this.pushed, this.limit);
+    const count = all ? kept : Math.min(this.pushed - this.cut, cap, kept);
+    if (!all) this.cut = this.pushed;
+    const out = new Array<TaskBar>(count);
+    for (let k = 0; k < count; k++) {
+      const i = (this.pushed - count + k) % this.limit;
+      out[k] = [this.worker[i]!, this.group[i]!, this.start[i]!, this.end[i]!, this.ok[i] as 0 | 1];
+    }
+    return out;
+  }
+}
+
 export class DashboardState {
   title: string;
   readonly maxTasks: number;
@@ -155,7 +199,7 @@ export class DashboardState {
   private readonly maxTasksPerUpdate: number;
   private readonly maxGroups: number;
   private readonly maxLostWorkers: number;
-  private readonly tasks: Ring<TaskBar>;
+  private readonly tasks: BarRing;
   private readonly transfers: Ring<TransferBar>;
   private readonly log: Ring<LogEntry>;
   private readonly runs = new Map<string, Map<string, GroupCounts>>();
@@ -181,7 +225,7 @@ export class DashboardState {
     this.maxTasksPerUpdate = limits.maxTasksPerUpdate ?? 1_000;
     this.maxGroups = limits.maxGroups ?? 64;
     this.maxLostWorkers = limits.maxLostWorkers ?? 32;
-    this.tasks = new Ring(this.maxTasks);
+    this.tasks = new BarRing(this.maxTasks);
     this.transfers = new Ring(limits.maxTransfers ?? 1_000);
     this.log = new Ring(limits.maxLog ?? 200);
   }
@@ -216,7 +260,7 @@ export class DashboardState {
     return w;
   }
 
-  /** A run (one `get`) begins with these task keys. */
+  /** A run (one `get`) begins with these task keys; called again for a run, it registers more of them. */
   runStarted(run: string, taskKeys: Iterable<string>): void {
     if (!this.runs.has(run)) {
       this.runs.set(run, new Map());
@@ -255,7 +299,7 @@ export class DashboardState {
     const w = this.worker(worker);
     if (w.running > 0) w.running -= 1;
     w.finished += 1;
-    this.tasks.push([worker, group, start, end > start ? end : start, ok ? 1 : 0]);
+    this.tasks.push(worker, group, start, end > start ? end : start, ok ? 1 : 0);
     this.version += 1;
   }
 
@@ -288,7 +332,7 @@ export class DashboardState {
   }
 
   bar(bar: TaskBar): void {
-    this.tasks.push(bar);
+    this.tasks.push(...bar);
     this.version += 1;
   }
 

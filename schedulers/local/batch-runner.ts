@@ -8,7 +8,7 @@ import { now } from '../../common/clock.js';
 import { substituteRefs } from '../graph.js';
 import { loadedOp, loadOp, packError, type OpFunction } from '../ops.js';
 import type { Key } from '../types.js';
-import type { BatchRequest, BatchResult } from './protocol.js';
+import { ARG_LITERAL, type BatchRequest, type BatchResult } from './protocol.js';
 
 /** The op of the previous task run in this thread (consecutive tasks usually share one). */
 let lastOp: string | undefined;
@@ -49,54 +49,55 @@ export function runBatch(batch: BatchRequest, options: RunBatchOptions): BatchRe
 /** Shared empty `times` of untimed runs (never mutated). */
 const NO_TIMES: number[] = [];
 
-/** Batches up to this size look values up by linear scan (most batches); larger ones build a Map. */
-const LINEAR_LOOKUP_MAX = 8;
-
 /** One batch in progress (a class rather than closures: few allocations on the hot path). */
 class BatchRun {
   readonly #batch: BatchRequest;
   readonly #options: RunBatchOptions;
-  /** Keys and values computed by this batch so far (inputs stay in the request); allocated on the second task. */
-  #keys: Key[] | undefined;
-  #values: unknown[] | undefined;
-  /** The first value computed (most batches of an inline run have one task). */
-  #firstKey: Key | undefined;
-  #firstValue: unknown;
-  readonly #map: Map<Key, unknown> | undefined;
+  /** Value slots: the inputs, then each task's value as it is computed (the request's `inputValues`, appended to: the request is the runner's once submitted). */
+  readonly #slots: unknown[];
+  /** Next unread entry of `literals` (kept across an await). */
+  #literal = 0;
+  /** Key → slot, built at the first `ARG_NESTED` argument. */
+  #slotOf: Map<Key, number> | undefined;
   readonly #times: number[];
   readonly #timed: boolean;
-  readonly lookup = (key: Key): unknown => this.#get(key);
+  readonly #lookup = (key: Key): unknown => {
+    const slot = this.#slotOf!.get(key);
+    return slot === undefined ? undefined : this.#slots[slot];
+  };
 
   constructor(batch: BatchRequest, options: RunBatchOptions) {
     this.#batch = batch;
     this.#options = options;
     this.#timed = options.timed ?? true;
     this.#times = this.#timed ? [] : NO_TIMES;
-    if (batch.inputKeys.length + batch.tasks.length > LINEAR_LOOKUP_MAX) {
-      this.#map = new Map();
-      for (let i = 0; i < batch.inputKeys.length; i++) this.#map.set(batch.inputKeys[i]!, batch.inputValues[i]);
-    }
+    this.#slots = batch.inputValues;
   }
 
-  #get(key: Key): unknown {
-    if (this.#map) return this.#map.get(key);
-    if (key === this.#firstKey) return this.#firstValue;
-    const keys = this.#keys;
-    if (keys) for (let i = 0; i < keys.length; i++) if (keys[i] === key) return this.#values![i];
-    const inputs = this.#batch.inputKeys;
-    for (let i = 0; i < inputs.length; i++) if (inputs[i] === key) return this.#batch.inputValues[i];
-    return undefined;
+  /** Task i's arguments, decoded from its codes. */
+  #args(i: number): unknown[] {
+    const { argStart, args: codes, literals } = this.#batch;
+    const from = argStart[i]!;
+    const n = argStart[i + 1]! - from;
+    const args = new Array<unknown>(n);
+    for (let a = 0; a < n; a++) {
+      const code = codes[from + a]!;
+      if (code >= 0) args[a] = this.#slots[code];
+      else if (code === ARG_LITERAL) args[a] = literals[this.#literal++];
+      else args[a] = substituteRefs([literals[this.#literal++]], this.#nestedLookup())[0];
+    }
+    return args;
   }
 
-  #set(key: Key, value: unknown): void {
-    if (this.#map) this.#map.set(key, value);
-    else if (this.#firstKey === undefined) {
-      this.#firstKey = key;
-      this.#firstValue = value;
-    } else {
-      (this.#keys ??= []).push(key);
-      (this.#values ??= []).push(value);
+  #nestedLookup(): (key: Key) => unknown {
+    if (this.#slotOf === undefined) {
+      const { inputKeys, keys } = this.#batch;
+      const slotOf = new Map<Key, number>();
+      for (let i = 0; i < inputKeys.length; i++) slotOf.set(inputKeys[i]!, i);
+      for (let t = 0; t < keys.length; t++) slotOf.set(keys[t]!, inputKeys.length + t);
+      this.#slotOf = slotOf;
     }
+    return this.#lookup;
   }
 
   #fail(index: number, start: number, err: unknown): BatchResult {
@@ -107,14 +108,14 @@ class BatchRun {
   }
 
   runFrom(first: number): BatchResult | Promise<BatchResult> {
-    const { tasks, ops } = this.#batch;
+    const { keys, opOf, ops } = this.#batch;
     const onTaskStart = this.#options.onTaskStart;
     const timed = this.#timed;
     const signal = this.#options.signal;
-    for (let i = first; i < tasks.length; i++) {
+    const slots = this.#slots;
+    for (let i = first; i < keys.length; i++) {
       if (signal?.aborted) return { workerTag: this.#options.workerTag, values: [], times: this.#times };
-      const task = tasks[i]!;
-      const op = ops[task.op]!;
+      const op = ops[opOf[i]!]!;
       // Consecutive tasks usually share an op: skip the Map lookup (and its string hashing) then.
       const fn = op === lastOp ? lastFn : loadedOp(op);
       if (fn === undefined) {
@@ -126,27 +127,30 @@ class BatchRun {
       }
       lastOp = op;
       lastFn = fn;
-      onTaskStart?.(task.key);
+      onTaskStart?.(keys[i]!);
       const start = timed ? now() : 0;
       let out: unknown;
       try {
-        out = fn(...substituteRefs(task.args, this.lookup));
+        out = fn(...this.#args(i));
       } catch (err) {
         return this.#fail(i, start, err);
       }
       if (isThenable(out)) {
         return Promise.resolve(out).then(
           (v) => {
-            this.#set(task.key, v);
+            slots.push(v);
             if (timed) this.#times.push(start, now());
             return this.runFrom(i + 1);
           },
           (err: unknown) => this.#fail(i, start, err),
         );
       }
-      this.#set(task.key, out);
+      slots.push(out);
       if (timed) this.#times.push(start, now());
     }
-    return { workerTag: this.#options.workerTag, values: this.#batch.want.map(this.lookup), times: this.#times };
+    const want = this.#batch.want;
+    const values = new Array<unknown>(want.length);
+    for (let w = 0; w < want.length; w++) values[w] = slots[want[w]!];
+    return { workerTag: this.#options.workerTag, values, times: this.#times };
   }
 }

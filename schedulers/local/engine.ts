@@ -44,7 +44,8 @@ import { now } from '../../common/clock.js';
 import { checkOpSet } from '../ops.js';
 import type { Graph, Key, RunOptions, SchedulerEvent, TransferStats } from '../types.js';
 import { buildPlan, type Plan } from './plan.js';
-import type { BatchRequest, BatchResult, BatchTask } from './protocol.js';
+import type { BatchRequest, BatchResult } from './protocol.js';
+import { CHAIN_ARG } from './plan.js';
 import { addMovableBuffers, movableBytes, sharedCopy } from './movable.js';
 import { finishEntry, isDone, releaseData, startState, takeReady, valueOf, type EngineState } from './state.js';
 
@@ -100,10 +101,16 @@ export interface EngineOptions extends RunOptions {
    * time (scripts/measure-local.ts measures both).
    */
   fanOut?: 'share' | 'copy';
+  /**
+   * Called once the plan is built, with the keys of every task the run will execute (culled:
+   * only what the keys need). The dashboard counts progress from it instead of walking the
+   * graph a second time.
+   */
+  onPlan?: (taskKeys: readonly Key[]) => void;
 }
 
 /** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
-const TARGET_BATCH_MS = 2;
+const TARGET_BATCH_MS = 4;
 /**
  * Inline batches are kept shorter: values consumed inside a batch are only dropped when it
  * ends, so long inline batches of big values would raise peak memory for nothing.
@@ -127,8 +134,10 @@ function yieldToEventLoop(): Promise<void> {
 /** A batch handed to the executor: what it holds, and what came back once it finished. */
 interface InFlightBatch {
   batch: number[];
+  /** Entries whose values come back, in batch order. */
   want: number[];
-  tasks: BatchTask[];
+  /** What was sent (its `keys` and `opOf` name the batch's tasks, in run order). */
+  request: BatchRequest;
   submitted: number;
   result?: BatchResult;
   error?: unknown;
@@ -145,6 +154,7 @@ export async function runGraph(
   const { signal, onEvent } = options;
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
   const plan = buildPlan(graph, keys, { optimize: options.optimize });
+  options.onPlan?.(plan.taskKey);
   await checkOpSet(plan.ops, graph);
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
 
@@ -167,9 +177,9 @@ export async function runGraph(
     while (!isDone(state)) {
       while (inFlight < maxInFlight && state.ready.size > 0) {
         const batch = takeBatch(state, sizer.size(state.ready.size));
-        const sent = prepare(plan, state, batch, executor.inline);
         const transfer: ArrayBuffer[] | undefined = executor.moves ? [] : undefined;
-        const request = buildRequest(state, sent, executor, stats, transfer, share, aliased);
+        const sent = encodeBatch(state, batch, executor, stats, transfer, share, aliased);
+        const request = sent.request;
         inFlight++;
         let outcome: BatchResult | Promise<BatchResult>;
         const submittedAt = performance.now();
@@ -193,7 +203,7 @@ export async function runGraph(
           );
         } else {
           // Finished inline: the call's own duration is the tasks' time (no worker clock needed).
-          sizer.learn((performance.now() - submittedAt) / sent.tasks.length);
+          sizer.learn((performance.now() - submittedAt) / request.keys.length);
           sent.result = outcome;
           finishedBatches.push(sent);
         }
@@ -213,7 +223,7 @@ export async function runGraph(
       let c: InFlightBatch | undefined;
       while ((c = finishedBatches.shift()) !== undefined) {
         inFlight--;
-        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.tasks, plan.ops);
+        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.request);
         finishBatch(state, c, executor, stats, onEvent, sizer, aliased);
       }
     }
@@ -249,51 +259,59 @@ export function takeBatch(state: EngineState, limit: number): number[] {
   for (const j of touched) counts[j] = 0;
   // Entry numbers are priorities and every input has a lower number than its consumer, so
   // ascending order runs the batch in priority order with inputs first.
-  return batch.length > 2 ? batch.sort((a, b) => a - b) : batch;
-}
-
-/** Which units of the batch must send their value back: requested, or needed by a unit outside the batch. */
-function prepare(plan: Plan, state: EngineState, batch: number[], inline: boolean): InFlightBatch {
-  const single = batch.length === 1;
-  const tasks: BatchTask[] = single ? plan.tasks[batch[0]!]! : [];
-  const want: number[] = [];
-  for (const e of batch) {
-    if (!single) for (const t of plan.tasks[e]!) tasks.push(t);
-    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => !state.running[j]))) want.push(e);
+  if (batch.length > 2) {
+    // A typed array sorts numbers natively, without a comparator call per comparison.
+    const sorted = Int32Array.from(batch).sort();
+    for (let i = 0; i < batch.length; i++) batch[i] = sorted[i]!;
   }
-  return { batch, want, tasks, submitted: inline ? 0 : now() };
+  return batch;
 }
 
 /**
- * The batch's inputs. An input whose every remaining consumer is in this batch is given up
- * by main (released, and its buffers moved when the executor `moves`), unless it is a
- * requested key, a literal (the caller's) or aliased; an input that will be sent again is
- * promoted to shared memory once when `share`.
+ * Encode a batch (protocol.ts) and give up what main no longer needs. Inputs are the values
+ * of entries outside the batch that its units refer to, each sent once; an input whose every
+ * remaining consumer is in this batch is given up by main (released, and its buffers moved
+ * when the executor `moves`), unless it is a requested key, a literal (the caller's) or
+ * aliased; an input that will be sent again is promoted to shared memory once when `share`.
+ * A unit's value comes back when it is requested or needed by a unit outside the batch.
+ *
+ * Every dependency of a batch's unit has either finished or is in the batch. `member` and
+ * `slotBatch` are stamped with the batch's number (so nothing needs resetting): the batch's
+ * own entries, and the entries whose `slot` (value slot in this batch) is set.
  */
-function buildRequest(
+function encodeBatch(
   state: EngineState,
-  c: InFlightBatch,
+  batch: number[],
   executor: LocalExecutor,
   stats: TransferStats,
   transfer: ArrayBuffer[] | undefined,
   share: boolean,
   aliased: Set<number>,
-): BatchRequest {
+): InFlightBatch {
   const plan = state.plan;
+  const { slot, slotBatch, member } = state;
+  const stamp = ++state.batches;
+  const single = batch.length === 1;
+  for (const e of batch) member[e] = stamp;
   const inputKeys: Key[] = [];
   const inputValues: unknown[] = [];
-  const inBatch = c.batch.length > 1 ? new Set(c.batch) : undefined;
-  const sent = inBatch && new Set<number>();
   const moving = transfer && new Set<ArrayBuffer>();
-  for (const e of c.batch) {
+  let taskCount = 0;
+  let codeCount = 0;
+  for (const e of batch) {
+    const t0 = plan.taskStart[e]!;
+    const t1 = plan.taskStart[e + 1]!;
+    taskCount += t1 - t0;
+    codeCount += plan.argStart[t1]! - plan.argStart[t0]!;
     for (const d of plan.deps[e]!) {
-      if (inBatch?.has(d) || sent?.has(d)) continue;
-      sent?.add(d);
+      if (member[d] === stamp || slotBatch[d] === stamp) continue;
+      slotBatch[d] = stamp;
+      slot[d] = inputKeys.length;
       inputKeys.push(plan.keys[d]!);
       let v = valueOf(state, d);
       let moved = 0;
-      const last = lastConsumers(state, d, inBatch);
-      if (last && plan.tasks[d] !== undefined && !state.pinned[d]) {
+      const last = lastConsumers(state, d, single, stamp);
+      if (last && plan.isTask[d] && !state.pinned[d]) {
         releaseData(state, d);
         if (moving && !aliased.has(d) && typeof v === 'object' && v !== null) {
           addMovableBuffers(v, moving);
@@ -308,16 +326,55 @@ function buildRequest(
     }
   }
   if (moving) for (const b of moving) transfer!.push(b);
-  return { ops: plan.ops, tasks: c.tasks, inputKeys, inputValues, want: c.want.map((e) => plan.keys[e]!) };
+
+  const inputs = inputKeys.length;
+  const keys = new Array<Key>(taskCount);
+  const opOf = new Int32Array(taskCount);
+  const argStart = new Int32Array(taskCount + 1);
+  const args = new Int32Array(codeCount);
+  const literals: unknown[] = [];
+  const want: number[] = [];
+  let t = 0;
+  let a = 0;
+  for (const e of batch) {
+    const base = inputs + t;
+    for (let pt = plan.taskStart[e]!; pt < plan.taskStart[e + 1]!; pt++) {
+      keys[t] = plan.taskKey[pt]!;
+      opOf[t] = plan.taskOp[pt]!;
+      argStart[t] = a;
+      const from = plan.argStart[pt]!;
+      const to = plan.argStart[pt + 1]!;
+      for (let k = from; k < to; k++) {
+        const code = plan.argCode[k]!;
+        if (code >= 0) args[a++] = slot[code]!;
+        else if (code > CHAIN_ARG) {
+          args[a++] = code;
+          literals.push(plan.taskArgs[pt]![k - from]);
+        } else args[a++] = base + (CHAIN_ARG - code);
+      }
+      t++;
+    }
+    slot[e] = inputs + t - 1;
+    slotBatch[e] = stamp;
+    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => member[j] !== stamp))) want.push(e);
+  }
+  argStart[taskCount] = a;
+  const wantSlots = new Int32Array(want.length);
+  for (let w = 0; w < want.length; w++) wantSlots[w] = slot[want[w]!]!;
+  const request: BatchRequest = { ops: plan.ops, keys, opOf, argStart, args, literals, inputKeys, inputValues, want: wantSlots };
+  return { batch, want, request, submitted: executor.inline ? 0 : now() };
 }
 
-/** True when every entry still waiting for entry d's value is in the batch (`inBatch`; undefined: the batch is one entry). */
-function lastConsumers(state: EngineState, d: number, inBatch: Set<number> | undefined): boolean {
+/**
+ * True when every entry still waiting for entry d's value is in the batch stamped `stamp`
+ * (a consumer in another batch in flight may not have been cloned yet: its pool may still
+ * queue it, so d's buffers must stay put).
+ */
+function lastConsumers(state: EngineState, d: number, single: boolean, stamp: number): boolean {
   const waiting = state.waitingData[d]!;
-  if (inBatch === undefined) return waiting === 1;
-  if (waiting > inBatch.size) return false;
+  if (single) return waiting === 1;
   let here = 0;
-  for (const j of state.plan.dependents[d]!) if (inBatch.has(j)) here++;
+  for (const j of state.plan.dependents[d]!) if (state.member[j] === stamp) here++;
   return here === waiting;
 }
 
@@ -335,21 +392,21 @@ function finishBatch(
   const ran = result.times.length / 2;
   if (onEvent) {
     for (let t = 0; t < ran; t++) {
-      const key = c.tasks[t]!.key;
+      const key = c.request.keys[t]!;
       if (!executor.inline) onEvent({ type: 'task-start', key, worker, time: c.submitted });
       const ok = !(result.failed && result.failed.index === t);
       onEvent({ type: 'task-end', key, worker, start: result.times[2 * t]!, end: result.times[2 * t + 1]!, ok });
     }
   }
   if (result.failed) {
-    const task = c.tasks[result.failed.index]!;
+    const index = result.failed.index;
     const packed = result.failed.error;
-    const err = new TaskError({ key: task.key, op: state.plan.ops[task.op]!, errorName: packed.name, errorMessage: packed.message, remoteStack: packed.stack, worker });
+    const err = new TaskError({ key: c.request.keys[index]!, op: state.plan.ops[c.request.opOf[index]!]!, errorName: packed.name, errorMessage: packed.message, remoteStack: packed.stack, worker });
     if (result.failed.original !== undefined) err.cause = result.failed.original;
     throw err;
   }
   if (ran > 0) sizer.learn((result.times[2 * ran - 1]! - result.times[0]!) / ran);
-  stats.tasks += c.tasks.length;
+  stats.tasks += c.request.keys.length;
   if (executor.sizeOf) {
     for (const v of result.values) stats.bytesFromWorkers += executor.sizeOf(v) - (executor.moves ? movableBytes(v) : 0);
   }
@@ -379,10 +436,9 @@ function markAliased(entries: number[], values: unknown[], aliased: Set<number>)
   }
 }
 
-function wrapUnexpected(err: unknown, tasks: BatchTask[], ops: string[]): Error {
-  const first = tasks[0]!;
+function wrapUnexpected(err: unknown, request: BatchRequest): Error {
   const e = err as Error;
-  return new TaskError({ key: first.key, op: ops[first.op]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
+  return new TaskError({ key: request.keys[0]!, op: request.ops[request.opOf[0]!]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
 }
 
 /** Learns the mean task time and sizes batches to a target duration without starving free slots. */

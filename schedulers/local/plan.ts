@@ -5,18 +5,25 @@
  * A unit ("entry") is either a literal value or a fused chain of tasks (usually a chain of
  * one). Entry `i` has priority `i`: lower runs first. The entry's value is the value of its
  * last task; the values inside a chain are consumed inside it and never leave the worker.
+ *
+ * The tasks are stored flat, in entry order (a chain's tasks dependencies first), with their
+ * top-level arguments already classified (`argCode`): the engine encodes a batch (protocol.ts)
+ * by renumbering these codes, with no key lookup and no object per task. A fresh graph per
+ * `get` is the common case, so the plan allocates per array, not per task.
  */
 import { orderIndices, validateGraph } from '../graph.js';
 import { cullIndices, fuseIndices } from '../optimize.js';
 import type { Graph, Key } from '../types.js';
-import type { BatchTask } from './protocol.js';
 
-/** What the engine runs. Arrays are indexed by entry (= priority rank). */
+/** `argCode` of an argument that is the value of the k-th task (from 0) of its own chain: `CHAIN_ARG - k`. */
+export const CHAIN_ARG = -3;
+
+/** What the engine runs. Entry arrays are indexed by entry (= priority rank), task arrays by plan task number. */
 export interface Plan {
   /** Key whose value entry i produces. */
   keys: Key[];
-  /** Tasks of entry i, dependencies first; `undefined` for a literal value. */
-  tasks: Array<BatchTask[] | undefined>;
+  /** 1 where entry i is a task unit (a chain), 0 for a literal value. */
+  isTask: Uint8Array;
   /** Value of a literal entry (undefined for task entries). */
   literals: unknown[];
   /** Entries whose values entry i needs. */
@@ -27,15 +34,28 @@ export interface Plan {
   outputs: number[];
   /** Number of original tasks (a chain counts as its tasks). */
   taskCount: number;
-  /** Distinct ops of the graph's tasks; a task's `op` is an index into this list. */
+  /** Distinct ops of the graph's tasks; `taskOp` indexes into this list. */
   ops: string[];
+  /** Entry i's tasks are `taskStart[i] .. taskStart[i + 1] - 1`, dependencies first (none for a literal). */
+  taskStart: Int32Array;
+  /** Key, op and (unresolved) args of every task. */
+  taskKey: Key[];
+  taskOp: Int32Array;
+  taskArgs: unknown[][];
+  /**
+   * Task t's top-level arguments are `argCode[argStart[t] .. argStart[t + 1])`: an entry
+   * number (a `$ref` to another unit's value), `ARG_LITERAL` or `ARG_NESTED` (graph.ts), or
+   * `CHAIN_ARG - k` (the value of the k-th task of the same chain).
+   */
+  argStart: Int32Array;
+  argCode: Int32Array;
 }
 
 /** Build the plan; `optimize: false` skips fusing (each task its own unit; used by tests to show fusing changes nothing). */
 export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimize?: boolean } = {}): Plan {
   const optimize = options.optimize ?? true;
   const index = validateGraph(graph, keys);
-  const { nodes, deps: nodeDeps } = index;
+  const { nodes, deps: nodeDeps, argStart: nodeArgStart, argNode } = index;
   const outputs = keys.map((k) => index.indexOf.get(k)!);
   const needed = cullIndices(index, outputs);
   const priority = orderIndices(index, outputs);
@@ -43,29 +63,49 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
 
   // One entry per unit, named by its last node, numbered by that node's priority (dense: 0..needed-1).
   let neededCount = 0;
-  for (let i = 0; i < needed.length; i++) neededCount += needed[i]!;
-  const lastByPriority = new Int32Array(neededCount).fill(-1);
+  let taskTotal = 0;
+  let argTotal = 0;
+  const lastByPriority = new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
-    if (needed[i] && !(links && links.next[i]! >= 0)) lastByPriority[priority[i]!] = i;
+    if (!needed[i]) continue;
+    neededCount++;
+    if (index.isTaskNode[i]) {
+      taskTotal++;
+      argTotal += nodeArgStart[i + 1]! - nodeArgStart[i]!;
+    }
+    lastByPriority[priority[i]!] = links && links.next[i]! >= 0 ? -1 : i;
   }
-  const lastNodes = lastByPriority.filter((i) => i >= 0);
-  const n = lastNodes.length;
+  let n = 0;
+  for (let p = 0; p < neededCount; p++) if (lastByPriority[p]! >= 0) lastByPriority[n++] = lastByPriority[p]!;
+  const lastNodes = lastByPriority.subarray(0, n);
+  // entryOf: node -> its entry; posOf: node -> its position in its chain.
   const entryOf = new Int32Array(nodes.length).fill(-1);
+  const posOf = links ? new Int32Array(nodes.length) : undefined;
   for (let e = 0; e < n; e++) {
     for (let node = lastNodes[e]!; node >= 0; node = links ? links.prev[node]! : -1) entryOf[node] = e;
   }
 
   const plan: Plan = {
     keys: new Array<Key>(n),
-    tasks: new Array<BatchTask[] | undefined>(n),
+    isTask: new Uint8Array(n),
     literals: new Array<unknown>(n),
     deps: new Array<number[]>(n),
     dependents: new Array<number[]>(n),
     outputs: outputs.map((o) => entryOf[o]!),
-    taskCount: 0,
+    taskCount: taskTotal,
     ops: index.ops,
+    taskStart: new Int32Array(n + 1),
+    taskKey: new Array<Key>(taskTotal),
+    taskOp: new Int32Array(taskTotal),
+    taskArgs: new Array<unknown[]>(taskTotal),
+    argStart: new Int32Array(taskTotal + 1),
+    argCode: new Int32Array(argTotal),
   };
+  let t = 0;
+  let a = 0;
+  const chain: number[] = [];
   for (let e = 0; e < n; e++) {
+    plan.taskStart[e] = t;
     const last = lastNodes[e]!;
     plan.keys[e] = index.keys[last]!;
     if (!index.isTaskNode[last]) {
@@ -73,39 +113,55 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
       plan.deps[e] = NO_ENTRIES;
       continue;
     }
-    const node = nodes[last] as { op: string; args: unknown[] };
+    plan.isTask[e] = 1;
     let deps: number[];
-    let tasks: BatchTask[];
     if (!links || links.prev[last]! < 0) {
       // A single task: its dependencies are unique already; renumber them in place (the index is ours).
       deps = nodeDeps[last]!;
       for (let k = 0; k < deps.length; k++) deps[k] = entryOf[deps[k]!]!;
-      tasks = [{ key: plan.keys[e]!, op: index.opOf[last]!, args: node.args }];
+      chain.length = 0;
+      chain.push(last);
     } else {
       // A fused chain: its links' inputs may repeat (a shared literal) or come from the chain itself.
-      const chain: number[] = [];
+      chain.length = 0;
       for (let k = last; k >= 0; k = links.prev[k]!) chain.push(k);
       chain.reverse();
       deps = [];
       const seen = new Set<number>();
-      tasks = chain.map((c) => {
-        const t = nodes[c] as { op: string; args: unknown[] };
+      for (let k = 0; k < chain.length; k++) {
+        const c = chain[k]!;
+        posOf![c] = k;
         for (const d of nodeDeps[c]!) {
           const de = entryOf[d]!;
           if (de === e || seen.has(de)) continue;
           seen.add(de);
           deps.push(de);
         }
-        return { key: index.keys[c]!, op: index.opOf[c]!, args: t.args };
-      });
+      }
     }
-    plan.tasks[e] = tasks;
-    plan.taskCount += tasks.length;
+    for (const c of chain) {
+      plan.taskKey[t] = index.keys[c]!;
+      plan.taskOp[t] = index.opOf[c]!;
+      plan.taskArgs[t] = (nodes[c] as { args: unknown[] }).args;
+      plan.argStart[t] = a;
+      for (let k = nodeArgStart[c]!; k < nodeArgStart[c + 1]!; k++) {
+        const d = argNode[k]!;
+        plan.argCode[a++] = d < 0 ? d : entryOf[d] === e ? CHAIN_ARG - posOf![d]! : entryOf[d]!;
+      }
+      t++;
+    }
     plan.deps[e] = deps;
     for (const d of deps) (plan.dependents[d] ??= []).push(e);
   }
+  plan.taskStart[n] = t;
+  plan.argStart[t] = a;
   for (let e = 0; e < n; e++) plan.dependents[e] ??= NO_ENTRIES;
   return plan;
+}
+
+/** The keys of entry e's tasks, dependencies first (empty for a literal). */
+export function entryTaskKeys(plan: Plan, e: number): Key[] {
+  return plan.taskKey.slice(plan.taskStart[e], plan.taskStart[e + 1]);
 }
 
 /** Shared empty list for entries without dependencies or dependents (never mutated). */

@@ -35,10 +35,27 @@ function canClone(value: unknown): boolean {
   }
 }
 
-/** The first task of the batch that refers to `key` (or the first task when none does). */
-function consumerOf(batch: BatchRequest, key: string): { key: string; op: string } {
-  const task = batch.tasks.find((t) => taskDependencies({ op: batch.ops[t.op]!, args: t.args }).includes(key)) ?? batch.tasks[0]!;
-  return { key: task.key, op: batch.ops[task.op]! };
+/** Task t's argument codes and the literals it takes (error path only: walks the batch from its start). */
+function taskArgs(batch: BatchRequest, t: number): { codes: number[]; literals: unknown[] } {
+  let literal = 0;
+  for (let i = 0; i < t; i++) for (let a = batch.argStart[i]!; a < batch.argStart[i + 1]!; a++) if (batch.args[a]! < 0) literal++;
+  const codes = Array.from(batch.args.subarray(batch.argStart[t]!, batch.argStart[t + 1]!));
+  const literals = codes.filter((c) => c < 0).map(() => batch.literals[literal++]);
+  return { codes, literals };
+}
+
+/** The first task of the batch that refers to input `slot` (or the first task when none does). */
+function consumerOf(batch: BatchRequest, slot: number): { key: string; op: string } {
+  const key = batch.inputKeys[slot]!;
+  let found = 0;
+  for (let t = 0; t < batch.keys.length; t++) {
+    const { codes, literals } = taskArgs(batch, t);
+    if (codes.includes(slot) || taskDependencies({ op: '', args: literals }).includes(key)) {
+      found = t;
+      break;
+    }
+  }
+  return { key: batch.keys[found]!, op: batch.ops[batch.opOf[found]!]! };
 }
 
 /** Map a pool's rejection of `batch` to a TaskError, AbortedError or WorkerLostError. */
@@ -46,14 +63,14 @@ export function poolFailure(raw: unknown, batch: BatchRequest, boundary: 'thread
   if (raw instanceof SchedlabError) return raw;
   const err = raw instanceof Error ? raw : new Error(String(raw));
   if (signal?.aborted) return new AbortedError(undefined, { cause: signal.reason });
-  const keys = batch.tasks.map((t) => t.key);
+  const keys = batch.keys;
   const shown = keys.slice(0, 5).map((k) => `"${k}"`).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
   if (isCloneFailure(err)) {
     // Locate the culprit (error path only): an input value, a literal inside args, or a result.
     const badInput = batch.inputKeys.findIndex((_, i) => !canClone(batch.inputValues[i]));
     if (badInput >= 0) {
       const inputKey = batch.inputKeys[badInput]!;
-      const task = consumerOf(batch, inputKey);
+      const task = consumerOf(batch, badInput);
       return new TaskError({
         key: task.key,
         op: task.op,
@@ -61,21 +78,22 @@ export function poolFailure(raw: unknown, batch: BatchRequest, boundary: 'thread
         errorMessage: `its argument "${inputKey}" cannot be cloned to send to a worker ${boundary} (${err.message}); pass plain data, typed arrays or other structured-cloneable values`,
       });
     }
-    const badArgs = batch.tasks.find((t) => !canClone(t.args));
-    if (badArgs) {
+    const badArgs = batch.keys.findIndex((_, t) => !canClone(taskArgs(batch, t).literals));
+    if (badArgs >= 0) {
       return new TaskError({
-        key: badArgs.key,
-        op: batch.ops[badArgs.op]!,
+        key: batch.keys[badArgs]!,
+        op: batch.ops[batch.opOf[badArgs]!]!,
         errorName: 'DataCloneError',
         errorMessage: `its arguments cannot be cloned to send to a worker ${boundary} (${err.message}); pass plain data, typed arrays or other structured-cloneable values`,
       });
     }
-    const task = batch.tasks.find((t) => batch.want.includes(t.key)) ?? batch.tasks[batch.tasks.length - 1]!;
+    const wanted = Array.from(batch.want, (slot) => slot - batch.inputKeys.length); // wanted slots are tasks' (inputs come first)
+    const task = wanted[0] ?? batch.keys.length - 1;
     return new TaskError({
-      key: task.key,
-      op: batch.ops[task.op]!,
+      key: batch.keys[task]!,
+      op: batch.ops[batch.opOf[task]!]!,
       errorName: 'DataCloneError',
-      errorMessage: `the value returned by task(s) ${batch.want.map((k) => `"${k}"`).join(', ')} cannot be cloned back from the worker ${boundary} (${err.message}); return plain data, typed arrays or other structured-cloneable values`,
+      errorMessage: `the value returned by task(s) ${wanted.map((t) => `"${batch.keys[t]}"`).join(', ')} cannot be cloned back from the worker ${boundary} (${err.message}); return plain data, typed arrays or other structured-cloneable values`,
     });
   }
   return new WorkerLostError(

@@ -68,6 +68,15 @@ export interface EngineState {
   readonly running: Uint8Array;
   /** Zeroed scratch counters, one per entry, for a pass that must leave them zero (the engine's batch forming). */
   readonly scratch: Int32Array;
+  /**
+   * Scratch for encoding a batch, stamped with its number (`batches`) instead of reset: the
+   * batch each entry last belonged to, the slot of each entry's value in the batch being
+   * encoded and the batch that set it.
+   */
+  readonly member: Int32Array;
+  readonly slot: Int32Array;
+  readonly slotBatch: Int32Array;
+  batches: number;
   /** Task entries finished so far, and how many there are in all. */
   finished: number;
   readonly total: number;
@@ -79,7 +88,7 @@ export interface EngineState {
 export function startState(plan: Plan): EngineState {
   const n = plan.keys.length;
   let total = 0;
-  for (let i = 0; i < n; i++) if (plan.tasks[i] !== undefined) total++;
+  for (let i = 0; i < n; i++) total += plan.isTask[i]!;
   const state: EngineState = {
     plan,
     waiting: new Int32Array(n),
@@ -90,19 +99,23 @@ export function startState(plan: Plan): EngineState {
     ready: new MinHeap(),
     running: new Uint8Array(n),
     scratch: new Int32Array(n),
+    member: new Int32Array(n),
+    slot: new Int32Array(n),
+    slotBatch: new Int32Array(n),
+    batches: 0,
     finished: 0,
     total,
   };
   for (const o of plan.outputs) state.pinned[o] = 1;
   for (let i = 0; i < n; i++) {
     state.waitingData[i] = plan.dependents[i]!.length;
-    if (plan.tasks[i] === undefined) {
+    if (!plan.isTask[i]) {
       state.values[i] = plan.literals[i];
       state.held[i] = 1;
       continue;
     }
     let unfinished = 0;
-    for (const d of plan.deps[i]!) if (plan.tasks[d] !== undefined) unfinished++;
+    for (const d of plan.deps[i]!) unfinished += plan.isTask[d]!;
     state.waiting[i] = unfinished;
     if (unfinished === 0) state.ready.push(i);
   }

@@ -28,6 +28,7 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     minThreads: workers,
     maxThreads: workers,
     idleTimeout: 2 ** 31 - 1,
+    recordTiming: false, // piscina's run and wait histograms: a cost per batch nobody reads
   });
   // piscina emits 'error' on the pool when a thread answers a task it no longer tracks: a
   // batch aborted (its signal fired) just as the thread finished it. The get has already

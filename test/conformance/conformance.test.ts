@@ -81,6 +81,22 @@ for (const target of conformanceSchedulers) {
       expect(await scheduler.get(b.graph, ['z'])).toEqual([{ list: [1, [2, { inner: 2 }]], obj: { k: 1 }, plain: 'text', n: null }]);
     });
 
+    it('passes a fused chain link nested in an object, a value used twice by one task, and literals among refs', async () => {
+      // p's only dependent is q, which has no other task input (p is nested): p -> q -> c fuse into one unit on the local engine.
+      const b = new GraphBuilder();
+      const lit = b.value('lit', 10);
+      const p = b.task('p', op('inc'), [1]);
+      const q = b.task('q', op('nested'), [{ prev: p, lit, list: [p, 'x'] }]);
+      b.task('c', op('pair'), [q, 7]);
+      b.task('d', op('add'), [lit, lit]);
+      const r = b.task('r', op('inc'), [1]);
+      b.task('e', op('sum'), [3, r, lit, r, 4]);
+      const qValue = { prev: 2, lit: 10, list: [2, 'x'] };
+      expect(await scheduler.get(b.graph, ['c', 'd', 'e'])).toEqual([[qValue, 7], 20, 3 + 2 + 10 + 2 + 4]);
+      // With an intermediate requested, the chain is cut there.
+      expect(await scheduler.get(b.graph, ['q', 'c'])).toEqual([qValue, [qValue, 7]]);
+    });
+
     it('computes a diamond once per node', async () => {
       const b = new GraphBuilder();
       const top = b.task('top', op('inc'), [0]);

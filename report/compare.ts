@@ -41,17 +41,35 @@ export interface Comparison {
 
 /** Compare a candidate's timing samples with a reference's (both in seconds). */
 export function compareSamples(reference: readonly number[], candidate: readonly number[], level = CONFIDENCE): Comparison {
+  return compareCorrected(reference, candidate, null, level);
+}
+
+/**
+ * The same test with each side divided by its own machine reference (the probe's medians of
+ * each run, results/schema.ts `reference`): the ratio of medians over the ratio of the probes'
+ * medians, the probes resampled too, so a machine that drifted between two runs is not read as
+ * a change and the probe's own spread widens the interval.
+ */
+export function compareCorrected(
+  reference: readonly number[],
+  candidate: readonly number[],
+  probes: { reference: readonly number[]; candidate: readonly number[] } | null,
+  level = CONFIDENCE,
+): Comparison {
   const n: [number, number] = [reference.length, candidate.length];
-  const ratio = median([...candidate]) / median([...reference]);
+  const drift = probes ? median([...probes.candidate]) / median([...probes.reference]) : 1;
+  const ratio = median([...candidate]) / median([...reference]) / drift;
   if (reference.length < MIN_SAMPLES || candidate.length < MIN_SAMPLES) {
     return { ratio, ci: null, verdict: 'untested', n };
   }
   const random = mulberry32(SEED);
+  const resampledMedian = (xs: readonly number[]): number => median(sampleWithReplacement([...xs], xs.length, random));
   const ratios: number[] = [];
   for (let i = 0; i < RESAMPLES; i++) {
-    const r = median(sampleWithReplacement([...reference], reference.length, random));
-    const c = median(sampleWithReplacement([...candidate], candidate.length, random));
-    ratios.push(c / r);
+    const r = resampledMedian(reference);
+    const c = resampledMedian(candidate);
+    const d = probes ? resampledMedian(probes.candidate) / resampledMedian(probes.reference) : 1;
+    ratios.push(c / r / d);
   }
   ratios.sort((a, b) => a - b);
   const tail = (1 - level) / 2;

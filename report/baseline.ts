@@ -23,10 +23,10 @@
  * a change measured across machines says little about the code.
  */
 import type { Cell, Environment, Reference, ResultsFile } from '../results/schema.js';
-import { compareCorrected, type Comparison } from './compare.js';
+import { compareCorrected, RESAMPLES, type Comparison } from './compare.js';
 import { groupCells, isUsable, type UsableCell } from './cells.js';
-import { cellKey, cellName, groupKey, type PoolId } from '../common/cells.js';
-import { formatBytes } from '../common/format.js';
+import { cellKey, cellName, groupKey, poolLabel, type PoolId } from '../common/cells.js';
+import { formatBytes, formatChange } from '../common/format.js';
 import { groupVerdict, type VerdictKind } from './verdict.js';
 
 /** Level of the interval of a change against the baseline. */
@@ -210,6 +210,21 @@ function pickChanges(baseline: ResultsFile, current: ResultsFile): PickChange[] 
     });
   }
   return changes;
+}
+
+/** The sentence that says how changes were tested (report, Markdown, terminal). */
+export function baselineLead(b: BaselineComparison): string {
+  const drift = b.driftCorrected
+    ? `corrected for machine drift with the reference probe timed in both runs (the machine was ${formatChange(b.runDrift! - 1)} ${b.runDrift! >= 1 ? 'slower' : 'faster'} overall in this run; each cell is divided by the probe's change during its own workload's race)`
+    : b.driftNote ?? 'not corrected for machine drift';
+  return `change in median time per cell, ${drift}; tested with a ${Math.round(BASELINE_LEVEL * 100)} % bootstrap interval (${RESAMPLES} resamples, probes resampled too), “improved” or “regressed” only when the interval excludes no change and the change is at least the noise floor of ${formatChange(b.noiseFloor).replace('+', '')} (3 × the spread of all compared cells’ changes, at least ${Math.round(MIN_NOISE_FLOOR * 100)} %).`;
+}
+
+/** "json-memory/quick: sync (within noise) → threads×2 (beyond noise)". */
+export function pickChangeText(p: PickChange): string {
+  const side = (s: PickChange['baseline']) => `${s.pick ? poolLabel(s.pick) : 'no pick'} (${s.verdict})`;
+  const both = p.baseline.verdict === 'beyond-noise' || p.current.verdict === 'beyond-noise';
+  return `${p.workload}/${p.size}: ${side(p.baseline)} → ${side(p.current)}${both ? '' : ': within noise in both runs, so either pick is as good'}`;
 }
 
 /** "Node: v20.11.0 → v22.3.0", one line per field that differs. */

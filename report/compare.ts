@@ -17,14 +17,21 @@ import { mulberry32 } from '../common/random.js';
 
 /** Fewer samples than this on either side: no test, verdict 'untested'. */
 export const MIN_SAMPLES = 3;
-const RESAMPLES = 2000;
-const CONFIDENCE = 0.95;
+/** Bootstrap resamples of every comparison (stated in the report). */
+export const RESAMPLES = 2000;
+/** Level of the interval of a verdict within one run (stated in the report). */
+export const CONFIDENCE = 0.95;
 const SEED = 0x5eed;
+
+/** The test as the report states it. */
+export function testDescription(level = CONFIDENCE): string {
+  return `percentile bootstrap of the ratio of medians, ${RESAMPLES} resamples, ${Math.round(level * 100)} % interval, at least ${MIN_SAMPLES} samples per side`;
+}
 
 export interface Comparison {
   /** median(candidate) / median(reference): below 1 means the candidate is faster. */
   ratio: number;
-  /** 95 % bootstrap interval of `ratio`; null when there were too few samples to test. */
+  /** Bootstrap interval of `ratio` (95 % unless asked otherwise); null when there were too few samples to test. */
   ci: [number, number] | null;
   /** faster / slower: the interval excludes 1. noise: it contains 1. untested: too few samples. */
   verdict: 'faster' | 'slower' | 'noise' | 'untested';
@@ -33,21 +40,39 @@ export interface Comparison {
 }
 
 /** Compare a candidate's timing samples with a reference's (both in seconds). */
-export function compareSamples(reference: readonly number[], candidate: readonly number[]): Comparison {
+export function compareSamples(reference: readonly number[], candidate: readonly number[], level = CONFIDENCE): Comparison {
+  return compareCorrected(reference, candidate, null, level);
+}
+
+/**
+ * The same test with each side divided by its own machine reference (the probe's medians of
+ * each run, results/schema.ts `reference`): the ratio of medians over the ratio of the probes'
+ * medians, the probes resampled too, so a machine that drifted between two runs is not read as
+ * a change and the probe's own spread widens the interval.
+ */
+export function compareCorrected(
+  reference: readonly number[],
+  candidate: readonly number[],
+  probes: { reference: readonly number[]; candidate: readonly number[] } | null,
+  level = CONFIDENCE,
+): Comparison {
   const n: [number, number] = [reference.length, candidate.length];
-  const ratio = median([...candidate]) / median([...reference]);
+  const drift = probes ? median([...probes.candidate]) / median([...probes.reference]) : 1;
+  const ratio = median([...candidate]) / median([...reference]) / drift;
   if (reference.length < MIN_SAMPLES || candidate.length < MIN_SAMPLES) {
     return { ratio, ci: null, verdict: 'untested', n };
   }
   const random = mulberry32(SEED);
+  const resampledMedian = (xs: readonly number[]): number => median(sampleWithReplacement([...xs], xs.length, random));
   const ratios: number[] = [];
   for (let i = 0; i < RESAMPLES; i++) {
-    const r = median(sampleWithReplacement([...reference], reference.length, random));
-    const c = median(sampleWithReplacement([...candidate], candidate.length, random));
-    ratios.push(c / r);
+    const r = resampledMedian(reference);
+    const c = resampledMedian(candidate);
+    const d = probes ? resampledMedian(probes.candidate) / resampledMedian(probes.reference) : 1;
+    ratios.push(c / r / d);
   }
   ratios.sort((a, b) => a - b);
-  const tail = (1 - CONFIDENCE) / 2;
+  const tail = (1 - level) / 2;
   const ci: [number, number] = [quantileSorted(ratios, tail), quantileSorted(ratios, 1 - tail)];
   const verdict = ci[1] < 1 ? 'faster' : ci[0] > 1 ? 'slower' : 'noise';
   return { ratio, ci, verdict, n };

@@ -11,7 +11,9 @@
  *   the profile (among the pools the bench measured) against the measured verdict, and each
  *   cell's predicted time against its measured median (±25 %).
  *
- * The measured verdict is read in one place, `measuredVerdict`.
+ * The measured verdict is the bench's tested verdict (verdict.ts): its pick, and a predicted
+ * pool counts as "within noise" when its cell is within noise of the fastest (the test the
+ * pick itself rests on). It is read in one place, `measuredVerdict`.
  */
 import { comparePools, poolLabel, type PoolId, type SchedulerName } from '../common/cells.js';
 import { formatBytes, formatSeconds } from '../common/format.js';
@@ -21,8 +23,7 @@ import { pickOf, predictAll, type Prediction } from '../model/predict.js';
 import { summarize } from '../model/profile.js';
 import type { CellGroup, UsableCell } from './cells.js';
 import { SCHEDULER_COLORS, type ChartSpec } from './charts.js';
-import { compareSamples } from './compare.js';
-import { recommendGroup } from './recommend.js';
+import { groupVerdict, withinNoiseOfPick } from './verdict.js';
 
 /** Goals of the model check (the issue's): picks agree in ≥ 90 % of rows, times within ±25 % in ≥ 80 % of cells. */
 export const PICK_GOAL = 0.9;
@@ -78,16 +79,9 @@ export interface DecisionSection {
 
 /** The measured verdict of a group: its pick, and whether another pool's time is within noise of it. */
 function measuredVerdict(group: CellGroup): { pick: UsableCell; withinNoise: (pool: PoolId) => boolean } | null {
-  const row = recommendGroup(group);
-  if (!row.pick) return null;
-  const pick = row.pick;
-  return {
-    pick,
-    withinNoise: (pool) => {
-      const cell = group.usable.find((c) => c.scheduler === pool.scheduler && c.workers === pool.workers);
-      return cell !== undefined && (cell === pick || compareSamples(pick.samples, cell.samples).verdict === 'noise');
-    },
-  };
+  const verdict = groupVerdict(group);
+  if (!verdict.pick) return null;
+  return { pick: verdict.pick, withinNoise: (pool) => withinNoiseOfPick(verdict, pool) };
 }
 
 const samePool = (a: PoolId, b: PoolId): boolean => a.scheduler === b.scheduler && a.workers === b.workers;

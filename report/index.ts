@@ -20,22 +20,23 @@ import type { ResultsFile } from '../results/schema.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderCsv } from './render-csv.js';
+import { renderJson } from './render-json.js';
 
 export interface RenderReportOptions {
   /** The results file to report on. */
   input: string;
   /** An earlier results file to compare with. */
   baseline?: string;
-  /** Where to write the report. Default for html: the input's path with `.html`; md and csv are returned as text unless given. */
+  /** Where to write the report. Default for html: the input's path with `.html`; md, csv and json are returned as text unless given. */
   output?: string;
-  /** csv: one row per cell, not a report. */
-  format: 'html' | 'md' | 'csv';
+  /** csv: one row per cell, not a report; json: the verdicts (README: "Verdicts as JSON"). */
+  format: 'html' | 'md' | 'csv' | 'json';
 }
 
 export interface RenderReportResult {
   /** The file written, if any. */
   outputPath?: string;
-  /** The Markdown or CSV text (format 'md' or 'csv'). */
+  /** The Markdown, CSV or JSON text (format 'md', 'csv' or 'json'). */
   text?: string;
   /** The comparison with the baseline, when one was given and could be read. */
   baseline: ReportModel['baseline'];
@@ -63,7 +64,7 @@ export async function renderReport(options: RenderReportOptions): Promise<Render
   const model = buildReport(results, options.input, baseline, loadWarnings, calibration);
 
   if (options.format !== 'html') {
-    const text = options.format === 'md' ? renderMarkdown(model) : renderCsv(results.cells);
+    const text = options.format === 'md' ? renderMarkdown(model) : options.format === 'json' ? renderJson(model) : renderCsv(results.cells);
     if (options.output) await writeReport(options.output, text);
     return { outputPath: options.output, text, warnings: model.warnings, baseline: model.baseline };
   }

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { readResultsFile } from '../results/io.js';
-import { cellSchema, RESULTS_SCHEMA_VERSION, resultsFileSchema, ResultsFileError, type Cell, type ResultsFile } from '../results/schema.js';
+import { cellSchema, READABLE_SCHEMA_VERSIONS, resultsFileSchema, ResultsFileError, type Cell, type ResultsFile } from '../results/schema.js';
 
 export interface LoadedResults {
   results: ResultsFile;
@@ -36,7 +36,7 @@ async function salvageCells(path: string): Promise<LoadedResults | null> {
   } catch {
     return null;
   }
-  if (typeof data !== 'object' || data === null || (data as { schemaVersion?: unknown }).schemaVersion !== RESULTS_SCHEMA_VERSION) return null;
+  if (typeof data !== 'object' || data === null || !(READABLE_SCHEMA_VERSIONS as readonly unknown[]).includes((data as { schemaVersion?: unknown }).schemaVersion)) return null;
   const header = resultsFileSchema.omit({ cells: true }).safeParse(data);
   const rawCells = (data as { cells?: unknown }).cells;
   if (!header.success || !Array.isArray(rawCells)) return null;

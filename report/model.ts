@@ -9,7 +9,8 @@ import { compareWithBaseline, type BaselineComparison } from './baseline.js';
 import { groupCells, isUsable, type CellGroup, type UsableCell } from './cells.js';
 import { groupCharts, type ChartSpec } from './charts.js';
 import { checkClaims, type ClaimCheck } from './claims.js';
-import { compareSamples } from './compare.js';
+import { compareSamples, testDescription } from './compare.js';
+import { runNoise, type RunNoise } from './noise.js';
 import { cellName } from '../common/cells.js';
 import { formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 import { recommend, type Recommendation } from './recommend.js';
@@ -34,6 +35,10 @@ export interface ReportModel {
   decision: DecisionSection | null;
   /** Cells that cannot be used for a verdict, with why. */
   missing: Array<{ cell: Cell; why: string }>;
+  /** How noisy the run was (its line also opens the warnings). */
+  noise: RunNoise;
+  /** The test every verdict rests on, in words (method and parameters). */
+  test: string;
   warnings: string[];
 }
 
@@ -57,7 +62,8 @@ export function buildReport(
   loadWarnings: string[] = [],
   calibrationInput: CalibrationInput | null = null,
 ): ReportModel {
-  const warnings = [...loadWarnings];
+  const noise = runNoise(results.cells, results.environment.cores);
+  const warnings = [...(noise.line ? [noise.line] : []), ...loadWarnings];
   const groups = groupCells(results.cells).map((g, i) => ({ ...g, charts: groupCharts(g, `g${i}`) }));
   const recommendations = recommend(groups);
   const missing = results.cells.filter((c) => !isUsable(c)).map((cell) => ({ cell, why: whyUnusable(cell) }));
@@ -111,6 +117,8 @@ export function buildReport(
     baseline,
     decision: calibrationInput ? buildDecisionSection(groups, calibrationInput.calibration, calibrationInput.file) : null,
     missing,
+    noise,
+    test: testDescription(),
     warnings,
   };
 }

@@ -1,21 +1,19 @@
 /**
  * The recommendation: which scheduler and worker count to use for each workload, and why.
  *
- * For each (workload, size) the fastest usable cell is found by median time. Every usable
- * cell that is not slower than it beyond noise (see compare.ts) is a candidate, and the
- * simplest candidate wins: sync < threads < processes < distributed < bullmq, then fewer workers.
- * A parallel scheduler therefore has to earn its complexity with a measured difference.
- * The runner-up is the fastest cell of another scheduler (or the fastest cell, when a simpler
- * one was preferred to it), and the reason is a line built from the figures that differ
- * most between the two: bytes through the main process, per-task overhead, start-up, speedup.
+ * The pick, runner-up and test are the group's verdict (verdict.ts, the one place a pick is
+ * made). The reason starts with the test's outcome — "faster beyond noise" with the interval,
+ * or "within noise, tested with N samples each" — then the figures that differ most between
+ * the two: bytes through the main process, per-task overhead, start-up, speedup.
  *
  * Consecutive sizes of a workload with the same verdict share one row; the row shows the
  * figures of its largest size. A group with no usable cell gets a row with no verdict.
  */
 import type { Cell } from '../results/schema.js';
-import { compareSamples, type Comparison } from './compare.js';
+import type { Comparison } from './compare.js';
 import { bytesThroughMain, type CellGroup, type UsableCell } from './cells.js';
-import { comparePools, poolLabel } from '../common/cells.js';
+import { poolLabel } from '../common/cells.js';
+import { groupVerdict, type VerdictKind } from './verdict.js';
 import { formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
 
 export interface Recommendation {
@@ -35,6 +33,7 @@ export interface Recommendation {
   comparison: Comparison | null;
   /** True when a faster cell exists but is within noise, so the simpler pick was preferred. */
   preferredSimpler: boolean;
+  verdict: VerdictKind;
   reason: string;
   /** Cells of the shown size that could not be ranked (failed or unverified). */
   excluded: Cell[];
@@ -61,8 +60,9 @@ function sameVerdict(a: Recommendation, b: Recommendation): boolean {
 
 export function recommendGroup(group: CellGroup): Recommendation {
   const excluded = group.cells.filter((c) => !group.usable.includes(c as UsableCell));
-  const base = { workload: group.workload, sizes: [group.size], size: group.size, excluded };
-  if (group.usable.length === 0) {
+  const v = groupVerdict(group);
+  const base = { workload: group.workload, sizes: [group.size], size: group.size, excluded, verdict: v.verdict };
+  if (!v.pick) {
     return {
       ...base,
       pick: null,
@@ -76,14 +76,7 @@ export function recommendGroup(group: CellGroup): Recommendation {
         : 'no verdict: no cells ran',
     };
   }
-  const fastest = group.usable.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
-  const bySimplicity = [...group.usable].sort(
-    (a, b) => comparePools(a, b) || a.stats.median - b.stats.median,
-  );
-  const pick =
-    bySimplicity.find((c) => c === fastest || compareSamples(fastest.samples, c.samples).verdict === 'noise') ?? fastest;
-  const runnerUp = pick !== fastest ? fastest : fastestOtherScheduler(group.usable, pick);
-  const comparison = runnerUp ? compareSamples(pick.samples, runnerUp.samples) : null;
+  const { pick, runnerUp, comparison } = v;
   const sync = group.usable.find((c) => c.scheduler === 'sync' && c.workers === 1);
   const speedup = pick.speedup ?? (sync ? sync.stats.median / pick.stats.median : null);
   return {
@@ -91,27 +84,25 @@ export function recommendGroup(group: CellGroup): Recommendation {
     pick,
     speedup,
     runnerUp,
-    margin: runnerUp ? runnerUp.stats.median / pick.stats.median - 1 : null,
+    margin: v.margin,
     comparison,
-    preferredSimpler: pick !== fastest,
-    reason: explain(pick, runnerUp, comparison, pick !== fastest),
+    preferredSimpler: v.preferredSimpler,
+    reason: explain(pick, runnerUp, comparison, v.preferredSimpler),
   };
-}
-
-function fastestOtherScheduler(cells: readonly UsableCell[], pick: UsableCell): UsableCell | null {
-  const others = cells.filter((c) => c.scheduler !== pick.scheduler);
-  const pool = others.length ? others : cells.filter((c) => c !== pick);
-  if (pool.length === 0) return null;
-  return pool.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
 }
 
 /** One line: why the pick, from the figures that separate it from the runner-up. */
 function explain(pick: UsableCell, runnerUp: UsableCell | null, comparison: Comparison | null, preferredSimpler: boolean): string {
   const facts: string[] = [];
+  const tested = comparison ? `tested with ${samplesText(comparison)}` : '';
   if (preferredSimpler && runnerUp && comparison) {
-    facts.push(`within noise of ${poolLabel(runnerUp)} (${ratioInterval(comparison)}); ${pick.scheduler} is simpler`);
+    facts.push(`within noise of the faster median of ${poolLabel(runnerUp)}, ${tested} (${ratioInterval(comparison)}), so the simpler ${poolLabel(pick)} is picked`);
   } else if (comparison?.verdict === 'untested') {
     facts.push(`only ${Math.min(...comparison.n)} samples: margin not tested for noise`);
+  } else if (runnerUp && comparison?.verdict === 'noise') {
+    facts.push(`within noise of ${poolLabel(runnerUp)}, ${tested} (${ratioInterval(comparison)})`);
+  } else if (runnerUp && comparison) {
+    facts.push(`faster than ${poolLabel(runnerUp)} beyond noise (${ratioInterval(comparison)}; ${samplesText(comparison)})`);
   }
   const { runTime, startup } = runnerUp ? contrasts(pick, runnerUp) : { runTime: [], startup: [] };
   facts.push(...runTime);
@@ -124,7 +115,12 @@ function explain(pick: UsableCell, runnerUp: UsableCell | null, comparison: Comp
   }
   // Start-up is excluded from the timed runs, so it explains a choice only after the run-time facts.
   facts.push(...startup);
-  return facts.slice(0, 2).join('; ');
+  return facts.slice(0, 3).join('; ');
+}
+
+/** "12 samples each" or "5 and 12 samples". */
+function samplesText(c: Comparison): string {
+  return c.n[0] === c.n[1] ? `${c.n[0]} samples each` : `${c.n[0]} and ${c.n[1]} samples`;
 }
 
 /** Measured differences large enough to explain a verdict (at least 2× and not trivially small). */

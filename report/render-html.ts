@@ -20,6 +20,8 @@ import { Html, html, jsonForScript, scriptForInline } from './html.js';
 import type { ReportModel } from './model.js';
 import { marginText, ratioInterval, type Recommendation } from './recommend.js';
 import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE, type DecisionSection } from './decision.js';
+import { cellNoise } from './noise.js';
+import { baselineLead, pickChangeText } from './baseline.js';
 
 const TEMPLATES = new URL('../../report/templates/', import.meta.url);
 
@@ -62,11 +64,11 @@ export async function renderHtml(model: ReportModel, generatedAt: Date): Promise
       results.finishedAt ? `, finished ${results.finishedAt}` : ''
     } · ${env.cpuModel}, ${env.availableParallelism} cores · Node ${env.node}`.value,
     warnings: warningsSection(model.warnings).value,
-    recommendations: recommendationTable(model.recommendations).value,
+    recommendations: recommendationTable(model.recommendations, model.test).value,
     claims: claimsTable(model.claims).value,
     baseline: model.baseline ? baselineSection(model.baseline, model.inputFile).value : '',
     decision: model.decision ? decisionSection(model.decision).value : '',
-    workloads: model.groups.length ? model.groups.map(groupSection).join('\n') : html`<p>No cells in this run.</p>`.value,
+    workloads: model.groups.length ? model.groups.map((g) => groupSection(g, env.cores)).join('\n') : html`<p>No cells in this run.</p>`.value,
     missing: missingSection(model).value,
     environment: environmentPanel(env, results.startedAt, results.finishedAt).value,
     inputFile: html`${model.inputFile}`.value,
@@ -92,12 +94,13 @@ function warningsSection(warnings: string[]): Html {
   return html`<section class="warnings" id="warnings"><h2>Warnings (${warnings.length})</h2><ul>${warnings.map((w) => html`<li>${w}</li>`)}</ul></section>`;
 }
 
-function recommendationTable(rows: Recommendation[]): Html {
+function recommendationTable(rows: Recommendation[], test: string): Html {
   if (rows.length === 0) return html`<p>No cells ran, so there is nothing to recommend.</p>`;
   return html`<table class="recommendations" id="recommendation-table">
 <thead><tr><th>Workload</th><th>Size</th><th>Use</th><th class="num">Speedup vs sync</th><th>Runner-up</th><th class="num">Margin</th><th>Why</th></tr></thead>
 <tbody>${rows.map(recommendationRow)}</tbody></table>
-<p class="lead">Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.</p>`;
+<p class="lead">Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.</p>
+<p class="lead" id="verdict-test">Every verdict is tested: ${test}. The cells of each workload raced: each got a minimum of samples, then samples went to the cells still undecided against the fastest, interleaved, until each was slower beyond noise, within noise at the sample cap, or the workload’s budget was spent.</p>`;
 }
 
 function recommendationRow(r: Recommendation): Html {
@@ -136,13 +139,14 @@ function baselineSection(b: BaselineComparison, inputFile: string): Html {
     .map(([v, n]) => `${n} ${v}`)
     .join(', ');
   return html`<section id="baseline"><h2>Against the baseline</h2>
-<p class="lead">${inputFile} (this run) against ${b.baselineFile} (run ${b.baselineRunId}): change in median time per cell, with a 95 % bootstrap confidence interval; “improved” or “regressed” only when the interval excludes no change.${counts ? ` ${counts}.` : ''}</p>
+<p class="lead">${inputFile} (this run) against ${b.baselineFile} (run ${b.baselineRunId}): ${baselineLead(b)}${counts ? ` ${counts}.` : ''}</p>
+${b.pickChanges.length ? html`<p id="pick-changes">Picks that changed between the two runs:</p><ul>${b.pickChanges.map((p) => html`<li>${pickChangeText(p)}</li>`)}</ul>` : html`<p id="pick-changes">Every row common to both runs has the same pick.</p>`}
 ${b.environmentDifferences.length ? html`<p class="warnings">Environments differ: ${b.environmentDifferences.join('; ')}.</p>` : ''}
 ${
   b.changes.length
-    ? html`<table id="baseline-table"><thead><tr><th>Cell</th><th class="num">Baseline median</th><th class="num">This run</th><th class="num">Change</th><th class="num">95 % CI</th><th>Verdict</th></tr></thead><tbody>${b.changes.map(
+    ? html`<table id="baseline-table"><thead><tr><th>Cell</th><th class="num">Baseline median</th><th class="num">This run</th><th class="num">Measured change</th><th class="num">Machine drift</th><th class="num">Change</th><th class="num">99 % CI</th><th>Verdict</th></tr></thead><tbody>${b.changes.map(
         (c) => html`<tr><td>${cellName(c.current)}</td><td class="num">${formatSeconds(c.baseline.stats.median)}</td><td class="num">${formatSeconds(c.current.stats.median)}</td>
-<td class="num">${formatChange(c.change)}</td><td class="num">${c.ci ? `${formatChange(c.ci[0])} to ${formatChange(c.ci[1])}` : '—'}</td><td><span class="verdict ${verdictClass(c.verdict)}">${c.verdict}</span></td></tr>`,
+<td class="num">${formatChange(c.rawChange)}</td><td class="num">${c.drift === null ? '—' : formatChange(c.drift - 1)}</td><td class="num">${formatChange(c.change)}</td><td class="num">${c.ci ? `${formatChange(c.ci[0])} to ${formatChange(c.ci[1])}` : '—'}</td><td><span class="verdict ${verdictClass(c.verdict)}">${c.verdict}</span></td></tr>`,
       )}</tbody></table>`
     : html`<p><strong>No cell in common with the baseline</strong>: nothing to compare.</p>`
 }
@@ -150,7 +154,7 @@ ${b.uncomparable.length ? html`<p>Not compared (failed or unverified in one of t
 </section>`;
 }
 
-function groupSection(group: CellGroup & { charts: ChartSpec[] }): string {
+function groupSection(group: CellGroup & { charts: ChartSpec[] }, cores: number): string {
   const params = Object.entries(group.cells[0]?.params ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
@@ -162,7 +166,7 @@ ${params ? html`<p class="params">Parameters: ${params}</p>` : ''}
 ${group.usable.length ? '' : html`<p><strong>No usable cell</strong>: every run of this workload and size failed or was unverified.</p>`}
 <div class="charts">${perCell.map(figure)}</div>
 ${streams.length ? html`<div class="charts wide">${streams.map(figure)}</div>` : ''}
-${cellTable(group.cells)}
+${cellTable(group.cells, cores)}
 </section>`.value;
 }
 
@@ -193,17 +197,26 @@ function cellTableNotes(cells: Cell[]): Html {
   return notes.length ? html`<ul class="table-notes">${notes}</ul>` : html``;
 }
 
-function cellTable(cells: Cell[]): Html {
-  return html`<div class="table-scroll"><table class="cells"><thead><tr><th>Cell</th><th>Status</th><th class="num">Median</th><th class="num">Min – max</th><th class="num">±rme</th><th class="num">n</th><th class="num">Speedup (efficiency)</th><th class="num">Overhead/task</th><th class="num">Bytes to / from / between workers</th><th class="num">Peak memory</th><th class="num">Start-up</th></tr></thead>
+function cellTable(cells: Cell[], cores: number): Html {
+  return html`<div class="table-scroll"><table class="cells"><thead><tr><th>Cell</th><th>Status</th><th class="num">Median</th><th class="num">Min – max</th><th class="num">±rme</th><th class="num">n</th><th>Race</th><th class="num" title="CPU other processes used during this cell's samples, share of all cores; ⚠ = heavy outside load">Outside load</th><th class="num" title="samples beyond the Tukey fences (1.5 × IQR); severe beyond 3 × IQR">Outliers</th><th class="num">Speedup (efficiency)</th><th class="num">Overhead/task</th><th class="num">Bytes to / from / between workers</th><th class="num">Peak memory</th><th class="num">Start-up</th></tr></thead>
 <tbody>${cells.map((c) => {
     const s = c.stats;
     return html`<tr><td>${schedulerBadge(c)}</td><td><span class="verdict ${c.status}">${c.status}</span></td>
 <td class="num">${s ? formatSeconds(s.median) : '—'}</td><td class="num">${s ? `${formatSeconds(s.min)} – ${formatSeconds(s.max)}` : '—'}</td><td class="num">${s ? `${s.rme.toFixed(1)} %${s.rme > 100 ? ' †' : ''}` : '—'}</td><td class="num">${c.samples.length}</td>
+<td>${c.raceEnd ?? '—'}</td>${noiseCells(c, cores)}
 <td class="num">${c.speedup === null ? '—' : formatSpeedup(c.speedup)}${c.efficiency === null ? '' : ` (${formatPercent(c.efficiency)}${c.efficiency > 1 ? '*' : ''})`}</td>
 <td class="num">${c.perTaskOverheadUs === null ? '—' : formatMicros(c.perTaskOverheadUs)}</td>
 <td class="num">${formatBytes(c.bytes.toWorkers)} / ${formatBytes(c.bytes.fromWorkers)} / ${formatBytes(c.bytes.betweenWorkers)}</td>
 <td class="num">${formatBytes(c.peakMemoryBytes)}</td><td class="num">${formatSeconds(c.startupSeconds)}</td></tr>`;
   })}</tbody></table></div>${cellTableNotes(cells)}`;
+}
+
+/** Outside load (⚠ when heavy) and outliers of one cell. */
+function noiseCells(cell: Cell, cores: number): Html {
+  const n = cellNoise(cell, cores);
+  const load = n.outsideShare === null ? '—' : `${formatPercent(n.outsideShare)}${n.stealShare !== null && n.stealShare >= 0.005 ? ` (+${formatPercent(n.stealShare)} steal)` : ''}`;
+  const outliers = n.outliers === null ? '—' : `${n.outliers.count}${n.outliers.severe ? ` (${n.outliers.severe} severe)` : ''}`;
+  return html`<td class="num${n.heavy ? ' heavy-load' : ''}">${n.heavy ? html`<span title="measured under heavy outside load">⚠ </span>` : ''}${load}</td><td class="num">${outliers}</td>`;
 }
 
 function missingSection(model: ReportModel): Html {

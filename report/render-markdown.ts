@@ -9,6 +9,7 @@ import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE } from './decision.js';
 import type { ReportModel } from './model.js';
 import { marginText } from './recommend.js';
 import { decidedClaims } from './claims.js';
+import { baselineLead, pickChangeText } from './baseline.js';
 
 /** Escape what would break a table cell or start formatting. */
 function md(text: string): string {
@@ -27,6 +28,7 @@ export function renderMarkdown(model: ReportModel): string {
     '',
     `${md(results.preset)} preset, ${results.status} run, ${md(results.startedAt)} · ${md(env.cpuModel)}, ${env.availableParallelism} cores · Node ${md(env.node)}`,
     '',
+    ...(model.noise.line ? [`> **${md(model.noise.line)}**`, ''] : []),
   ];
 
   out.push(
@@ -48,6 +50,8 @@ export function renderMarkdown(model: ReportModel): string {
     ),
     '',
     'Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.',
+    '',
+    `Every verdict is tested: ${md(model.test)}; the cells of each workload raced for the samples.`,
     '',
   );
 
@@ -76,7 +80,9 @@ export function renderMarkdown(model: ReportModel): string {
 
   if (model.baseline) {
     const b = model.baseline;
-    out.push(`**Against baseline ${md(b.baselineFile)}** (run ${md(b.baselineRunId)}; 95 % bootstrap CI of the change in median)`, '');
+    out.push(`**Against baseline ${md(b.baselineFile)}** (run ${md(b.baselineRunId)}): ${md(baselineLead(b))}`, '');
+    for (const p of b.pickChanges) out.push(`- pick changed: ${md(pickChangeText(p))}`);
+    if (b.pickChanges.length === 0) out.push('- every row common to both runs has the same pick');
     const notable = b.changes.filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
     const quiet = b.changes.length - notable.length;
     for (const c of notable) {

@@ -9,7 +9,14 @@
 import { z } from 'zod';
 import { SCHEDULER_NAMES } from '../common/cells.js';
 
-export const RESULTS_SCHEMA_VERSION = 1;
+/**
+ * Version written by this schedlab. Version 1 files (before racing) are still read: the
+ * fields added in 2 (`raceEnd`, `noise` on cells; `settings`, `reference` on the file)
+ * default to null there.
+ */
+export const RESULTS_SCHEMA_VERSION = 2;
+/** Every version this schedlab reads. */
+export const READABLE_SCHEMA_VERSIONS = [1, 2] as const;
 
 const schedulerName = z.enum(SCHEDULER_NAMES);
 
@@ -49,6 +56,20 @@ export const taskSpanSchema = z.object({
   end: z.number(),
 });
 
+/**
+ * What else ran on the machine during a cell's samples (measured by the runner around each
+ * sample, Linux /proc only): summed over the cell's sample windows (a window is one run with
+ * its verification, as the runner waited for it).
+ */
+export const cellNoiseSchema = z.object({
+  /** Sum of the sample windows, seconds. */
+  windowSeconds: z.number().nonnegative(),
+  /** CPU time every process outside this run's process tree used during the windows (all cores), seconds. */
+  outsideCpuSeconds: z.number().nonnegative(),
+  /** CPU time the hypervisor took from this machine during the windows (VM steal, all cores), seconds. */
+  stealSeconds: z.number().nonnegative(),
+});
+
 export const cellSchema = z.object({
   workload: z.string(),
   size: z.string(),
@@ -82,10 +103,48 @@ export const cellSchema = z.object({
   taskStream: z
     .object({ totalTasks: z.number().int(), truncated: z.boolean(), spans: z.array(taskSpanSchema) })
     .nullable(),
+  /**
+   * Why the cell stopped sampling in its workload's race (harness/runner/race.ts): leader, slower
+   * (than the leader beyond noise), within-noise (of the leader, at the sample cap), budget
+   * (the workload's budget was spent), failed. null in version-1 files and for failed cells.
+   */
+  raceEnd: z.enum(['leader', 'slower', 'within-noise', 'budget', 'failed']).nullable().default(null),
+  /** Outside load during the samples; null where it cannot be read (no /proc) and in version-1 files. */
+  noise: cellNoiseSchema.nullable().default(null),
+});
+
+/**
+ * The reference probe: a fixed small CPU and memory task timed in the runner's process at the
+ * start, between the workloads' races and between rounds. Its median at each point tracks how
+ * fast the machine was then, so a baseline comparison can tell a machine that drifted from a
+ * cell that changed.
+ */
+export const referenceSchema = z.object({
+  /** What the probe does (it must be the same in two runs for a correction). */
+  name: z.string(),
+  points: z.array(
+    z.object({
+      /** The race (workload/size) the point was taken in; null at the start and end of the run. */
+      group: z.string().nullable(),
+      /** Median time of one probe iteration at this point, seconds. */
+      median: z.number().positive(),
+      /** Iterations timed at this point. */
+      samples: z.number().int().positive(),
+    }),
+  ),
+});
+
+/** How hard the run measured (the preset's or the command line's). */
+export const settingsSchema = z.object({
+  /** Seconds of samples per (workload, size) race. */
+  budgetSeconds: z.number().positive(),
+  minSamples: z.number().int().positive(),
+  maxSamples: z.number().int().positive(),
+  runTimeoutSeconds: z.number().positive(),
 });
 
 export const resultsFileSchema = z.object({
-  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
+  schemaVersion: z.union([z.literal(1), z.literal(RESULTS_SCHEMA_VERSION)]),
   runId: z.string(),
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
@@ -96,12 +155,17 @@ export const resultsFileSchema = z.object({
   plannedCells: z.number().int().nonnegative(),
   environment: environmentSchema,
   cells: z.array(cellSchema),
+  settings: settingsSchema.nullable().default(null),
+  reference: referenceSchema.nullable().default(null),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type CellStats = z.infer<typeof statsSchema>;
 export type TaskSpan = z.infer<typeof taskSpanSchema>;
 export type Cell = z.infer<typeof cellSchema>;
+export type CellNoise = z.infer<typeof cellNoiseSchema>;
+export type Reference = z.infer<typeof referenceSchema>;
+export type RunSettings = z.infer<typeof settingsSchema>;
 export type ResultsFile = z.infer<typeof resultsFileSchema>;
 
 /** A results file could not be read or is not valid. */

@@ -69,10 +69,22 @@ describe('schedlab bench', () => {
       ['threads', 2, 'ok', true],
       ['processes', 2, 'ok', true],
     ]);
+    // The three cells raced: each took at least the minimum of 3 samples, exactly one led, and
+    // the reference probe ran at the start, in the race and at the end.
+    expect(results.settings).toEqual({ budgetSeconds: 0.2, minSamples: 3, maxSamples: 5, runTimeoutSeconds: 120 });
+    expect(results.cells.filter((c) => c.raceEnd === 'leader')).toHaveLength(1);
+    expect(results.reference!.points.map((p) => p.group)).toEqual(expect.arrayContaining([null, 'sum-squares/quick']));
+    expect(results.reference!.points.length).toBeGreaterThanOrEqual(3);
     for (const cell of results.cells) {
       expect(cell.params).toEqual({ n: 20000, chunks: 8 });
-      expect(cell.samples.length).toBeGreaterThanOrEqual(1);
+      expect(cell.samples.length).toBeGreaterThanOrEqual(3);
       expect(cell.samples.length).toBeLessThanOrEqual(5);
+      expect(['leader', 'slower', 'within-noise', 'budget']).toContain(cell.raceEnd);
+      if (process.platform === 'linux') {
+        // The sample windows (run + verify + IPC) cover the timed runs.
+        expect(cell.noise!.windowSeconds).toBeGreaterThanOrEqual(cell.samples.reduce((a, b) => a + b, 0));
+        expect(cell.noise!.outsideCpuSeconds).toBeGreaterThanOrEqual(0);
+      }
       expect(cell.stats!.min).toBeLessThanOrEqual(cell.stats!.median);
       expect(cell.speedup).toBeGreaterThan(0);
       expect(cell.efficiency).toBeCloseTo(cell.speedup! / cell.workers);

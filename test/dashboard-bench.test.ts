@@ -21,13 +21,15 @@ interface Seen {
   groups: string[];
 }
 
+// A lone cell has nothing to race and stops at its minimum of samples, so the bench is kept
+// running (about 200 samples of a few ms) with --min-samples while the test polls the page.
 describe('schedlab bench --dashboard', () => {
   it('serves the cell being measured and its pool events while the bench runs', async () => {
     const seen: Seen[] = [];
     let polling: Promise<void> | undefined;
     let finished = false;
     const run = await runCli(
-      ['bench', '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'), '--schedulers', 'threads', '--workers', '2', '--out-dir', dir, '--no-report', '--budget', '1.5', '--max-samples', '200', '--dashboard', '0'],
+      ['bench', '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'), '--schedulers', 'threads', '--workers', '2', '--out-dir', dir, '--no-report', '--budget', '1.5', '--min-samples', '200', '--max-samples', '200', '--dashboard', '0'],
       {
         timeoutMs: 60_000,
         onStderr: (text) => {

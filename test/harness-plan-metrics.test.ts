@@ -1,7 +1,7 @@
 // The harness's pure parts: the matrix, option checks, derived metrics, the task stream cap.
 import { describe, expect, it } from 'vitest';
 import { UsageError, parsePositiveIntegers, pickNames } from '../dist/harness/cli/bench-options.js';
-import { fastestPerWorkload, perTaskOverheadUs, statsFromLatency, withSpeedups } from '../dist/harness/measure/metrics.js';
+import { perTaskOverheadUs, statsFromSamples, withSpeedups } from '../dist/harness/measure/metrics.js';
 import { poolLabel } from '../dist/common/cells.js';
 import { countCells, defaultWorkerCounts, planMatrix } from '../dist/harness/runner/plan.js';
 import { MAX_TASK_SPANS, RunEventRecorder } from '../dist/harness/measure/task-stream.js';
@@ -85,17 +85,13 @@ describe('metrics', () => {
     expect(perTaskOverheadUs([1, 1.1, 3], [0.9, 1.0, 2.9], 1, 1000)).toBeCloseTo(100);
   });
 
-  it('converts tinybench milliseconds to seconds and keeps rme finite', () => {
-    expect(statsFromLatency({ p50: 20, mean: 25, min: 10, max: 50, sd: 5, rme: Number.NaN })).toEqual({
-      median: 0.02, mean: 0.025, min: 0.01, max: 0.05, sd: 0.005, rme: 0,
-    });
-  });
-
-  it('picks the fastest verified cell per workload and counts failures', () => {
-    const groups = fastestPerWorkload(withSpeedups([cell('sync', 1, 2), cell('threads', 2, 0.5), cell('processes', 2, null)]));
-    expect(groups).toHaveLength(1);
-    expect(poolLabel(groups[0]!.best!)).toBe('threads×2');
-    expect(groups[0]!.failures).toBe(1);
+  it('computes the stored statistics from the samples: median, sample sd, and rme as tinybench does (t × sem / mean)', () => {
+    const s = statsFromSamples([0.01, 0.02, 0.03]);
+    expect(s).toMatchObject({ median: 0.02, min: 0.01, max: 0.03 });
+    expect(s.mean).toBeCloseTo(0.02, 12);
+    expect(s.sd).toBeCloseTo(0.01, 12);
+    expect(s.rme).toBeCloseTo((4.303 * 0.01) / Math.sqrt(3) / 0.02 * 100, 6);
+    expect(statsFromSamples([0.5])).toEqual({ median: 0.5, mean: 0.5, min: 0.5, max: 0.5, sd: 0, rme: 0 });
   });
 });
 

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatSeconds } from '../dist/common/format.js';
 import { cellOutcome, createProgress } from '../dist/harness/cli/progress.js';
+import { groupCells } from '../dist/report/cells.js';
+import { recommend } from '../dist/report/recommend.js';
 import { renderSummary } from '../dist/harness/cli/summary.js';
 import { withSpeedups } from '../dist/harness/measure/metrics.js';
 import type { Cell } from '../dist/results/schema.js';
@@ -29,9 +31,8 @@ describe('progress', () => {
   it('writes one plain line per finished cell when not a TTY', () => {
     const stream = fakeStream(false);
     const progress = createProgress(2, stream as unknown as NodeJS.WriteStream);
-    progress.cellStarted(0, 'matmul/quick on sync');
+    progress.raceStarted(0, 2, 'matmul/quick');
     progress.cellFinished(0, 'matmul/quick on sync', cell('sync', 1, 0.25));
-    progress.cellStarted(1, 'matmul/quick on processes×2');
     progress.cellFinished(1, 'matmul/quick on processes×2', cell('processes', 2, null, 'worker 1 exited with code 9'));
     progress.stop();
     expect(stream.text.split('\n')).toEqual([
@@ -46,18 +47,18 @@ describe('progress', () => {
     const stream = fakeStream(true, 40);
     const progress = createProgress(3, stream as unknown as NodeJS.WriteStream);
     progress.note('schedlab bench: 3 cells');
-    progress.cellStarted(0, 'json-files/quick on threads×2');
+    progress.raceStarted(0, 2, 'json-files/quick');
     progress.cellFinished(0, 'json-files/quick on threads×2', cell('threads', 2, null, 'lost'));
-    progress.cellStarted(1, 'json-files/quick on threads×4');
+    progress.raceStarted(2, 1, 'mandelbrot/quick');
     progress.stop();
     // Strip cursor movement and line clearing: what is left is what was drawn, frame by frame.
     const frames = stream.text.split(/\x1b\[\d*G/).map((f) => f.replace(/\x1b\[[\d?]*[A-Za-z]/g, '')).filter(Boolean);
     expect(frames).toEqual([
       'schedlab bench: 3 cells\n',
-      'cell 1 of 3 [----------------] json-fi…',
+      'cell 1 of 3 [----------------] racing …',
       '[1/3] json-files/quick on threads×2: FAILED: lost\n',
-      'cell 1 of 3 [=====-----------] json-fi…',
-      'cell 2 of 3 [=====-----------] json-fi…',
+      'cell 1 of 3 [=====-----------] racing …',
+      'cell 3 of 3 [=====-----------] racing …',
       '1 of 3 cells in 0s\n',
     ]);
     for (const frame of frames.filter((f) => f.startsWith('cell '))) expect(frame.length).toBeLessThanOrEqual(39);
@@ -74,9 +75,23 @@ describe('progress', () => {
 });
 
 describe('summary table', () => {
-  it('names the fastest verified scheduler per workload with its speedup, and lists failures', () => {
-    const text = renderSummary(withSpeedups([cell('sync', 1, 0.4), cell('threads', 2, 0.1), cell('processes', 2, null, 'worker lost')]));
-    expect(text).toMatch(/│ matmul +│ quick +│ threads×2 +│ 100 ms +│ 4\.00× +│ 400 ms +│ 1 of 3 +│/);
+  it("names the report's pick per workload with its speedup, runner-up, margin and verdict, and lists failures", () => {
+    const spread = (c: Cell, xs: number[]): Cell => ({ ...c, samples: xs, stats: { ...c.stats!, median: xs[Math.floor(xs.length / 2)]! } });
+    const cells = withSpeedups([
+      spread(cell('sync', 1, 0.4), [0.39, 0.4, 0.41]),
+      spread(cell('threads', 2, 0.1), [0.099, 0.1, 0.101]),
+      cell('processes', 2, null, 'worker lost'),
+    ]);
+    const text = renderSummary(cells);
+    expect(text).toMatch(/│ matmul +│ quick +│ threads×2 +│ 100 ms +│ 4\.00× +│ sync +│ \+300 % slower +│ beyond-noise +│ 3–3 +│ 1 of 3 +│/);
     expect(text).toMatch(/Cells without a verified time:\n {2}matmul\/quick on processes×2: failed: worker lost/);
+  });
+
+  it('names the same pick as the report when the fastest median is within noise of a simpler pool', () => {
+    const spread = (c: Cell, xs: number[]): Cell => ({ ...c, samples: xs, stats: { ...c.stats!, median: [...xs].sort()[Math.floor(xs.length / 2)]! } });
+    const cells = withSpeedups([spread(cell('sync', 1, 0.4), [0.36, 0.4, 0.44, 0.38, 0.42]), spread(cell('threads', 2, 0.39), [0.35, 0.39, 0.43, 0.37, 0.41])]);
+    const [row] = recommend(groupCells(cells));
+    expect(row!.pick!.scheduler).toBe('sync'); // threads×2 has the faster median
+    expect(renderSummary(cells)).toMatch(/│ matmul +│ quick +│ sync +│ 400 ms +│ 1\.00× +│ threads×2 +│ -2\.5 %, within noise +│ within-noise +│ 5–5 +│ 0 of 2 +│/);
   });
 });

@@ -58,6 +58,8 @@ function sampleResults(): ResultsFile {
         cpuSeconds: 0.02,
         startupSeconds: 0.05,
         taskStream: { totalTasks: 5, truncated: false, spans: [{ key: 'part-0', worker: 't1', start: 0.001, end: 0.004 }] },
+        raceEnd: 'leader',
+        noise: { windowSeconds: 0.04, outsideCpuSeconds: 0.01, stealSeconds: 0 },
       },
       {
         workload: 'sum-squares',
@@ -79,8 +81,12 @@ function sampleResults(): ResultsFile {
         cpuSeconds: null,
         startupSeconds: 0,
         taskStream: null,
+        raceEnd: 'failed',
+        noise: null,
       },
     ],
+    settings: { budgetSeconds: 8, minSamples: 3, maxSamples: 20, runTimeoutSeconds: 120 },
+    reference: { name: 'probe-1', points: [{ group: null, median: 0.0005, samples: 80 }] },
   };
 }
 
@@ -90,6 +96,18 @@ describe('results file round-trip', () => {
     const data = sampleResults();
     await writeResultsFileAtomic(path, data);
     expect(await readResultsFile(path)).toEqual(data);
+  });
+
+  it('reads a version-1 file (before racing): the fields version 2 added are null', async () => {
+    const path = join(dir, 'version-1.json');
+    const { settings: _s, reference: _r, ...v1 } = sampleResults();
+    const old = { ...v1, schemaVersion: 1, cells: v1.cells.map(({ raceEnd: _e, noise: _n, ...c }) => c) };
+    await writeFile(path, JSON.stringify(old));
+    const read = await readResultsFile(path);
+    expect(read.schemaVersion).toBe(1);
+    expect(read.settings).toBeNull();
+    expect(read.reference).toBeNull();
+    expect(read.cells.map((c) => [c.raceEnd, c.noise])).toEqual([[null, null], [null, null]]);
     // No temp file left behind.
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

@@ -60,7 +60,7 @@ describe('report against a baseline', () => {
     markdown = (await renderReport({ input: fixture('complete.json'), baseline: fixture('baseline.json'), format: 'md' })).text!;
   });
 
-  /** Baseline table rows: [cell, baseline median, this run, change, CI, verdict]. */
+  /** Baseline table rows: [cell, baseline median, this run, measured change, machine drift, change, CI, verdict]. */
   function rows(): string[][] {
     const body = /<table id="baseline-table">[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(page)![1]!;
     return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) =>
@@ -72,14 +72,18 @@ describe('report against a baseline', () => {
     const byCell = new Map(rows().map((r) => [r[0], r]));
     expect(byCell.size).toBe(25);
     const matmul = byCell.get('matmul/quick on threads×2')!;
-    expect(matmul[5]).toBe('improved');
-    expect(matmul[3]).toMatch(/^-3\d(\.\d+)? %$/); // baseline threads matmul was 1.35× slower
-    expect(matmul[4]).toMatch(/^-\d+(\.\d+)? % to -\d+(\.\d+)? %$/);
+    expect(matmul[7]).toBe('improved');
+    expect(matmul[5]).toMatch(/^-3\d(\.\d+)? %$/); // baseline threads matmul was 1.35× slower
+    // Version-1 files have no reference probe: the change is the measured one, not corrected.
+    expect(matmul[3]).toBe(matmul[5]);
+    expect(matmul[4]).toBe('—');
+    expect(matmul[6]).toMatch(/^-\d+(\.\d+)? % to -\d+(\.\d+)? %$/);
     const tiny = byCell.get('tiny-tasks/quick on processes×2')!;
-    expect(tiny[5]).toBe('regressed');
-    expect(tiny[3]).toMatch(/^\+4\d(\.\d+)? %$/);
+    expect(tiny[7]).toBe('regressed');
+    expect(tiny[5]).toMatch(/^\+4\d(\.\d+)? %$/);
+    expect(page).toContain('not corrected for machine drift: the baseline has no reference probe (a results file of schema version 1)');
     // Cells drawn from the same distribution in both runs are mostly within noise.
-    const noise = [...byCell.values()].filter((r) => r[5] === 'within noise').length;
+    const noise = [...byCell.values()].filter((r) => r[7] === 'within noise').length;
     expect(noise).toBeGreaterThanOrEqual(20);
   });
 
@@ -104,7 +108,7 @@ describe('report against a baseline', () => {
 
   it('renders without the comparison when the baseline cannot be read', async () => {
     const { warnings, text } = await renderReport({ input: fixture('complete.json'), baseline: fixture('future-version.json'), format: 'md' });
-    expect(warnings).toEqual([expect.stringMatching(/baseline not compared: .*future-version\.json: schema version 2 is newer/)]);
+    expect(warnings).toEqual([expect.stringMatching(/baseline not compared: .*future-version\.json: schema version 3 is newer/)]);
     expect(text).toContain('| matmul |');
     expect(text).not.toContain('Against baseline');
   });

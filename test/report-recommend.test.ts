@@ -48,7 +48,8 @@ describe('recommend', () => {
     expect(row.preferredSimpler).toBe(true);
     expect(row.runnerUp).toMatchObject({ scheduler: 'processes', workers: 2 });
     expect(row.comparison!.verdict).toBe('noise');
-    expect(row.reason).toMatch(/^within noise of processes×2 \(time ratio 0\.9\d, 95 % CI 0\.\d\d–1\.\d\d\); sync is simpler$/);
+    expect(row.verdict).toBe('within-noise');
+    expect(row.reason).toMatch(/^within noise of the faster median of processes×2, tested with \d+ samples each \(time ratio 0\.9\d, 95 % CI 0\.\d\d–1\.\d\d\), so the simpler sync is picked$/);
   });
 
   it('picks the fastest when it is faster beyond noise, with its margin and the figures that explain it', () => {
@@ -63,7 +64,8 @@ describe('recommend', () => {
     expect(row.runnerUp).toMatchObject({ scheduler: 'processes' });
     expect(row.margin).toBeCloseTo(0.8 / 0.52 - 1, 6);
     expect(row.comparison!.verdict).toBe('slower');
-    expect(row.reason).toBe('shares data in memory; processes moved 1.9 GB through the main process vs 20 kB; ×1.92 on 2 workers (96 % efficiency)');
+    expect(row.verdict).toBe('beyond-noise');
+    expect(row.reason).toMatch(/^faster than processes×2 beyond noise \(time ratio 1\.54, 95 % CI 1\.\d\d–1\.\d\d; \d+ samples each\); shares data in memory; processes moved 1\.9 GB through the main process vs 20 kB; ×1\.92 on 2 workers \(96 % efficiency\)$/);
   });
 
   it('says when the samples are too few to test the margin', () => {

@@ -2,7 +2,7 @@
  * Progress of a bench run, written to stderr (stdout carries the summary and the paths).
  *
  * On a terminal: one line redrawn in place every second by cli-progress — cell n of N, a
- * bar, the current cell, elapsed time and ETA — with notes and failed cells printed above
+ * bar, the workload being raced, elapsed time and ETA — with notes and failed cells printed above
  * it (cli-progress's log buffer). Otherwise (CI logs, pipes, tests): one plain line per
  * finished cell, never a control character. ETA = average seconds per finished cell × cells
  * left (computed here: cli-progress's own ETA is a rate over the last few updates, which
@@ -47,14 +47,14 @@ abstract class BaseProgress implements ProgressReporter {
     return formatDuration((this.elapsedSeconds() / this.finished) * (this.total - this.finished));
   }
 
-  abstract cellStarted(index: number, label: string): void;
+  abstract raceStarted(first: number, count: number, label: string): void;
   abstract cellFinished(index: number, label: string, cell: Cell): void;
   abstract note(message: string): void;
   abstract stop(): void;
 }
 
 class PlainProgress extends BaseProgress {
-  cellStarted(): void {}
+  raceStarted(): void {}
 
   cellFinished(index: number, label: string, cell: Cell): void {
     this.finished++;
@@ -93,9 +93,9 @@ class LiveProgress extends BaseProgress {
     this.bar = this.bars.create(total, 0);
   }
 
-  cellStarted(index: number, label: string): void {
-    this.index = index;
-    this.current = label;
+  raceStarted(first: number, count: number, label: string): void {
+    this.index = first;
+    this.current = `racing ${label} (${count} cell${count === 1 ? '' : 's'})`;
     this.bars.update();
   }
 

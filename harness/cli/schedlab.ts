@@ -27,6 +27,7 @@ import type { RawAdviseOptions, RawCalibrateOptions } from './model-commands.js'
 import type { ReportModel } from '../../report/index.js';
 import { cellName } from '../../common/cells.js';
 import { formatChange } from '../../common/format.js';
+import { BASELINE_LEVEL, pickChangeText } from '../../report/baseline.js';
 
 const EXIT_UNEXPECTED = 1;
 const EXIT_USAGE = 2;
@@ -71,9 +72,9 @@ function buildProgram(): Command {
     .option('--workers <counts>', 'comma-separated worker counts (default: 1, 2, 4, … up to the available parallelism; sync always runs with 1)')
     .option('--out-dir <dir>', 'where the results file and the report go', RUNS_DIR)
     .option('--json-dir <dir>', 'a directory of your own JSON files for the json workloads')
-    .option('--budget <seconds>', "seconds of timed samples per cell (default: the preset's)")
-    .option('--min-samples <n>', "samples per cell when a run fits the budget (default: the preset's)")
-    .option('--max-samples <n>', "cap on samples of very fast cells (default: the preset's)")
+    .option('--budget <seconds>', "seconds of samples per workload and size, shared by its racing cells (default: the preset's)")
+    .option('--min-samples <n>', "samples every cell gets, whatever the budget; 3 or more for tested verdicts (default: the preset's)")
+    .option('--max-samples <n>', "samples after which a cell within noise of the leader stops (default: the preset's)")
     .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
     .option('--redis <url>', 'run the bullmq pools on this Redis (redis://[:password@]host:port) instead of an embedded redis-server')
     .option('--dry-run', 'print the matrix (pools and cells) and stop, without running or writing anything')
@@ -94,8 +95,8 @@ function buildProgram(): Command {
     .option('--baseline <file>', 'an earlier results file to compare against')
     .option('-o, --output <file>', 'where to write the report (default: next to the results file; md and csv go to stdout)')
     .addOption(
-      new Option('--format <format>', 'html: the report page; md: the report as Markdown; csv: one row per cell (times in seconds)')
-        .choices(['html', 'md', 'csv'])
+      new Option('--format <format>', 'html: the report page; md: the report as Markdown; csv: one row per cell (times in seconds); json: the verdicts per workload and size (see README)')
+        .choices(['html', 'md', 'csv', 'json'])
         .default('html'),
     )
     .action(reportCommand);
@@ -311,7 +312,7 @@ async function renderHtmlNextTo(resultsPath: string): Promise<void> {
   }
 }
 
-async function reportCommand(input: string, opts: { baseline?: string; output?: string; format: 'html' | 'md' | 'csv' }): Promise<void> {
+async function reportCommand(input: string, opts: { baseline?: string; output?: string; format: 'html' | 'md' | 'csv' | 'json' }): Promise<void> {
   const { renderReport, defaultHtmlPath } = await importReport();
   const [current, baseline] = [input, opts.baseline].map((path) => (path === undefined ? undefined : resolveRunFile(path)));
   for (const resolved of [current, baseline]) if (resolved?.note) console.error(`note: ${resolved.note}`);
@@ -332,11 +333,16 @@ function baselineLines(b: NonNullable<ReportModel['baseline']>): string[] {
   if (b.changes.length === 0) return []; // the report's warning already says there is nothing in common
   const beyondNoise = b.changes.filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
   const head = `against baseline ${b.baselineFile}: ${beyondNoise.length ? `${beyondNoise.length} of ${b.changes.length} common cells changed beyond noise` : `no change beyond noise in ${b.changes.length} common cells`}`;
+  const drift = b.driftCorrected
+    ? `  (corrected for machine drift: the reference probe ran ${formatChange(b.runDrift! - 1)} in this run; noise floor ${formatChange(b.noiseFloor).replace('+', '')})`
+    : `  (${b.driftNote})`;
   return [
     head,
+    drift,
     ...beyondNoise.map(
-      (c) => `  ${c.verdict}: ${cellName(c.current)} ${formatChange(c.change)} in median time${c.ci ? ` (95 % CI ${formatChange(c.ci[0])} to ${formatChange(c.ci[1])})` : ''}`,
+      (c) => `  ${c.verdict}: ${cellName(c.current)} ${formatChange(c.change)} in median time${c.ci ? ` (${Math.round(BASELINE_LEVEL * 100)} % CI ${formatChange(c.ci[0])} to ${formatChange(c.ci[1])})` : ''}`,
     ),
+    ...(b.pickChanges.length ? [`picks changed in ${b.pickChanges.length} row${b.pickChanges.length === 1 ? '' : 's'}:`, ...b.pickChanges.map((p) => `  ${pickChangeText(p)}`)] : []),
   ];
 }
 

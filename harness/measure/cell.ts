@@ -1,40 +1,36 @@
 /**
- * Measure one cell: a workload at one size on a started, shared pool.
+ * Measure one cell: a workload at one size on a started, shared pool, one sample at a time.
  *
- * 1. Warm-up: one untimed, verified run. It imports the op modules in the workers, lets
- *    the JIT settle, and estimates how long one run takes.
- * 2. Timing with tinybench, configured for long tasks: its own warm-up is off (done above),
- *    `iterations` (a minimum in tinybench's sequential mode) is lowered so that a
- *    multi-second run is not repeated 64 times — at most as many as fit the budget, at
- *    least 1 — and `time` is the cell's budget. Very fast cells are stopped at
- *    `maxSamples` through the task's abort signal (tinybench keeps the statistics of an
- *    aborted task). `throws: true` turns a failed run into a failed cell.
- * 3. Every run verifies its answer. Only `get` is timed (tinybench's `overriddenDuration`);
- *    the whole iteration, verification and memory sampling included, counts against the
- *    budget (`overriddenIterationCost`), so the budget bounds the cell's wall time. A
- *    wrong answer makes the cell `unverified` with no samples, so it can never pass for a
- *    fast time.
+ * The runner decides how many samples a cell gets and when (harness/runner/race.ts): the cells
+ * of a workload race, their samples interleaved. So a cell is measured in steps:
+ * 1. `prepare`: one untimed, verified warm-up run. It imports the op modules in the workers and
+ *    lets the JIT settle.
+ * 2. `sample`, as often as the runner asks: one timed run, verified. Only `get` is timed. A
+ *    wrong answer throws a VerificationError (the cell becomes `unverified` with no samples,
+ *    so it can never pass for a fast time); a failed task or a timeout throws too.
+ * 3. `result`: the cell with its samples and statistics.
  *
- * Counters (`stats()`) and CPU time are taken as deltas over the timed runs and divided by
- * the number of runs; worker busy time is kept per run, paired with its wall time. CPU of the main process (worker threads
- * included) is measured around `get` only, so verification does not count; worker
- * processes are idle while the main process verifies. Peak memory covers the whole cell.
+ * Counters (`stats()`) and CPU time are summed over the timed runs only and divided by their
+ * number; worker busy time is kept per run, paired with its wall time. CPU of the main process
+ * (worker threads included) is measured around `get` only, so verification does not count;
+ * worker processes are idle while the main process verifies. Memory and child CPU are sampled
+ * only while this cell's own runs go (other pools idle meanwhile must not disturb the cell
+ * being timed); peak memory covers the warm-up and every sample.
  */
-import { Bench } from 'tinybench';
 import type { Cell } from '../../results/schema.js';
 import type { Scheduler, TransferStats } from '../../schedulers/types.js';
 import { VerificationError, type BuiltWorkload, type SizeName, type Workload, type WorkloadParams } from '../../workloads/types.js';
-import { perTaskOverheadUs, statsFromLatency } from './metrics.js';
+import { perTaskOverheadUs, statsFromSamples } from './metrics.js';
 import { ProcessTreeSampler, childCpuSecondsBetween } from './resources.js';
 import { RunEventRecorder } from './task-stream.js';
 
-/** How hard to measure each cell. */
+/** How hard to measure: the race of each workload and size (see harness/runner/race.ts). */
 export interface MeasureSettings {
-  /** Target wall time of the timed samples of one cell, seconds (tinybench `time`). */
+  /** Seconds the samples of one (workload, size) may take in all, all its cells together. */
   budgetSeconds: number;
-  /** Samples to take when one run fits the budget that many times (tinybench `iterations`). */
+  /** Samples every cell gets, whatever the budget (at least 3, the test's minimum). */
   minSamples: number;
-  /** Upper bound on samples for very fast cells (keeps results files small). */
+  /** Samples after which a cell within noise of the leader stops. */
   maxSamples: number;
   /** A single run longer than this fails the cell (a hung or pathological scheduler). */
   runTimeoutSeconds: number;
@@ -66,92 +62,100 @@ interface RunOutcome {
   getMs: number;
   /** CPU time of this process (all its threads) during `get`, seconds. */
   mainCpuSeconds: number;
-  /** Wall time of get + verify, ms. */
-  iterationMs: number;
   recorder: RunEventRecorder;
 }
 
-export async function measureCell(input: CellInput): Promise<Cell> {
-  const identity = cellIdentity(input);
-  const sampler = new ProcessTreeSampler();
-  await sampler.start();
-  let cell: Omit<Cell, 'peakMemoryBytes'>;
-  try {
-    cell = await measureRuns(input, sampler);
-  } catch (err) {
-    if (input.interrupt.aborted) {
-      await sampler.stop();
-      throw new InterruptedError();
-    }
-    cell = failedCell(identity, err);
-  }
-  return { ...cell, peakMemoryBytes: await sampler.stop() };
-}
-
-async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promise<Omit<Cell, 'peakMemoryBytes'>> {
-  const { scheduler, settings } = input;
-  const warm = await runOnce(input, false);
-  // tinybench's `iterations` is a minimum: never ask for more runs than fit the budget.
-  const iterations = Math.max(1, Math.min(settings.minSamples, Math.floor((settings.budgetSeconds * 1000) / warm.iterationMs)));
-  // ...and its `time` has no sample cap: stop very fast cells at `maxSamples` (state 'aborted-with-statistics').
-  const enough = new AbortController();
-
-  const samples: number[] = [];
+/** One cell being measured (see the top of this file). */
+export class CellMeasurement {
+  readonly samples: number[] = [];
   /** Workers' busy time of each sample, seconds (paired with `samples`). */
-  const computeSeconds: number[] = [];
-  let mainCpuSeconds = 0;
-  let eventTasks = 0;
-  let taskStream: Cell['taskStream'] = null;
-  const statsBefore = scheduler.stats();
-  const childCpuBefore = await sampler.childCpuSnapshot();
+  private readonly computeSeconds: number[] = [];
+  private mainCpuSeconds = 0;
+  private childCpuSeconds = 0;
+  private eventTasks = 0;
+  private taskStream: Cell['taskStream'] = null;
+  private readonly moved: TransferStats = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 };
+  private readonly sampler = new ProcessTreeSampler();
 
-  const bench = new Bench({ iterations, time: settings.budgetSeconds * 1000, warmup: false, throws: true });
-  bench.add(
-    `${input.workload.name}/${input.size}`,
-    async () => {
-      const iterationStart = performance.now();
-      const run = await runOnce(input, samples.length === 0);
-      if (samples.length === 0) taskStream = run.recorder.taskStream();
-      samples.push(run.getMs / 1000);
-      computeSeconds.push(run.recorder.computeSeconds);
-      mainCpuSeconds += run.mainCpuSeconds;
-      eventTasks += run.recorder.tasksEnded;
-      if (samples.length >= settings.maxSamples) enough.abort();
-      await sampler.sampleIfDue(); // the main thread is free between runs (matters for sync)
-      // The budget counts everything the iteration cost (verify, sampling), so it bounds wall time.
-      return { overriddenDuration: run.getMs, overriddenIterationCost: performance.now() - iterationStart };
-    },
-    { signal: enough.signal },
-  );
-  const [task] = await bench.run();
-  const result = task!.result;
-  if (result.state !== 'completed' && result.state !== 'aborted-with-statistics') {
-    throw result.state === 'errored' ? result.error : new Error(`tinybench ended the cell in state "${result.state}"`);
+  private constructor(private readonly input: CellInput) {}
+
+  /** The warm-up run. Throws what the run threw (InterruptedError on Ctrl-C). */
+  static async prepare(input: CellInput): Promise<CellMeasurement> {
+    const cell = new CellMeasurement(input);
+    await cell.sampler.start();
+    try {
+      await cell.guard(() => runOnce(input, false));
+    } finally {
+      await cell.sampler.stop();
+    }
+    return cell;
   }
 
-  const runs = samples.length;
-  const childCpuSeconds = childCpuSecondsBetween(childCpuBefore, await sampler.childCpuSnapshot());
-  const moved = perRun(statsBefore, scheduler.stats(), runs);
-  const tasks = Math.round(moved.tasks > 0 ? moved.tasks : eventTasks / runs);
-  const stats = statsFromLatency(result.latency);
-  return {
-    ...cellIdentity(input),
-    status: 'ok',
-    verified: true,
-    samples,
-    stats,
-    speedup: null,
-    efficiency: null,
-    tasks,
-    perTaskOverheadUs: perTaskOverheadUs(samples, computeSeconds, input.workers, tasks),
-    bytes: {
-      toWorkers: Math.round(moved.bytesToWorkers),
-      fromWorkers: Math.round(moved.bytesFromWorkers),
-      betweenWorkers: Math.round(moved.bytesBetweenWorkers),
-    },
-    cpuSeconds: (mainCpuSeconds + childCpuSeconds) / runs,
-    taskStream,
-  };
+  /** One timed, verified run; returns its time in seconds. */
+  async sample(): Promise<number> {
+    const { input } = this;
+    await this.sampler.start();
+    try {
+      const childBefore = await this.sampler.childCpuSnapshot(this.samples.length === 0);
+      const statsBefore = input.scheduler.stats();
+      const run = await this.guard(() => runOnce(input, this.samples.length === 0));
+      const statsAfter = input.scheduler.stats();
+      this.childCpuSeconds += childCpuSecondsBetween(childBefore, await this.sampler.childCpuSnapshot(false));
+      for (const k of Object.keys(this.moved) as Array<keyof TransferStats>) this.moved[k] += statsAfter[k] - statsBefore[k];
+      if (this.samples.length === 0) this.taskStream = run.recorder.taskStream();
+      this.samples.push(run.getMs / 1000);
+      this.computeSeconds.push(run.recorder.computeSeconds);
+      this.mainCpuSeconds += run.mainCpuSeconds;
+      this.eventTasks += run.recorder.tasksEnded;
+      return run.getMs / 1000;
+    } finally {
+      await this.sampler.stop();
+    }
+  }
+
+  /** The measured cell (at least one sample taken); `raceEnd` says why it stopped. */
+  async result(raceEnd: Cell['raceEnd']): Promise<Cell> {
+    const { input, samples } = this;
+    const runs = samples.length;
+    const tasks = Math.round(this.moved.tasks > 0 ? this.moved.tasks / runs : this.eventTasks / runs);
+    return {
+      ...cellIdentity(input),
+      status: 'ok',
+      verified: true,
+      samples: [...samples],
+      stats: statsFromSamples(samples),
+      speedup: null,
+      efficiency: null,
+      tasks,
+      perTaskOverheadUs: perTaskOverheadUs(samples, this.computeSeconds, input.workers, tasks),
+      bytes: {
+        toWorkers: Math.round(this.moved.bytesToWorkers / runs),
+        fromWorkers: Math.round(this.moved.bytesFromWorkers / runs),
+        betweenWorkers: Math.round(this.moved.bytesBetweenWorkers / runs),
+      },
+      peakMemoryBytes: await this.peakMemoryBytes(),
+      cpuSeconds: (this.mainCpuSeconds + this.childCpuSeconds) / runs,
+      startupSeconds: input.startupSeconds,
+      taskStream: this.taskStream,
+      raceEnd,
+      noise: null,
+    };
+  }
+
+  /** Peak memory of the process tree over the warm-up and the samples. */
+  async peakMemoryBytes(): Promise<number> {
+    return this.sampler.stop();
+  }
+
+  /** A run that throws after Ctrl-C was interrupted, whatever it threw. */
+  private async guard<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (this.input.interrupt.aborted) throw new InterruptedError();
+      throw err;
+    }
+  }
 }
 
 /** One run: get (timed), then verify. Rejects on a failed task, a timeout or a wrong answer. */
@@ -178,16 +182,7 @@ async function runOnce(input: CellInput, keepSpans: boolean): Promise<RunOutcome
     // Whatever verify throws means "no verified answer": the cell is unverified, not failed.
     throw err instanceof VerificationError ? err : new VerificationError(input.workload.name, describeError(err).message);
   }
-  return { getMs, mainCpuSeconds: (cpu.user + cpu.system) / 1e6, iterationMs: performance.now() - start, recorder };
-}
-
-function perRun(before: TransferStats, after: TransferStats, runs: number): TransferStats {
-  return {
-    tasks: (after.tasks - before.tasks) / runs,
-    bytesToWorkers: (after.bytesToWorkers - before.bytesToWorkers) / runs,
-    bytesFromWorkers: (after.bytesFromWorkers - before.bytesFromWorkers) / runs,
-    bytesBetweenWorkers: (after.bytesBetweenWorkers - before.bytesBetweenWorkers) / runs,
-  };
+  return { getMs, mainCpuSeconds: (cpu.user + cpu.system) / 1e6, recorder };
 }
 
 /** What names a cell, plus its pool's start-up time. */
@@ -221,6 +216,8 @@ export function failedCell(identity: CellIdentity, err: unknown): Omit<Cell, 'pe
     bytes: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 },
     cpuSeconds: null,
     taskStream: null,
+    raceEnd: 'failed',
+    noise: null,
   };
 }
 

@@ -10,27 +10,22 @@ import { median } from 'simple-statistics';
 import { groupKey } from '../../common/cells.js';
 import type { Cell, CellStats } from '../../results/schema.js';
 
-/** The subset of tinybench's `Statistics` we store (tinybench reports milliseconds). */
-export interface LatencyStatsMs {
-  p50: number;
-  mean: number;
-  min: number;
-  max: number;
-  sd: number;
-  rme: number;
-}
+/** Two-sided 95 % Student t critical values for 1..30 degrees of freedom (then the normal 1.96). */
+const T_95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
 
-/** tinybench latency statistics (ms) → the results file's stats (seconds). */
-export function statsFromLatency(latency: LatencyStatsMs): CellStats {
-  return {
-    median: latency.p50 / 1000,
-    mean: latency.mean / 1000,
-    min: latency.min / 1000,
-    max: latency.max / 1000,
-    sd: latency.sd / 1000,
-    // One sample has no spread; tinybench reports 0, but guard NaN/Infinity so JSON stays valid.
-    rme: Number.isFinite(latency.rme) ? latency.rme : 0,
-  };
+/**
+ * The stored statistics of a cell's samples (seconds): median, mean, min, max, sample standard
+ * deviation, and rme (the 95 % margin of error of the mean relative to it, percent, as
+ * tinybench and benchmark.js report it; 0 for one sample).
+ */
+export function statsFromSamples(samples: readonly number[]): CellStats {
+  const n = samples.length;
+  const mean = samples.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(samples.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  const t = n > 1 ? (T_95[n - 2] ?? 1.96) : 0;
+  const rme = mean > 0 ? ((t * sd) / Math.sqrt(n) / mean) * 100 : 0;
+  return { median: median([...samples]), mean, min: Math.min(...samples), max: Math.max(...samples), sd, rme };
 }
 
 /**
@@ -64,35 +59,4 @@ export function withSpeedups(cells: Cell[]): Cell[] {
     const speedup = base !== undefined && median !== undefined && median > 0 ? base / median : null;
     return { ...cell, speedup, efficiency: speedup === null ? null : speedup / cell.workers };
   });
-}
-
-/** The fastest verified cell of each (workload, size), in first-seen order. */
-export interface Fastest {
-  workload: string;
-  size: string;
-  /** null when no cell of this workload and size verified. */
-  best: Cell | null;
-  /** Cells of this workload and size that failed or did not verify. */
-  failures: number;
-  cells: number;
-}
-
-export function fastestPerWorkload(cells: Cell[]): Fastest[] {
-  const groups = new Map<string, Fastest>();
-  for (const cell of cells) {
-    const key = groupKey(cell);
-    let group = groups.get(key);
-    if (!group) {
-      group = { workload: cell.workload, size: cell.size, best: null, failures: 0, cells: 0 };
-      groups.set(key, group);
-    }
-    group.cells++;
-    if (cell.status !== 'ok' || !cell.stats) {
-      group.failures++;
-      continue;
-    }
-    // Ties keep the earlier cell: the simpler scheduler and fewer workers (planned order).
-    if (!group.best || cell.stats.median < group.best.stats!.median) group.best = cell;
-  }
-  return [...groups.values()];
 }

@@ -35,7 +35,7 @@ export class ProcessTreeSampler {
   private peak = 0;
   private lastSampleAt = 0;
 
-  /** Start sampling in the background (the first sample is taken now). */
+  /** Start (or resume) sampling in the background (the first sample is taken now); the peak is kept across stops. */
   async start(): Promise<void> {
     await this.sample();
     // Never overlap two samples; a slow `ps` just skips a tick.
@@ -43,7 +43,7 @@ export class ProcessTreeSampler {
     this.timer.unref();
   }
 
-  /** Stop sampling; returns the peak bytes seen (a final sample is taken first). */
+  /** Stop (pause) sampling; returns the peak bytes seen so far (a final sample is taken first). */
   async stop(): Promise<number> {
     clearInterval(this.timer);
     await this.sampling;
@@ -71,9 +71,12 @@ export class ProcessTreeSampler {
     if (total > this.peak) this.peak = total;
   }
 
-  /** CPU time of every child process now; subtract two snapshots with `childCpuSecondsBetween`. */
-  async childCpuSnapshot(): Promise<ChildCpuSnapshot> {
-    this.pidsListedAt = 0; // a snapshot must see every current child
+  /**
+   * CPU time of every child process now; subtract two snapshots with `childCpuSecondsBetween`.
+   * `relist`: list the children afresh (spawns `ps`) instead of using the list of the last second.
+   */
+  async childCpuSnapshot(relist = true): Promise<ChildCpuSnapshot> {
+    if (relist) this.pidsListedAt = 0;
     const byPid: ChildCpuSnapshot = new Map();
     for (const [pid, usage] of await this.childUsage()) byPid.set(pid, usage.ctime / 1000);
     return byPid;

@@ -1,33 +1,48 @@
 /**
- * The bench runner: runs a validated plan pool by pool and keeps the results file current.
+ * The bench runner: races the cells of each workload and size, and keeps the results file current.
  *
- * Each pool (scheduler × workers) runs in a process of its own (harness/runner/pool-process.ts,
- * measuring with harness/runner/pool.ts), forked here one after another. A fresh process per pool
- * means memory, heap garbage and JIT state of one scheduler never count against the next,
- * and a pool that crashes its process fails only its own remaining cells.
+ * Every pool (scheduler × workers) runs in a process of its own (pool-client.ts forks
+ * pool-process.ts), and all of them stay alive for the whole run: they are started at the
+ * beginning, one per core at a time, and closed at the end, so start-up is paid (and stored)
+ * once per pool. Then, for each (workload, size) in plan order:
+ *   1. every pool prepares its cell (builds the workload, warms up), one per core at a time;
+ *   2. the cells race (race.ts): this process hands out one sample at a time, interleaved,
+ *      to the cells still undecided against the leader, until each is decided or the
+ *      workload's budget is spent. Only one sample runs on the machine at any moment, and a
+ *      drift of the shared machine hits every competitor alike;
+ *   3. around each sample, the CPU that processes outside this run used, and VM steal, are read
+ *      from /proc (measure/outside-load.ts) and summed per cell;
+ *   4. the cells are finished and recorded together, in plan order.
+ * The reference probe (measure/reference-probe.ts) is timed here at the start, before each
+ * race, between rounds (at most once a second) and at the end; its points are stored so a
+ * baseline comparison can correct for the machine's drift.
  *
- * This process only collects: every cell a pool reports is added to the results file,
- * which is rewritten atomically with `status: 'partial'`, so a crash or Ctrl-C keeps every
- * finished cell; the last write says `complete`. Speedups are recomputed over all cells at
- * each write (sync runs first, so later cells get theirs at once).
+ * The results file is rewritten atomically with `status: 'partial'` after every race, so a
+ * crash or Ctrl-C keeps every finished race; the last write says `complete`. A pool whose
+ * process dies fails its cell in the current race and every later one, with the reason.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import os from 'node:os';
 import { join } from 'node:path';
 import { writeResultsFileAtomic } from '../../results/io.js';
-import { RESULTS_SCHEMA_VERSION, type Cell, type ResultsFile } from '../../results/schema.js';
-import { failedCell } from '../measure/cell.js';
+import { RESULTS_SCHEMA_VERSION, type Cell, type CellNoise, type ResultsFile } from '../../results/schema.js';
+import { InterruptedError, failedCell, type CellIdentity } from '../measure/cell.js';
 import { captureEnvironment } from '../measure/environment.js';
 import { withSpeedups } from '../measure/metrics.js';
-import { poolLabel } from '../../common/cells.js';
-import { cellLabel, countCells, type BenchPlan, type PoolPlan } from './plan.js';
-import type { FromPool, PoolJob, ToPool } from './pool-protocol.js';
+import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
+import { PROBE_NAME, measureProbe } from '../measure/reference-probe.js';
+import { groupKey, poolLabel, type PoolId } from '../../common/cells.js';
+import { cellLabel, countCells, type BenchPlan, type CellSpec } from './plan.js';
+import { PoolClient } from './pool-client.js';
+import type { PoolReply } from './pool-protocol.js';
+import { nextStep, recordFailure, recordSample, startRace } from './race.js';
 import type { DashboardState } from '../../schedulers/dashboard/state.js';
 import { applyBatch } from './dashboard-relay.js';
 
-/** What the runner reports as cells start and finish (the CLI draws it: cli/progress.ts). */
+/** What the runner reports as races start and cells finish (the CLI draws it: cli/progress.ts). */
 export interface ProgressReporter {
-  cellStarted(index: number, label: string): void;
+  /** A race of `count` cells, numbered from `first`, begins. */
+  raceStarted(first: number, count: number, label: string): void;
   cellFinished(index: number, label: string, cell: Cell): void;
   /** A message that must stay visible (a pool that could not start...). */
   note(message: string): void;
@@ -35,9 +50,10 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-const POOL_PROCESS = new URL('./pool-process.js', import.meta.url);
-/** After an interrupt (or its last message), a pool process gets this long to exit before it is killed. */
-const POOL_EXIT_TIMEOUT_MS = 10_000;
+/** A failed sample waits this long for a Ctrl-C that may be on its way (see raceGroup). */
+const INTERRUPT_GRACE_MS = 250;
+/** The reference probe runs between rounds at most this often. */
+const PROBE_INTERVAL_MS = 1000;
 
 export interface BenchOutcome {
   path: string;
@@ -47,10 +63,10 @@ export interface BenchOutcome {
 
 export interface RunContext {
   progress: ProgressReporter;
-  /** Aborted on Ctrl-C: the current cell is dropped, the pool closed, what finished is saved. */
+  /** Aborted on Ctrl-C: the current race is dropped, the pools closed, what finished is saved. */
   interrupt: AbortSignal;
   argv?: string[];
-  /** `--dashboard`: shows the cell being measured and its pool's events. */
+  /** `--dashboard`: shows the cell being sampled and its pool's events. */
   dashboard?: DashboardState;
 }
 
@@ -73,6 +89,46 @@ async function freeRunPath(outDir: string, startedAt: Date): Promise<{ runId: st
   }
 }
 
+/** One (workload, size) and its cells, one per pool, in plan order. */
+interface RaceGroup {
+  label: string;
+  first: number;
+  cells: Array<{ spec: CellSpec; pool: number }>;
+}
+
+/** The plan's cells grouped by (workload, size), in the order the plan lists them. */
+export function raceGroups(plan: Pick<BenchPlan, 'pools'>): RaceGroup[] {
+  const groups = new Map<string, RaceGroup>();
+  plan.pools.forEach((poolPlan, pool) => {
+    for (const spec of poolPlan.cells) {
+      const key = groupKey({ workload: spec.workload.name, size: spec.size });
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { label: `${spec.workload.name}/${spec.size}`, first: 0, cells: [] }));
+      group.cells.push({ spec, pool });
+    }
+  });
+  let first = 0;
+  for (const group of groups.values()) {
+    group.first = first;
+    first += group.cells.length;
+  }
+  return [...groups.values()];
+}
+
+/** Run `task` over `items`, at most `limit` at a time; results in order. */
+async function inBatches<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
 export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchOutcome> {
   const startedAt = new Date();
   const { runId, path } = await freeRunPath(plan.outDir, startedAt);
@@ -86,46 +142,54 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
     plannedCells: countCells(plan.pools),
     environment: await captureEnvironment(ctx.argv),
     cells: [],
+    settings: { ...plan.settings },
+    reference: { name: PROBE_NAME, points: [] },
   };
   await writeResultsFileAtomic(path, results);
+  const probe = async (group: string | null): Promise<void> => {
+    results.reference!.points.push({ group, ...(await measureProbe()) });
+  };
 
-  let first = 0;
-  for (const poolPlan of plan.pools) {
-    if (ctx.interrupt.aborted) break;
-    const base = first;
-    const record = async (index: number, cell: Cell): Promise<void> => {
-      results.cells = withSpeedups([...results.cells, cell]);
-      await writeResultsFileAtomic(path, results);
-      ctx.progress.cellFinished(base + index, cellLabel(poolPlan.cells[index]!), results.cells[results.cells.length - 1]!);
-    };
-    const board = ctx.dashboard;
-    board?.forgetWorkers();
-    const ended = await runPoolProcess(plan, poolPlan, {
-      interrupt: ctx.interrupt,
-      cellStarted: (index) => {
-        ctx.progress.cellStarted(base + index, cellLabel(poolPlan.cells[index]!));
-        if (board) board.title = `bench: cell ${base + index + 1}/${results.plannedCells}, ${cellLabel(poolPlan.cells[index]!)}`;
-      },
-      ...(board ? { dashboard: board } : {}),
-      cellFinished: record,
-      note: (message) => ctx.progress.note(message),
+  const board = ctx.dashboard;
+  const clients = plan.pools.map(
+    ({ pool }) =>
+      new PoolClient(pool, {
+        note: (message) => ctx.progress.note(message),
+        ...(board ? { dashboard: (batch) => applyBatch(board, batch) } : {}),
+      }),
+  );
+  const onInterrupt = (): void => clients.forEach((c) => c.interrupt());
+  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  const cores = Math.max(1, os.availableParallelism());
+  try {
+    await probe(null);
+    const startErrors = await inBatches(clients, cores, async (client) => {
+      const job = {
+        pool: client.pool,
+        settings: plan.settings,
+        workloadOptions: plan.workloadOptions,
+        ...(plan.workloadFile ? { workloadFile: plan.workloadFile } : {}),
+        ...(board ? { dashboard: true } : {}),
+      };
+      // A process that cannot load the workloads fails its cells at prepare, with the reason.
+      return client.start(job).then(() => null, (err: Error) => (err instanceof InterruptedError ? null : `${poolLabel(client.pool)} could not run: ${err.message}`));
     });
-    if (!ended.done && !ctx.interrupt.aborted) {
-      // The pool's process died: its remaining cells fail with the reason.
-      for (let index = ended.reported; index < poolPlan.cells.length; index++) {
-        const spec = poolPlan.cells[index]!;
-        const identity = {
-          workload: spec.workload.name,
-          size: spec.size,
-          params: spec.workload.sizes[spec.size],
-          scheduler: spec.pool.scheduler,
-          workers: spec.pool.workers,
-          startupSeconds: 0,
-        };
-        await record(index, { ...failedCell(identity, new Error(ended.reason)), peakMemoryBytes: 0 });
-      }
+    const meter = new OutsideLoadMeter();
+    const runner = new RaceRunner(plan, clients, startErrors, meter, ctx, probe, results.plannedCells);
+    for (const group of raceGroups(plan)) {
+      if (ctx.interrupt.aborted) break;
+      const cells = await runner.race(group, cores);
+      if (cells === null) break; // interrupted: the race is not a result
+      results.cells = withSpeedups([...results.cells, ...cells]);
+      await writeResultsFileAtomic(path, results);
+      const recorded = results.cells.slice(-cells.length); // with their speedups
+      recorded.forEach((cell, i) => ctx.progress.cellFinished(group.first + i, cellLabel(group.cells[i]!.spec), cell));
     }
-    first += poolPlan.cells.length;
+    if (!ctx.interrupt.aborted) await probe(null);
+  } finally {
+    ctx.interrupt.removeEventListener('abort', onInterrupt);
+    if (ctx.interrupt.aborted) onInterrupt();
+    await Promise.all(clients.map((c) => c.close()));
   }
 
   const interrupted = ctx.interrupt.aborted;
@@ -135,79 +199,125 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
   return { path, results, interrupted };
 }
 
-interface PoolEvents {
-  interrupt: AbortSignal;
-  cellStarted(index: number): void;
-  cellFinished(index: number, cell: Cell): Promise<void>;
-  note(message: string): void;
-  dashboard?: DashboardState;
-}
+/** Races one (workload, size) after another on the run's pools. */
+class RaceRunner {
+  private lastSampled: PoolId | null = null;
 
-/** How a pool process ended: `done` when it reported everything it was going to. */
-interface PoolEnd {
-  done: boolean;
-  /** Cells reported. */
-  reported: number;
-  /** Why it ended early (for the cells it could not measure). */
-  reason: string;
-}
+  constructor(
+    private readonly plan: BenchPlan,
+    private readonly clients: PoolClient[],
+    /** Why a pool's process could not run at all (null: it started). */
+    private readonly startErrors: Array<string | null>,
+    private readonly meter: OutsideLoadMeter,
+    private readonly ctx: RunContext,
+    private readonly probe: (group: string | null) => Promise<void>,
+    private readonly plannedCells: number,
+  ) {}
 
-/** Fork the pool's process, relay its messages in order, and wait for it to exit. */
-async function runPoolProcess(plan: BenchPlan, poolPlan: PoolPlan, events: PoolEvents): Promise<PoolEnd> {
-  const job: PoolJob = {
-    pool: poolPlan.pool,
-    cells: poolPlan.cells.map((c) => ({ workload: c.workload.name, size: c.size })),
-    settings: plan.settings,
-    workloadOptions: plan.workloadOptions,
-    ...(plan.workloadFile ? { workloadFile: plan.workloadFile } : {}),
-    ...(events.dashboard ? { dashboard: true } : {}),
-  };
-  const child = fork(POOL_PROCESS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-  const end: PoolEnd = { done: false, reported: 0, reason: '' };
-  let handled = Promise.resolve(); // messages are handled one at a time, in order
-  child.on('message', (message: FromPool) => {
-    handled = handled.then(async () => {
-      if (message.type === 'cell-start') events.cellStarted(message.index);
-      else if (message.type === 'note') events.note(message.message);
-      else if (message.type === 'dashboard') {
-        if (events.dashboard) applyBatch(events.dashboard, message.batch);
+  /** The race's cells in plan order, or null when interrupted. */
+  async race(group: RaceGroup, cores: number): Promise<Cell[] | null> {
+    const { ctx } = this;
+    ctx.progress.raceStarted(group.first, group.cells.length, group.label);
+    const outcome: Array<Cell | null> = group.cells.map(() => null);
+    const noise: Array<CellNoise | null> = group.cells.map(() => null);
+    const race = startRace(group.cells.length, this.plan.settings);
+    try {
+      const prepared = await inBatches(group.cells, cores, ({ spec, pool }) =>
+        this.ask(pool, spec, { type: 'prepare', workload: spec.workload.name, size: spec.size }),
+      );
+      prepared.forEach((reply, i) => {
+        if (reply !== null) {
+          outcome[i] = reply as Cell;
+          recordFailure(race, i);
+        }
+      });
+      await this.meter.relist(); // every pool's workers exist now
+      await this.probe(group.label);
+      const start = performance.now();
+      let lastProbe = start;
+      let round = race.rounds;
+      for (;;) {
+        const step = nextStep(race, (performance.now() - start) / 1000);
+        if (step.kind === 'done') break;
+        if (race.rounds !== round) {
+          round = race.rounds;
+          if (performance.now() - lastProbe >= PROBE_INTERVAL_MS) {
+            await this.probe(group.label);
+            lastProbe = performance.now();
+          }
+        }
+        const { spec, pool } = group.cells[step.cell]!;
+        this.showOnDashboard(group.first + step.cell, spec);
+        const before = this.meter.snapshot();
+        const windowStart = performance.now();
+        const reply = await this.ask(pool, spec, { type: 'sample' });
+        const window = (performance.now() - windowStart) / 1000;
+        const after = this.meter.snapshot();
+        if (typeof reply === 'number') {
+          recordSample(race, step.cell, reply);
+          if (before && after) noise[step.cell] = addNoise(noise[step.cell], window, outsideUseBetween(before, after));
+          continue;
+        }
+        // Ctrl-C in a terminal signals the whole process group: worker processes may die
+        // (failing the cell) a moment before our own handler runs. Such a cell is not a result.
+        await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
+        if (ctx.interrupt.aborted) return null;
+        outcome[step.cell] = reply as Cell;
+        recordFailure(race, step.cell);
       }
-      else if (message.type === 'cell') {
-        await events.cellFinished(message.index, message.cell);
-        end.reported = message.index + 1;
-      } else if (message.type === 'done') {
-        end.done = true;
-        killLater(child);
-      } else {
-        end.reason = `${poolLabel(poolPlan.pool)} could not run: ${message.message}`;
-        killLater(child);
+      for (const [i, { spec, pool }] of group.cells.entries()) {
+        if (outcome[i]) continue;
+        const end = race.cells[i]!.end ?? 'budget';
+        const finished = (await this.ask(pool, spec, { type: 'finish', raceEnd: end === 'failed' ? 'budget' : end })) as Cell;
+        outcome[i] = { ...finished, noise: noise[i] ?? null };
       }
-    });
-  });
-  const onInterrupt = (): void => {
-    sendQuietly(child, { type: 'interrupt' });
-    killLater(child);
-  };
-  events.interrupt.addEventListener('abort', onInterrupt, { once: true });
-  try {
-    const exit = await new Promise<string>((resolve) => {
-      child.on('error', (err) => resolve(`could not start the pool process: ${err.message}`));
-      child.on('close', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
-      sendQuietly(child, { type: 'job', job });
-    });
-    await handled;
-    if (!end.done && !end.reason) end.reason = `the process running ${poolLabel(poolPlan.pool)} died (${exit})`;
-    return end;
-  } finally {
-    events.interrupt.removeEventListener('abort', onInterrupt);
+      return outcome as Cell[];
+    } catch (err) {
+      if (err instanceof InterruptedError || ctx.interrupt.aborted) return null;
+      throw err;
+    }
+  }
+
+  /** A request to the cell's pool; a pool that died or could not run answers with the failed cell. */
+  private async ask(pool: number, spec: CellSpec, request: Parameters<PoolClient['request']>[0]): Promise<PoolReply> {
+    const startError = this.startErrors[pool];
+    if (startError) return { ...failedCell(identityOf(spec), new Error(startError)), peakMemoryBytes: 0 };
+    try {
+      return await this.clients[pool]!.request(request);
+    } catch (err) {
+      if (err instanceof InterruptedError || this.ctx.interrupt.aborted) throw new InterruptedError();
+      return { ...failedCell(identityOf(spec), err), peakMemoryBytes: 0 };
+    }
+  }
+
+  /** `--dashboard`: the cell being sampled; the workers shown are its pool's. */
+  private showOnDashboard(index: number, spec: CellSpec): void {
+    const board = this.ctx.dashboard;
+    if (!board) return;
+    if (!this.lastSampled || this.lastSampled.scheduler !== spec.pool.scheduler || this.lastSampled.workers !== spec.pool.workers) {
+      board.forgetWorkers();
+      this.lastSampled = spec.pool;
+    }
+    board.title = `bench: cell ${index + 1}/${this.plannedCells}, ${cellLabel(spec)}`;
   }
 }
 
-function sendQuietly(child: ChildProcess, message: ToPool): void {
-  if (child.connected) child.send(message, (err) => void err); // a child that just exited cannot receive: fine
+function addNoise(sum: CellNoise | null, windowSeconds: number, use: { outsideCpuSeconds: number; stealSeconds: number }): CellNoise {
+  return {
+    windowSeconds: (sum?.windowSeconds ?? 0) + windowSeconds,
+    outsideCpuSeconds: (sum?.outsideCpuSeconds ?? 0) + use.outsideCpuSeconds,
+    stealSeconds: (sum?.stealSeconds ?? 0) + use.stealSeconds,
+  };
 }
 
-/** A pool process that has said its last word, or was asked to stop, gets a while to exit. */
-function killLater(child: ChildProcess): void {
-  setTimeout(() => child.kill('SIGKILL'), POOL_EXIT_TIMEOUT_MS).unref();
+function identityOf(spec: CellSpec): CellIdentity {
+  return {
+    workload: spec.workload.name,
+    size: spec.size,
+    params: spec.workload.sizes[spec.size],
+    scheduler: spec.pool.scheduler,
+    workers: spec.pool.workers,
+    startupSeconds: 0,
+  };
 }
+

@@ -2,9 +2,10 @@
  * What a bench run will do: presets and the matrix of cells.
  *
  * A cell is one (workload, size, scheduler, workers). Cells are grouped by pool — one
- * (scheduler, workers) — because a pool runs in a process of its own, is started once,
- * and then measures every workload and size before it is closed: start-up is paid (and
- * stored) once per pool, not per cell. `sync` runs first: it is the baseline every speedup is computed against.
+ * (scheduler, workers) — because a pool runs in a process of its own, is started once and
+ * serves every workload and size of the run: start-up is paid (and stored) once per pool, not
+ * per cell. The runner races the cells of each workload and size across the pools
+ * (runner/bench.ts), so the plan's order of pools is the order of cells within a race.
  * This module is pure data: no I/O, so the matrix can be unit-tested and printed.
  */
 import { SCHEDULER_NAMES, cellName, poolLabel, type PoolId, type SchedulerName } from '../../common/cells.js';
@@ -25,21 +26,21 @@ export const PRESETS: Record<PresetName, Preset> = {
   quick: {
     name: 'quick',
     description:
-      'every workload at size "quick", 2 s of samples per cell (3 to 40; fewer, down to 1, when one run is long): about 3 minutes on 2 cores',
+      'every workload at size "quick"; the cells of each workload race for 8 s of samples (3 to 20 per cell): about 3 minutes on 2 cores',
     sizes: ['quick'],
-    budgetSeconds: 2,
+    budgetSeconds: 8,
     minSamples: 3,
-    maxSamples: 40,
+    maxSamples: 20,
     runTimeoutSeconds: 120,
   },
   full: {
     name: 'full',
     description:
-      'every workload at sizes "small" and "medium", 5 s of samples per cell (5 to 100; fewer, down to 1, when one run is long): for many-core machines, about 300 cells and under an hour on 64 cores',
+      'every workload at sizes "small" and "medium"; the cells of each workload and size race for 60 s of samples (5 to 50 per cell): for many-core machines, about 300 cells and under an hour on 64 cores',
     sizes: ['small', 'medium'],
-    budgetSeconds: 5,
+    budgetSeconds: 60,
     minSamples: 5,
-    maxSamples: 100,
+    maxSamples: 50,
     runTimeoutSeconds: 1800,
   },
 };
@@ -108,7 +109,7 @@ export function describePlan(plan: { preset: Preset; settings: MeasureSettings; 
   const { settings } = plan;
   const lines = [
     `preset ${plan.preset.name}: ${countCells(plan.pools)} cells in ${plan.pools.length} pools; ` +
-      `${settings.budgetSeconds} s of samples per cell (${settings.minSamples} to ${settings.maxSamples} samples), ` +
+      `the cells of each workload and size race for ${settings.budgetSeconds} s of samples (${settings.minSamples} to ${settings.maxSamples} per cell), ` +
       `runs longer than ${settings.runTimeoutSeconds} s fail; results in ${plan.outDir}`,
   ];
   for (const { pool, cells } of plan.pools) {

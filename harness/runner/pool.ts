@@ -1,14 +1,15 @@
 /**
- * Measure every cell of one pool (scheduler × workers). This runs in the pool's own
- * process (harness/runner/pool-process.ts), so each pool starts from a fresh process: memory and
- * JIT state left by earlier pools cannot leak into its measurements.
+ * One pool (scheduler × workers) as the racing runner drives it. This runs in the pool's own
+ * process (harness/runner/pool-process.ts), so memory and JIT state of one scheduler never
+ * count against another, and a pool that crashes its process fails only its own cells.
  *
- * The scheduler is started once, then each planned workload and size is built (once per
- * pool) and measured on it (harness/measure/cell.ts), then the pool is closed. Nothing here throws
- * for a bad cell: a scheduler that cannot be loaded or started, a workload that cannot be
- * built, a failed task or a wrong answer each become a failed or unverified cell with the
- * reason, and the pool goes on. After a failure that may have broken the pool (a lost
- * worker, a timed-out run) the pool is restarted before its next cell.
+ * The runner keeps every pool of a run alive and asks each, cell by cell, to `prepare` (build
+ * the workload once per pool, warm up), then to take one `sample` at a time, interleaved with
+ * the other pools' samples, then to `finish` (harness/runner/bench.ts). Nothing here throws for
+ * a bad cell: a scheduler that cannot be loaded or started, a workload that cannot be built, a
+ * failed task or a wrong answer each become a failed or unverified cell with the reason, and
+ * the pool goes on. After a failure that may have broken the pool (a lost worker, a timed-out
+ * run) the pool is restarted before its next cell. Only Ctrl-C throws (InterruptedError).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import type { Cell } from '../../results/schema.js';
 import type { Scheduler, SchedulerName } from '../../schedulers/types.js';
 import type { BuiltWorkload, SizeName, Workload } from '../../workloads/types.js';
-import { InterruptedError, describeError, failedCell, measureCell, type CellIdentity, type MeasureSettings } from '../measure/cell.js';
+import { CellMeasurement, InterruptedError, describeError, failedCell, type CellIdentity, type MeasureSettings } from '../measure/cell.js';
 import { poolLabel, type PoolId } from '../../common/cells.js';
 import { stopResourceSampling } from '../measure/resources.js';
 
@@ -24,8 +25,6 @@ import { stopResourceSampling } from '../measure/resources.js';
 const POOL_START_TIMEOUT_MS = 120_000;
 /** A pool gets this long to close. */
 const POOL_CLOSE_TIMEOUT_MS = 3_000;
-/** How long a failed cell waits for a Ctrl-C that may be on its way (see runPool). */
-const INTERRUPT_GRACE_MS = 250;
 
 /**
  * Errors after which a scheduler is still usable (its contract: a failed task or a bad
@@ -42,49 +41,101 @@ export interface PoolCell {
   size: SizeName;
 }
 
-export interface PoolRun {
-  pool: PoolId;
-  cells: PoolCell[];
-  settings: MeasureSettings;
-  /** Passed to every workload's `build` as `ctx.options`. */
-  workloadOptions: Record<string, string | undefined>;
-}
-
 export interface PoolHooks {
-  /** Aborted on Ctrl-C: the current cell is dropped and the pool closed. */
+  /** Aborted on Ctrl-C: the current run is dropped. */
   interrupt: AbortSignal;
-  cellStarted(index: number): void;
-  /** Called in order; the promise is awaited before the next cell starts. */
-  cellFinished(index: number, cell: Cell): void | Promise<void>;
   note(message: string): void;
   createScheduler?: SchedulerFactory;
 }
 
-/** Measure the pool's cells in order; stops early (without recording the current cell) when interrupted. */
-export async function runPool(run: PoolRun, hooks: PoolHooks): Promise<void> {
-  const { pool, cells } = run;
-  const builds = new WorkloadBuilds(run.workloadOptions);
-  let started = await startPool(pool, hooks);
-  try {
-    for (const [index, spec] of cells.entries()) {
-      if (hooks.interrupt.aborted) break;
-      hooks.cellStarted(index);
-      const outcome = await runCell(spec, pool, started, builds, run.settings, hooks.interrupt);
-      // Ctrl-C in a terminal signals the whole process group: worker processes may die
-      // (failing the cell) a moment before our own handler runs. Such a cell is not a result.
-      if (outcome?.cell.status === 'failed') await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
-      if (outcome === null || hooks.interrupt.aborted) break;
-      await hooks.cellFinished(index, outcome.cell);
-      if (outcome.poolSuspect && !(started instanceof Error) && index < cells.length - 1) {
-        hooks.note(`restarting ${poolLabel(pool)}: its last run failed in a way that may have left it broken`);
-        await closeQuietly(started.scheduler);
-        started = await startPool(pool, hooks);
-      }
+/** The pool's state between requests: no cell, or the cell being measured. */
+export class PoolSession {
+  private started: StartedPool | Error | null = null;
+  private restartBeforeNext = false;
+  private current: { identity: CellIdentity; measurement: CellMeasurement } | null = null;
+  private readonly builds: WorkloadBuilds;
+
+  constructor(
+    readonly pool: PoolId,
+    private readonly settings: MeasureSettings,
+    workloadOptions: Record<string, string | undefined>,
+    private readonly hooks: PoolHooks,
+  ) {
+    this.builds = new WorkloadBuilds(workloadOptions);
+  }
+
+  async start(): Promise<void> {
+    this.started = await startPool(this.pool, this.hooks);
+  }
+
+  /** Build and warm up a cell; null when it is ready to sample, else the failed cell. */
+  async prepare(spec: PoolCell): Promise<Cell | null> {
+    this.current = null;
+    if (this.restartBeforeNext && !(this.started instanceof Error)) {
+      this.restartBeforeNext = false;
+      this.hooks.note(`restarting ${poolLabel(this.pool)}: its last run failed in a way that may have left it broken`);
+      if (this.started) await closeQuietly(this.started.scheduler);
+      this.started = await startPool(this.pool, this.hooks);
     }
-  } finally {
-    if (!(started instanceof Error)) await closeQuietly(started.scheduler);
-    await builds.disposeAll();
+    const started = this.started ?? new Error(`${poolLabel(this.pool)} was not started`);
+    const { workload, size } = spec;
+    const identity: CellIdentity = {
+      workload: workload.name,
+      size,
+      params: workload.sizes[size],
+      scheduler: this.pool.scheduler,
+      workers: this.pool.workers,
+      startupSeconds: started instanceof Error ? 0 : started.startupSeconds,
+    };
+    if (started instanceof Error) return { ...failedCell(identity, started), peakMemoryBytes: 0 };
+    let built: BuiltWorkload;
+    try {
+      built = await this.builds.get(workload, size);
+    } catch (err) {
+      const error = new Error(`could not build ${workload.name}/${size}: ${describeError(err).message}`);
+      return { ...failedCell(identity, error), peakMemoryBytes: 0 };
+    }
+    const input = { ...identity, workload, size, scheduler: started.scheduler, built, settings: this.settings, interrupt: this.hooks.interrupt };
+    try {
+      this.current = { identity, measurement: await CellMeasurement.prepare(input) };
+      return null;
+    } catch (err) {
+      return this.failed(identity, err, 0);
+    }
+  }
+
+  /** One timed run of the prepared cell: its seconds, or the failed cell (which ends the cell). */
+  async sample(): Promise<number | Cell> {
+    const current = this.current;
+    if (!current) throw new Error('no cell is prepared');
+    try {
+      return await current.measurement.sample();
+    } catch (err) {
+      this.current = null;
+      return this.failed(current.identity, err, await current.measurement.peakMemoryBytes());
+    }
+  }
+
+  /** The prepared cell, measured. */
+  async finish(raceEnd: NonNullable<Cell['raceEnd']>): Promise<Cell> {
+    const current = this.current;
+    if (!current || current.measurement.samples.length === 0) throw new Error('no cell with samples is prepared');
+    this.current = null;
+    return current.measurement.result(raceEnd);
+  }
+
+  async close(): Promise<void> {
+    if (this.started && !(this.started instanceof Error)) await closeQuietly(this.started.scheduler);
+    this.started = null;
+    await this.builds.disposeAll();
     await stopResourceSampling();
+  }
+
+  private failed(identity: CellIdentity, err: unknown, peakMemoryBytes: number): Cell {
+    if (err instanceof InterruptedError) throw err;
+    const cell = { ...failedCell(identity, err), peakMemoryBytes };
+    if (!POOL_SURVIVES.has(cell.error?.code ?? '')) this.restartBeforeNext = true;
+    return cell;
   }
 }
 
@@ -120,47 +171,6 @@ async function startPool(pool: PoolId, hooks: PoolHooks): Promise<StartedPool | 
     return new Error(`could not start ${poolLabel(pool)}: ${describeError(err).message}`);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-interface CellOutcome {
-  cell: Cell;
-  /** The failure happened on the pool and may have left it broken. */
-  poolSuspect: boolean;
-}
-
-/** Measure one cell; null when interrupted. */
-async function runCell(
-  spec: PoolCell,
-  pool: PoolId,
-  started: StartedPool | Error,
-  builds: WorkloadBuilds,
-  settings: MeasureSettings,
-  interrupt: AbortSignal,
-): Promise<CellOutcome | null> {
-  const { workload, size } = spec;
-  const identity: CellIdentity = {
-    workload: workload.name,
-    size,
-    params: workload.sizes[size],
-    scheduler: pool.scheduler,
-    workers: pool.workers,
-    startupSeconds: started instanceof Error ? 0 : started.startupSeconds,
-  };
-  if (started instanceof Error) return { cell: { ...failedCell(identity, started), peakMemoryBytes: 0 }, poolSuspect: false };
-  let built: BuiltWorkload;
-  try {
-    built = await builds.get(workload, size);
-  } catch (err) {
-    const error = new Error(`could not build ${workload.name}/${size}: ${describeError(err).message}`);
-    return { cell: { ...failedCell(identity, error), peakMemoryBytes: 0 }, poolSuspect: false };
-  }
-  try {
-    const cell = await measureCell({ ...identity, workload, size, scheduler: started.scheduler, built, settings, interrupt });
-    return { cell, poolSuspect: cell.status === 'failed' && !POOL_SURVIVES.has(cell.error?.code ?? '') };
-  } catch (err) {
-    if (err instanceof InterruptedError) return null;
-    throw err;
   }
 }
 

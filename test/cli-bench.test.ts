@@ -106,6 +106,28 @@ describe('schedlab bench', () => {
     expect(processes!.peakMemoryBytes).toBeGreaterThan(sync!.peakMemoryBytes);
   });
 
+  it('with --max-live-pools below the pools, alternates rounds between groups of pools and still measures every cell', async () => {
+    const out = join(dir, 'alternating');
+    const run = await runCli([
+      'bench', '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'), '--size', 'quick,small',
+      '--schedulers', 'sync,threads,processes', '--workers', '2', '--max-live-pools', '2', '--out-dir', out, '--no-report', ...TINY,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const results = await readResultsFile(join(out, (await readdir(out)).find((f) => f.endsWith('.json'))!));
+    expect(results.status).toBe('complete');
+    expect(results.cells.map((c) => `${c.size} ${c.scheduler} ${c.status}`)).toEqual([
+      'quick sync ok', 'quick threads ok', 'quick processes ok', 'small sync ok', 'small threads ok', 'small processes ok',
+    ]);
+    for (const cell of results.cells) {
+      // Cells resumed in a fresh process after a swap keep every sample taken before it.
+      expect(cell.samples.length).toBeGreaterThanOrEqual(3);
+      expect(cell.stats!.median).toBeGreaterThan(0);
+      expect(cell.tasks).toBe(cell.size === 'quick' ? 9 : 17); // chunks + 1 sum
+    }
+    // No pool process died in the swaps.
+    expect(run.stderr).not.toMatch(/died/);
+  });
+
   it('reports a wrong answer as unverified, never as a time, and exits 3 when no cell verified', async () => {
     const out = join(dir, 'wrong');
     const run = await runCli(['bench', '--workload-file', join(FIXTURES, 'wrong-answer.workload.mjs'), '--schedulers', 'sync', '--out-dir', out, '--no-report', ...TINY]);

@@ -58,6 +58,18 @@ describe('race', () => {
     expect(order.slice(9, 15)).toEqual([0, 1, 0, 1, 0, 1]);
   });
 
+  it('serves the cells whose pools are alive first, so rounds alternate between groups of pools', () => {
+    const race = startRace(4, settings);
+    let live = new Set([0, 1]); // two of four pools fit; a swap brings in the other two
+    const order: number[] = [];
+    for (let step = nextStep(race, 0, (i) => live.has(i)); step.kind === 'sample' && order.length < 12; step = nextStep(race, 0, (i) => live.has(i))) {
+      if (!live.has(step.cell)) live = step.cell < 2 ? new Set([0, 1]) : new Set([2, 3]);
+      order.push(step.cell);
+      recordSample(race, step.cell, 1 + 0.01 * ((order.length * 7) % 5));
+    }
+    expect(order).toEqual([0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3]);
+  });
+
   it('stops open cells when the budget is spent, after the minimum', () => {
     const race = startRace(2, { ...settings, budgetSeconds: 0.05 });
     const order = run(race, [stream(1.0, 0.1, 12), stream(1.0, 0.1, 13)], 0.01);

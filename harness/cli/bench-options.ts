@@ -40,6 +40,7 @@ export interface RawBenchOptions {
   minSamples?: string;
   maxSamples?: string;
   runTimeout?: string;
+  maxLivePools?: string;
   /** Print the plan and stop: no directory is created, nothing is written. */
   dryRun?: boolean;
   /** A Redis for the bullmq scheduler (its pools start their workers against it). */
@@ -74,7 +75,16 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
   // Last: the only check that creates anything (and a dry run creates nothing).
   const outDir = raw.dryRun ? resolve(raw.outDir) : await prepareOutDir(raw.outDir);
   const workloadFile = raw.workloadFile ? resolve(raw.workloadFile) : undefined;
-  return { preset, settings, pools, outDir, workloadOptions: { jsonDir }, ...(workloadFile ? { workloadFile } : {}) };
+  const maxLivePools = raw.maxLivePools === undefined ? undefined : parsePositiveIntegers('--max-live-pools', raw.maxLivePools, true)[0]!;
+  return {
+    preset,
+    settings,
+    pools,
+    outDir,
+    workloadOptions: { jsonDir },
+    ...(workloadFile ? { workloadFile } : {}),
+    ...(maxLivePools !== undefined ? { maxLivePools } : {}),
+  };
 }
 
 /**

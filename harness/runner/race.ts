@@ -13,7 +13,8 @@
  * The leader keeps sampling while any challenger is open and ends as `leader`.
  *
  * Samples are handed out one at a time in rounds, each round visiting the open cells in plan
- * order, so a drift of the shared machine hits every competitor alike. A round always finishes,
+ * order (the cells whose pools are alive first, when not all can be: rounds then alternate
+ * between groups of pools), so a drift of the shared machine hits every competitor alike. A round always finishes,
  * so the budget may be overrun by at most one round. Decisions are final: a cell that is out
  * stays out even if the leader changes later (the new leader is faster still).
  *
@@ -64,10 +65,15 @@ export function recordSample(race: Race, cell: number, seconds: number): void {
   race.cells[cell]!.samples.push(seconds);
 }
 
-/** The next cell to sample, or done. `elapsedSeconds`: time the race has taken so far. */
-export function nextStep(race: Race, elapsedSeconds: number): RaceStep {
+/**
+ * The next cell to sample, or done. `elapsedSeconds`: time the race has taken so far.
+ * `ready`: when not every pool can be alive at once, which cells can be sampled without a swap;
+ * the round serves those first, so a round costs one swap of pools, not one per cell.
+ */
+export function nextStep(race: Race, elapsedSeconds: number, ready?: (cell: number) => boolean): RaceStep {
   if (race.queue.length === 0) planRound(race, elapsedSeconds);
-  const cell = race.queue.shift();
+  const at = ready ? Math.max(0, race.queue.findIndex(ready)) : 0;
+  const [cell] = race.queue.splice(at, 1);
   return cell === undefined ? { kind: 'done' } : { kind: 'sample', cell };
 }
 

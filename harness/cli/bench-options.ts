@@ -72,10 +72,10 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
   const workerCounts = raw.workers ? parsePositiveIntegers('--workers', raw.workers) : defaultWorkerCounts(os.availableParallelism());
   const jsonDir = raw.jsonDir ? await checkReadableDir('--json-dir', raw.jsonDir) : undefined;
   const pools = planMatrix({ workloads, sizes, schedulers: schedulers as SchedulerName[], workerCounts });
+  const maxLivePools = raw.maxLivePools === undefined ? undefined : parsePositiveIntegers('--max-live-pools', raw.maxLivePools, true)[0]!;
   // Last: the only check that creates anything (and a dry run creates nothing).
   const outDir = raw.dryRun ? resolve(raw.outDir) : await prepareOutDir(raw.outDir);
   const workloadFile = raw.workloadFile ? resolve(raw.workloadFile) : undefined;
-  const maxLivePools = raw.maxLivePools === undefined ? undefined : parsePositiveIntegers('--max-live-pools', raw.maxLivePools, true)[0]!;
   return {
     preset,
     settings,

@@ -37,11 +37,10 @@ import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js'
 import { PROBE_NAME, measureProbe } from '../measure/reference-probe.js';
 import { groupKey, poolLabel, type PoolId } from '../../common/cells.js';
 import { cellLabel, countCells, type BenchPlan, type CellSpec } from './plan.js';
-import { PoolClient } from './pool-client.js';
+import { LivePools, inBatches } from './live-pools.js';
 import type { PoolReply, PoolRequest } from './pool-protocol.js';
 import { nextStep, recordFailure, recordSample, startRace } from './race.js';
 import type { DashboardState } from '../../schedulers/dashboard/state.js';
-import { applyBatch } from './dashboard-relay.js';
 
 /** What the runner reports as races start and cells finish (the CLI draws it: cli/progress.ts). */
 export interface ProgressReporter {
@@ -119,20 +118,6 @@ export function raceGroups(plan: Pick<BenchPlan, 'pools'>): RaceGroup[] {
   return [...groups.values()];
 }
 
-/** Run `task` over `items`, at most `limit` at a time; results in order. */
-async function inBatches<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
 export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchOutcome> {
   const startedAt = new Date();
   const { runId, path } = await freeRunPath(plan.outDir, startedAt);
@@ -155,7 +140,7 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
   };
 
   const cores = Math.max(1, os.availableParallelism());
-  const pools = new LivePools(plan, ctx, cores);
+  const pools = new LivePools(plan, { note: (message) => ctx.progress.note(message), ...(ctx.dashboard ? { dashboard: ctx.dashboard } : {}) }, cores);
   const onInterrupt = (): void => pools.interruptAll();
   ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
   try {
@@ -183,105 +168,6 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
   results.status = !interrupted && results.cells.length === results.plannedCells ? 'complete' : 'partial';
   await writeResultsFileAtomic(path, results);
   return { path, results, interrupted };
-}
-
-/**
- * The run's pool processes. Normally all are alive for the whole run; with `maxLivePools`
- * below the number of pools, at most that many are, the least recently used one (preferably
- * one whose cell in the current race is decided) closed to make room for the next.
- */
-class LivePools {
-  /** Live clients by pool index, least recently used first. */
-  private readonly live = new Map<number, PoolClient>();
-  /** Why a pool's process could not run at all, by pool index (unset: it started or never ran). */
-  private readonly startErrors = new Map<number, string>();
-  readonly max: number;
-
-  constructor(
-    private readonly plan: BenchPlan,
-    private readonly ctx: RunContext,
-    private readonly cores: number,
-  ) {
-    this.max = Math.max(1, Math.min(plan.maxLivePools ?? Infinity, plan.pools.length));
-  }
-
-  get alternating(): boolean {
-    return this.max < this.plan.pools.length;
-  }
-
-  isLive(pool: number): boolean {
-    return this.live.has(pool);
-  }
-
-  /** The live client of a pool (every request goes to a pool brought in first). */
-  client(pool: number): PoolClient {
-    const client = this.live.get(pool);
-    if (!client) throw new Error(`${poolLabel(this.plan.pools[pool]!.pool)} is not alive (a runner bug: it must be brought in first)`);
-    return client;
-  }
-
-  startError(pool: number): string | undefined {
-    return this.startErrors.get(pool);
-  }
-
-  /** Start the first pools (all of them unless capped), one per core at a time. */
-  async startFirst(): Promise<void> {
-    const first = this.plan.pools.slice(0, this.max).map((_, i) => i);
-    await inBatches(first, this.cores, (pool) => this.start(pool));
-  }
-
-  /** The pool's client, started (after closing others to make room) if it is not alive. */
-  async bring(pool: number, evict: (pool: number) => Promise<void>, decided: (pool: number) => boolean): Promise<PoolClient> {
-    const client = this.live.get(pool);
-    if (client) {
-      this.live.delete(pool); // re-insert: most recently used
-      this.live.set(pool, client);
-      return client;
-    }
-    while (this.live.size >= this.max) {
-      const candidates = [...this.live.keys()];
-      const victim = candidates.find(decided) ?? candidates[0]!;
-      await evict(victim);
-      const gone = this.live.get(victim)!;
-      this.live.delete(victim);
-      await gone.close();
-    }
-    await this.start(pool);
-    return this.live.get(pool)!;
-  }
-
-  private async start(pool: number): Promise<void> {
-    const { plan, ctx } = this;
-    const board = ctx.dashboard;
-    const client = new PoolClient(plan.pools[pool]!.pool, {
-      note: (message) => ctx.progress.note(message),
-      ...(board ? { dashboard: (batch) => applyBatch(board, batch) } : {}),
-    });
-    this.live.set(pool, client);
-    const job = {
-      pool: client.pool,
-      settings: plan.settings,
-      workloadOptions: plan.workloadOptions,
-      ...(plan.workloadFile ? { workloadFile: plan.workloadFile } : {}),
-      ...(board ? { dashboard: true } : {}),
-    };
-    // A process that cannot load the workloads fails its cells at prepare, with the reason.
-    try {
-      await client.start(job);
-      this.startErrors.delete(pool);
-    } catch (err) {
-      if (!(err instanceof InterruptedError)) this.startErrors.set(pool, `${poolLabel(client.pool)} could not run: ${(err as Error).message}`);
-    }
-  }
-
-  interruptAll(): void {
-    for (const client of this.live.values()) client.interrupt();
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.live.values()].map((c) => c.close()));
-    this.live.clear();
-  }
 }
 
 /** Races one (workload, size) after another on the run's pools. */

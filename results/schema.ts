@@ -105,10 +105,11 @@ export const cellSchema = z.object({
     .nullable(),
   /**
    * Why the cell stopped sampling in its workload's race (harness/runner/race.ts): leader, slower
-   * (than the leader beyond noise), within-noise (of the leader, at the sample cap), budget
-   * (the workload's budget was spent), failed. null in version-1 files and for failed cells.
+   * (than the leader beyond noise), far-slower (every sample over 4 × the leader's slowest, so
+   * stopped before its minimum), within-noise (of the leader, at the sample cap), budget (the
+   * workload's budget was spent), failed. null in version-1 files.
    */
-  raceEnd: z.enum(['leader', 'slower', 'within-noise', 'budget', 'failed']).nullable().default(null),
+  raceEnd: z.enum(['leader', 'slower', 'far-slower', 'within-noise', 'budget', 'failed']).nullable().default(null),
   /** Outside load during the samples; null where it cannot be read (no /proc) and in version-1 files. */
   noise: cellNoiseSchema.nullable().default(null),
 });

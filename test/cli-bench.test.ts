@@ -69,17 +69,18 @@ describe('schedlab bench', () => {
       ['threads', 2, 'ok', true],
       ['processes', 2, 'ok', true],
     ]);
-    // The three cells raced: each took at least the minimum of 3 samples, exactly one led, and
-    // the reference probe ran at the start, in the race and at the end.
+    // The three cells raced: each took at least the minimum of 3 samples (unless it was far
+    // slower than the leader after its first), exactly one led, and the reference probe ran at
+    // the start, in the race and at the end.
     expect(results.settings).toEqual({ budgetSeconds: 0.2, minSamples: 3, maxSamples: 5, runTimeoutSeconds: 120 });
     expect(results.cells.filter((c) => c.raceEnd === 'leader')).toHaveLength(1);
     expect(results.reference!.points.map((p) => p.group)).toEqual(expect.arrayContaining([null, 'sum-squares/quick']));
     expect(results.reference!.points.length).toBeGreaterThanOrEqual(3);
     for (const cell of results.cells) {
       expect(cell.params).toEqual({ n: 20000, chunks: 8 });
-      expect(cell.samples.length).toBeGreaterThanOrEqual(3);
+      expect(cell.samples.length).toBeGreaterThanOrEqual(cell.raceEnd === 'far-slower' ? 1 : 3);
       expect(cell.samples.length).toBeLessThanOrEqual(5);
-      expect(['leader', 'slower', 'within-noise', 'budget']).toContain(cell.raceEnd);
+      expect(['leader', 'slower', 'far-slower', 'within-noise', 'budget']).toContain(cell.raceEnd);
       if (process.platform === 'linux') {
         // The sample windows (run + verify + IPC) cover the timed runs.
         expect(cell.noise!.windowSeconds).toBeGreaterThanOrEqual(cell.samples.reduce((a, b) => a + b, 0));
@@ -104,6 +105,28 @@ describe('schedlab bench', () => {
     expect(processes!.bytes.toWorkers).toBeGreaterThan(0);
     // Worker processes are part of the measured tree: more memory than the main process alone.
     expect(processes!.peakMemoryBytes).toBeGreaterThan(sync!.peakMemoryBytes);
+  });
+
+  it('with --max-live-pools below the pools, alternates rounds between groups of pools and still measures every cell', async () => {
+    const out = join(dir, 'alternating');
+    const run = await runCli([
+      'bench', '--workload-file', join(FIXTURES, 'sum-squares.workload.mjs'), '--size', 'quick,small',
+      '--schedulers', 'sync,threads,processes', '--workers', '2', '--max-live-pools', '2', '--out-dir', out, '--no-report', ...TINY,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const results = await readResultsFile(join(out, (await readdir(out)).find((f) => f.endsWith('.json'))!));
+    expect(results.status).toBe('complete');
+    expect(results.cells.map((c) => `${c.size} ${c.scheduler} ${c.status}`)).toEqual([
+      'quick sync ok', 'quick threads ok', 'quick processes ok', 'small sync ok', 'small threads ok', 'small processes ok',
+    ]);
+    for (const cell of results.cells) {
+      // Cells resumed in a fresh process after a swap keep every sample taken before it.
+      expect(cell.samples.length).toBeGreaterThanOrEqual(cell.raceEnd === 'far-slower' ? 1 : 3);
+      expect(cell.stats!.median).toBeGreaterThan(0);
+      expect(cell.tasks).toBe(cell.size === 'quick' ? 9 : 17); // chunks + 1 sum
+    }
+    // No pool process died in the swaps.
+    expect(run.stderr).not.toMatch(/died/);
   });
 
   it('reports a wrong answer as unverified, never as a time, and exits 3 when no cell verified', async () => {

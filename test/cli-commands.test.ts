@@ -29,6 +29,7 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
     ['missing workload file', ['--workload-file', join(FIXTURES, 'missing.mjs')], /missing\.mjs/],
     ['unreadable --json-dir', ['--workloads', 'json-files', '--json-dir', join(FIXTURES, 'no-such-dir')], /--json-dir .*no-such-dir: cannot read that directory \(ENOENT\)/],
     ['non-numeric budget', ['--workload-file', sumSquares, '--budget', 'soon'], /--budget: "soon" is not a positive number of seconds/],
+    ['zero live pools', ['--workload-file', sumSquares, '--max-live-pools', '0'], /--max-live-pools: "0" is not a positive integer/],
     ['unknown option', ['--frobnicate'], /unknown option '--frobnicate'/],
     // A real process, not vitest: vite would transform the .ts itself. The error crosses from Node's
     // loader thread as an object with no prototype; its text is the TypeScript diagnostic.

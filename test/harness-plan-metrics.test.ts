@@ -1,7 +1,7 @@
 // The harness's pure parts: the matrix, option checks, derived metrics, the task stream cap.
 import { describe, expect, it } from 'vitest';
 import { UsageError, parsePositiveIntegers, pickNames } from '../dist/harness/cli/bench-options.js';
-import { perTaskOverheadUs, statsFromSamples, withSpeedups } from '../dist/harness/measure/metrics.js';
+import { mergeCellParts, perTaskOverheadUs, statsFromSamples, withSpeedups } from '../dist/harness/measure/metrics.js';
 import { poolLabel } from '../dist/common/cells.js';
 import { countCells, defaultWorkerCounts, planMatrix } from '../dist/harness/runner/plan.js';
 import { MAX_TASK_SPANS, RunEventRecorder } from '../dist/harness/measure/task-stream.js';
@@ -83,6 +83,20 @@ describe('metrics', () => {
     expect(perTaskOverheadUs([1], [1.5], 2, 0)).toBeNull();
     // Each run is paired with its own compute time: a slow run that also computed longer is no outlier.
     expect(perTaskOverheadUs([1, 1.1, 3], [0.9, 1.0, 2.9], 1, 1000)).toBeCloseTo(100);
+  });
+
+  it('merges the parts of a cell measured in successive pool processes, weighting per-sample figures by samples', () => {
+    const a = { ...cell('threads', 2, 1), samples: [1, 1.2], cpuSeconds: 2, peakMemoryBytes: 100, bytes: { toWorkers: 10, fromWorkers: 0, betweenWorkers: 0 }, perTaskOverheadUs: 5, startupSeconds: 0.3 };
+    const b = { ...cell('threads', 2, 1), samples: [0.8], cpuSeconds: 0.5, peakMemoryBytes: 300, bytes: { toWorkers: 40, fromWorkers: 0, betweenWorkers: 0 }, perTaskOverheadUs: 2, startupSeconds: 0.4 };
+    const merged = mergeCellParts([a, b]);
+    expect(merged.samples).toEqual([1, 1.2, 0.8]);
+    expect(merged.stats!.median).toBe(1);
+    expect(merged.cpuSeconds).toBeCloseTo(1.5, 12);
+    expect(merged.perTaskOverheadUs).toBeCloseTo(4, 12);
+    expect(merged.bytes.toWorkers).toBe(20);
+    expect(merged.peakMemoryBytes).toBe(300);
+    expect(merged.startupSeconds).toBe(0.3);
+    expect(mergeCellParts([a])).toBe(a);
   });
 
   it('computes the stored statistics from the samples: median, sample sd, and rme as tinybench does (t × sem / mean)', () => {

@@ -43,7 +43,7 @@ describe('race', () => {
 
   it('spends samples where the decision is close: a clear loser stops early, a near tie goes on', () => {
     const race = startRace(3, settings);
-    run(race, [stream(1.0, 0.1, 6), stream(1.02, 0.1, 7), stream(5.0, 0.02, 8)]);
+    run(race, [stream(1.0, 0.1, 6), stream(1.02, 0.1, 7), stream(2.5, 0.02, 8)]);
     expect(race.cells[2]).toMatchObject({ end: 'slower' });
     expect(race.cells[2]!.samples).toHaveLength(3);
     expect(race.cells[0]!.samples.length).toBeGreaterThan(3);
@@ -52,10 +52,22 @@ describe('race', () => {
 
   it('interleaves samples of the open cells one at a time, in plan order', () => {
     const race = startRace(3, settings);
-    const order = run(race, [stream(1.0, 0.1, 9), stream(1.0, 0.1, 10), stream(9.0, 0.01, 11)]);
+    const order = run(race, [stream(1.0, 0.1, 9), stream(1.0, 0.1, 10), stream(3.0, 0.01, 11)]);
     expect(order.slice(0, 9)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
     // Cell 2 is out after the minimum; the other two alternate.
     expect(order.slice(9, 15)).toEqual([0, 1, 0, 1, 0, 1]);
+  });
+
+  it('serves the cells whose pools are alive first, so rounds alternate between groups of pools', () => {
+    const race = startRace(4, settings);
+    let live = new Set([0, 1]); // two of four pools fit; a swap brings in the other two
+    const order: number[] = [];
+    for (let step = nextStep(race, 0, (i) => live.has(i)); step.kind === 'sample' && order.length < 12; step = nextStep(race, 0, (i) => live.has(i))) {
+      if (!live.has(step.cell)) live = step.cell < 2 ? new Set([0, 1]) : new Set([2, 3]);
+      order.push(step.cell);
+      recordSample(race, step.cell, 1 + 0.01 * ((order.length * 7) % 5));
+    }
+    expect(order).toEqual([0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3]);
   });
 
   it('stops open cells when the budget is spent, after the minimum', () => {
@@ -73,6 +85,19 @@ describe('race', () => {
     expect(order).not.toContain(1);
     expect(leaderOf(race)).toBe(2);
     expect(race.cells.map((c) => c.end)).toEqual(['slower', 'failed', 'leader']);
+  });
+
+  it('stops a cell far slower than the leader after one sample, but never the likely runner-up', () => {
+    // sync leads; threads is the fastest other scheduler (protected even though it is far slower);
+    // both bullmq cells are over 4 × the leader's slowest sample and stop after the first round.
+    const race = startRace(4, settings, ['sync', 'threads', 'bullmq', 'bullmq']);
+    run(race, [stream(1.0, 0.02, 17), stream(5.0, 0.02, 18), stream(9.0, 0.02, 19), stream(8.0, 0.02, 20)]);
+    expect(race.cells.map((c) => [c.end, c.samples.length])).toEqual([
+      ['leader', 3],
+      ['slower', 3],
+      ['far-slower', 1],
+      ['far-slower', 1],
+    ]);
   });
 
   it('a single cell takes the minimum and ends as leader', () => {

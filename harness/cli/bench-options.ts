@@ -40,6 +40,7 @@ export interface RawBenchOptions {
   minSamples?: string;
   maxSamples?: string;
   runTimeout?: string;
+  maxLivePools?: string;
   /** Print the plan and stop: no directory is created, nothing is written. */
   dryRun?: boolean;
   /** A Redis for the bullmq scheduler (its pools start their workers against it). */
@@ -71,10 +72,19 @@ export async function resolveBenchPlan(raw: RawBenchOptions, source: WorkloadSou
   const workerCounts = raw.workers ? parsePositiveIntegers('--workers', raw.workers) : defaultWorkerCounts(os.availableParallelism());
   const jsonDir = raw.jsonDir ? await checkReadableDir('--json-dir', raw.jsonDir) : undefined;
   const pools = planMatrix({ workloads, sizes, schedulers: schedulers as SchedulerName[], workerCounts });
+  const maxLivePools = raw.maxLivePools === undefined ? undefined : parsePositiveIntegers('--max-live-pools', raw.maxLivePools, true)[0]!;
   // Last: the only check that creates anything (and a dry run creates nothing).
   const outDir = raw.dryRun ? resolve(raw.outDir) : await prepareOutDir(raw.outDir);
   const workloadFile = raw.workloadFile ? resolve(raw.workloadFile) : undefined;
-  return { preset, settings, pools, outDir, workloadOptions: { jsonDir }, ...(workloadFile ? { workloadFile } : {}) };
+  return {
+    preset,
+    settings,
+    pools,
+    outDir,
+    workloadOptions: { jsonDir },
+    ...(workloadFile ? { workloadFile } : {}),
+    ...(maxLivePools !== undefined ? { maxLivePools } : {}),
+  };
 }
 
 /**

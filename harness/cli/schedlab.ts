@@ -76,6 +76,7 @@ function buildProgram(): Command {
     .option('--min-samples <n>', "samples every cell gets, whatever the budget; 3 or more for tested verdicts (default: the preset's)")
     .option('--max-samples <n>', "samples after which a cell within noise of the leader stops (default: the preset's)")
     .option('--run-timeout <seconds>', "fail a cell whose single run takes longer (default: the preset's)")
+    .option('--max-live-pools <n>', 'at most this many pool processes alive at once (default: all); with fewer, the rounds of a race alternate between groups of pools, each swap starting pools and warming up again')
     .option('--redis <url>', 'run the bullmq pools on this Redis (redis://[:password@]host:port) instead of an embedded redis-server')
     .option('--dry-run', 'print the matrix (pools and cells) and stop, without running or writing anything')
     .option('--no-report', 'do not render the HTML report after the run')

@@ -60,3 +60,39 @@ export function withSpeedups(cells: Cell[]): Cell[] {
     return { ...cell, speedup, efficiency: speedup === null ? null : speedup / cell.workers };
   });
 }
+
+/**
+ * One cell from the parts measured in successive processes of its pool (when pools alternate,
+ * a pool is closed between rounds and its cell resumed, after a new warm-up, in a fresh
+ * process). Samples are concatenated and their statistics recomputed; per-sample figures
+ * (bytes, CPU, per-task overhead) are averaged weighted by each part's samples; peak memory is
+ * the largest part's; start-up and the task stream are the first part's.
+ */
+export function mergeCellParts(parts: readonly Cell[]): Cell {
+  const [first, ...rest] = parts;
+  if (!first) throw new Error('no cell parts to merge');
+  if (rest.length === 0) return first;
+  const samples = parts.flatMap((p) => p.samples);
+  const weighted = (value: (c: Cell) => number | null): number | null => {
+    let sum = 0;
+    for (const p of parts) {
+      const v = value(p);
+      if (v === null) return null;
+      sum += v * p.samples.length;
+    }
+    return sum / samples.length;
+  };
+  return {
+    ...first,
+    samples,
+    stats: statsFromSamples(samples),
+    perTaskOverheadUs: weighted((c) => c.perTaskOverheadUs),
+    bytes: {
+      toWorkers: Math.round(weighted((c) => c.bytes.toWorkers)!),
+      fromWorkers: Math.round(weighted((c) => c.bytes.fromWorkers)!),
+      betweenWorkers: Math.round(weighted((c) => c.bytes.betweenWorkers)!),
+    },
+    cpuSeconds: weighted((c) => c.cpuSeconds),
+    peakMemoryBytes: Math.max(...parts.map((p) => p.peakMemoryBytes)),
+  };
+}

@@ -4,7 +4,11 @@
  * Every pool (scheduler × workers) runs in a process of its own (pool-client.ts forks
  * pool-process.ts), and all of them stay alive for the whole run: they are started at the
  * beginning, one per core at a time, and closed at the end, so start-up is paid (and stored)
- * once per pool. Then, for each (workload, size) in plan order:
+ * once per pool. With `--max-live-pools` below the number of pools, at most that many are
+ * alive: a round serves the live pools' cells first, then closes the least recently used
+ * pools (preferably those whose cell is decided) and starts the others, so rounds alternate
+ * between groups of pools; a resumed cell is warmed up again in its new process and its parts
+ * are merged (measure/metrics.ts `mergeCellParts`). Then, for each (workload, size) in plan order:
  *   1. every pool prepares its cell (builds the workload, warms up), one per core at a time;
  *   2. the cells race (race.ts): this process hands out one sample at a time, interleaved,
  *      to the cells still undecided against the leader, until each is decided or the
@@ -28,16 +32,15 @@ import { writeResultsFileAtomic } from '../../results/io.js';
 import { RESULTS_SCHEMA_VERSION, type Cell, type CellNoise, type ResultsFile } from '../../results/schema.js';
 import { InterruptedError, failedCell, type CellIdentity } from '../measure/cell.js';
 import { captureEnvironment } from '../measure/environment.js';
-import { withSpeedups } from '../measure/metrics.js';
+import { mergeCellParts, withSpeedups } from '../measure/metrics.js';
 import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
 import { PROBE_NAME, measureProbe } from '../measure/reference-probe.js';
 import { groupKey, poolLabel, type PoolId } from '../../common/cells.js';
 import { cellLabel, countCells, type BenchPlan, type CellSpec } from './plan.js';
-import { PoolClient } from './pool-client.js';
-import type { PoolReply } from './pool-protocol.js';
+import { LivePools, inBatches } from './live-pools.js';
+import type { PoolReply, PoolRequest } from './pool-protocol.js';
 import { nextStep, recordFailure, recordSample, startRace } from './race.js';
 import type { DashboardState } from '../../schedulers/dashboard/state.js';
-import { applyBatch } from './dashboard-relay.js';
 
 /** What the runner reports as races start and cells finish (the CLI draws it: cli/progress.ts). */
 export interface ProgressReporter {
@@ -115,20 +118,6 @@ export function raceGroups(plan: Pick<BenchPlan, 'pools'>): RaceGroup[] {
   return [...groups.values()];
 }
 
-/** Run `task` over `items`, at most `limit` at a time; results in order. */
-async function inBatches<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
 export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchOutcome> {
   const startedAt = new Date();
   const { runId, path } = await freeRunPath(plan.outDir, startedAt);
@@ -150,35 +139,17 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
     results.reference!.points.push({ group, ...(await measureProbe()) });
   };
 
-  const board = ctx.dashboard;
-  const clients = plan.pools.map(
-    ({ pool }) =>
-      new PoolClient(pool, {
-        note: (message) => ctx.progress.note(message),
-        ...(board ? { dashboard: (batch) => applyBatch(board, batch) } : {}),
-      }),
-  );
-  const onInterrupt = (): void => clients.forEach((c) => c.interrupt());
-  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
   const cores = Math.max(1, os.availableParallelism());
+  const pools = new LivePools(plan, { note: (message) => ctx.progress.note(message), ...(ctx.dashboard ? { dashboard: ctx.dashboard } : {}) }, cores);
+  const onInterrupt = (): void => pools.interruptAll();
+  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
   try {
     await probe(null);
-    const startErrors = await inBatches(clients, cores, async (client) => {
-      const job = {
-        pool: client.pool,
-        settings: plan.settings,
-        workloadOptions: plan.workloadOptions,
-        ...(plan.workloadFile ? { workloadFile: plan.workloadFile } : {}),
-        ...(board ? { dashboard: true } : {}),
-      };
-      // A process that cannot load the workloads fails its cells at prepare, with the reason.
-      return client.start(job).then(() => null, (err: Error) => (err instanceof InterruptedError ? null : `${poolLabel(client.pool)} could not run: ${err.message}`));
-    });
-    const meter = new OutsideLoadMeter();
-    const runner = new RaceRunner(plan, clients, startErrors, meter, ctx, probe, results.plannedCells);
+    await pools.startFirst();
+    const runner = new RaceRunner(plan, pools, new OutsideLoadMeter(), ctx, probe, results.plannedCells, cores);
     for (const group of raceGroups(plan)) {
       if (ctx.interrupt.aborted) break;
-      const cells = await runner.race(group, cores);
+      const cells = await runner.race(group);
       if (cells === null) break; // interrupted: the race is not a result
       results.cells = withSpeedups([...results.cells, ...cells]);
       await writeResultsFileAtomic(path, results);
@@ -189,7 +160,7 @@ export async function runBench(plan: BenchPlan, ctx: RunContext): Promise<BenchO
   } finally {
     ctx.interrupt.removeEventListener('abort', onInterrupt);
     if (ctx.interrupt.aborted) onInterrupt();
-    await Promise.all(clients.map((c) => c.close()));
+    await pools.closeAll();
   }
 
   const interrupted = ctx.interrupt.aborted;
@@ -205,39 +176,62 @@ class RaceRunner {
 
   constructor(
     private readonly plan: BenchPlan,
-    private readonly clients: PoolClient[],
-    /** Why a pool's process could not run at all (null: it started). */
-    private readonly startErrors: Array<string | null>,
+    private readonly pools: LivePools,
     private readonly meter: OutsideLoadMeter,
     private readonly ctx: RunContext,
     private readonly probe: (group: string | null) => Promise<void>,
     private readonly plannedCells: number,
+    private readonly cores: number,
   ) {}
 
   /** The race's cells in plan order, or null when interrupted. */
-  async race(group: RaceGroup, cores: number): Promise<Cell[] | null> {
-    const { ctx } = this;
+  async race(group: RaceGroup): Promise<Cell[] | null> {
+    const { ctx, pools } = this;
     ctx.progress.raceStarted(group.first, group.cells.length, group.label);
     const outcome: Array<Cell | null> = group.cells.map(() => null);
     const noise: Array<CellNoise | null> = group.cells.map(() => null);
-    const race = startRace(group.cells.length, this.plan.settings);
+    /** Parts of cells measured in pool processes that were closed since (alternating pools). */
+    const parts: Cell[][] = group.cells.map(() => []);
+    /** Whether the cell is prepared in its pool's live process. */
+    const prepared = group.cells.map(() => false);
+    const race = startRace(group.cells.length, this.plan.settings, group.cells.map((c) => c.spec.pool.scheduler));
+    const cellOf = (pool: number): number => group.cells.findIndex((c) => c.pool === pool);
+    const prepare = async (i: number): Promise<void> => {
+      const { spec, pool } = group.cells[i]!;
+      this.showOnDashboard(group.first + i, spec); // its warm-up is the first thing the board shows
+      const reply = await this.ask(pool, spec, { type: 'prepare', workload: spec.workload.name, size: spec.size });
+      if (reply === null) prepared[i] = true;
+      else {
+        outcome[i] = reply as Cell;
+        recordFailure(race, i);
+      }
+    };
+    /** Before a pool is closed to make room: keep what its cell measured so far. */
+    const evict = async (pool: number): Promise<void> => {
+      const i = cellOf(pool);
+      if (i < 0 || !prepared[i]) return;
+      prepared[i] = false;
+      if (race.cells[i]!.samples.length > parts[i]!.reduce((n, p) => n + p.samples.length, 0)) {
+        parts[i]!.push((await this.ask(pool, group.cells[i]!.spec, { type: 'finish', raceEnd: 'budget' })) as Cell);
+      }
+    };
+    const decided = (pool: number): boolean => {
+      const i = cellOf(pool);
+      return i < 0 || race.cells[i]!.end !== null;
+    };
     try {
-      const prepared = await inBatches(group.cells, cores, ({ spec, pool }) =>
-        this.ask(pool, spec, { type: 'prepare', workload: spec.workload.name, size: spec.size }),
+      await inBatches(
+        group.cells.flatMap((c, i) => (pools.isLive(c.pool) ? [i] : [])),
+        this.cores,
+        prepare,
       );
-      prepared.forEach((reply, i) => {
-        if (reply !== null) {
-          outcome[i] = reply as Cell;
-          recordFailure(race, i);
-        }
-      });
-      await this.meter.relist(); // every pool's workers exist now
+      await this.meter.relist(); // the pools' workers exist now
       await this.probe(group.label);
       const start = performance.now();
       let lastProbe = start;
       let round = race.rounds;
       for (;;) {
-        const step = nextStep(race, (performance.now() - start) / 1000);
+        const step = nextStep(race, (performance.now() - start) / 1000, (i) => pools.isLive(group.cells[i]!.pool));
         if (step.kind === 'done') break;
         if (race.rounds !== round) {
           round = race.rounds;
@@ -247,6 +241,14 @@ class RaceRunner {
           }
         }
         const { spec, pool } = group.cells[step.cell]!;
+        if (!pools.isLive(pool)) {
+          await pools.bring(pool, evict, decided);
+          await this.meter.relist();
+        }
+        if (!prepared[step.cell]) {
+          await prepare(step.cell);
+          if (!prepared[step.cell]) continue; // it failed: recorded
+        }
         this.showOnDashboard(group.first + step.cell, spec);
         const before = this.meter.snapshot();
         const windowStart = performance.now();
@@ -263,13 +265,15 @@ class RaceRunner {
         await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
         if (ctx.interrupt.aborted) return null;
         outcome[step.cell] = reply as Cell;
+        prepared[step.cell] = false;
         recordFailure(race, step.cell);
       }
       for (const [i, { spec, pool }] of group.cells.entries()) {
         if (outcome[i]) continue;
-        const end = race.cells[i]!.end ?? 'budget';
-        const finished = (await this.ask(pool, spec, { type: 'finish', raceEnd: end === 'failed' ? 'budget' : end })) as Cell;
-        outcome[i] = { ...finished, noise: noise[i] ?? null };
+        const own = parts[i]!;
+        if (prepared[i] && pools.isLive(pool)) own.push((await this.ask(pool, spec, { type: 'finish', raceEnd: 'budget' })) as Cell);
+        prepared[i] = false;
+        outcome[i] = { ...mergeCellParts(own), raceEnd: race.cells[i]!.end ?? 'budget', noise: noise[i] ?? null };
       }
       return outcome as Cell[];
     } catch (err) {
@@ -279,11 +283,11 @@ class RaceRunner {
   }
 
   /** A request to the cell's pool; a pool that died or could not run answers with the failed cell. */
-  private async ask(pool: number, spec: CellSpec, request: Parameters<PoolClient['request']>[0]): Promise<PoolReply> {
-    const startError = this.startErrors[pool];
+  private async ask(pool: number, spec: CellSpec, request: PoolRequest): Promise<PoolReply> {
+    const startError = this.pools.startError(pool);
     if (startError) return { ...failedCell(identityOf(spec), new Error(startError)), peakMemoryBytes: 0 };
     try {
-      return await this.clients[pool]!.request(request);
+      return await this.pools.client(pool).request(request);
     } catch (err) {
       if (err instanceof InterruptedError || this.ctx.interrupt.aborted) throw new InterruptedError();
       return { ...failedCell(identityOf(spec), err), peakMemoryBytes: 0 };

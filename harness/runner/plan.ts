@@ -105,12 +105,13 @@ export function cellLabel(cell: CellSpec): string {
 }
 
 /** What a run will do, for `--dry-run`: settings, then one line per pool with its cells. */
-export function describePlan(plan: { preset: Preset; settings: MeasureSettings; pools: PoolPlan[]; outDir: string }): string {
+export function describePlan(plan: { preset: Preset; settings: MeasureSettings; pools: PoolPlan[]; outDir: string; maxLivePools?: number }): string {
   const { settings } = plan;
+  const live = plan.maxLivePools !== undefined && plan.maxLivePools < plan.pools.length ? `; at most ${plan.maxLivePools} pools alive at once (rounds alternate)` : '';
   const lines = [
     `preset ${plan.preset.name}: ${countCells(plan.pools)} cells in ${plan.pools.length} pools; ` +
       `the cells of each workload and size race for ${settings.budgetSeconds} s of samples (${settings.minSamples} to ${settings.maxSamples} per cell), ` +
-      `runs longer than ${settings.runTimeoutSeconds} s fail; results in ${plan.outDir}`,
+      `runs longer than ${settings.runTimeoutSeconds} s fail${live}; results in ${plan.outDir}`,
   ];
   for (const { pool, cells } of plan.pools) {
     lines.push(`  ${poolLabel(pool)}: ${cells.map((c) => `${c.workload.name}/${c.size}`).join(', ')}`);
@@ -129,4 +130,6 @@ export interface BenchPlan {
   workloadOptions: Record<string, string | undefined>;
   /** Absolute path of `--workload-file` (pool processes load it again). */
   workloadFile?: string;
+  /** At most this many pool processes alive at once (`--max-live-pools`); absent: all. */
+  maxLivePools?: number;
 }

@@ -74,7 +74,7 @@ export class GraphBuilder {
   /** Add a task `op(...args)`; `args` may contain `Ref`s anywhere (nested arrays and plain objects). */
   task(key: Key, op: string, args: unknown[]): Ref {
     this.#claim(key);
-    parseOp(op);
+    if (typeof op !== 'string' || !isOpString(op)) parseOp(op); // throws the usual message (the check alone slices nothing)
     this.graph[key] = { op, args };
     return { $ref: key };
   }

@@ -74,7 +74,7 @@ export class GraphBuilder {
   /** Add a task `op(...args)`; `args` may contain `Ref`s anywhere (nested arrays and plain objects). */
   task(key: Key, op: string, args: unknown[]): Ref {
     this.#claim(key);
-    parseOp(op);
+    if (typeof op !== 'string' || !isOpString(op)) parseOp(op); // throws the usual message (the check alone slices nothing)
     this.graph[key] = { op, args };
     return { $ref: key };
   }
@@ -297,11 +297,14 @@ class ArgCodes {
  * throws MISSING_KEY for a ref to an absent key.
  */
 function dependencyIds(key: Key, node: Task, indexOf: Map<Key, number>, codes: ArgCodes): number[] {
-  const ids: number[] = [];
   const args = node.args;
   const start = codes.length;
   // Fast path: top-level refs among scalars (the common case, wide fan-in included) need no
-  // walk; duplicates are found by scan while few, by a Set beyond that.
+  // walk. The first two distinct dependencies stay in locals, so most tasks allocate one
+  // array of the exact size (or none); duplicates are found by scan while few, by a Set beyond.
+  let d0 = -1;
+  let d1 = -1;
+  let ids: number[] | undefined;
   let seen: Set<number> | undefined;
   for (let a = 0; a < args.length; a++) {
     const arg = args[a];
@@ -316,12 +319,18 @@ function dependencyIds(key: Key, node: Task, indexOf: Map<Key, number>, codes: A
     const d = indexOf.get(arg.$ref);
     if (d === undefined) throw missingRef(key, arg.$ref);
     codes.push(d);
-    if (seen === undefined && ids.length >= 16) seen = new Set(ids);
-    if (seen ? seen.has(d) : ids.includes(d)) continue;
-    ids.push(d);
-    seen?.add(d);
+    if (d === d0 || d === d1) continue;
+    if (d0 < 0) d0 = d;
+    else if (d1 < 0) d1 = d;
+    else if (ids === undefined) ids = [d0, d1, d];
+    else {
+      if (seen === undefined && ids.length >= 16) seen = new Set(ids);
+      if (seen ? seen.has(d) : ids.includes(d)) continue;
+      ids.push(d);
+      seen?.add(d);
+    }
   }
-  return ids;
+  return ids ?? (d0 < 0 ? NO_DEPS : d1 < 0 ? [d0] : [d0, d1]);
 }
 
 /** `dependencyIds` for args with refs nested in arrays or plain objects. */

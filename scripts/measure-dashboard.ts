@@ -8,7 +8,10 @@
  *    `--dashboard-port 0`, one with `--no-dashboard`: the same two graphs, and the CPU the idle
  *    scheduler process uses over `--idle` seconds with the page open (vs the one without).
  *
- *   node dist/scripts/measure-dashboard.js [--runs 9] [--big-runs 3] [--idle 10] [--only threads|distributed]
+ *   node dist/scripts/measure-dashboard.js [--runs 9] [--big-runs 3] [--idle 10] [--only threads|distributed] [--before DIR]
+ *
+ * `--before DIR` (threads only) adds another build's two schedulers, off and on with the page
+ * open, to the same interleaved rotation, and reports its own on/off ratios beside this one's.
  *
  * Needs /usr/bin/chromium (and playwright-core, a dev dependency) for "the page open".
  */
@@ -18,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
 import { chromium, type Browser } from 'playwright-core';
 import { createScheduler, type Graph, type Scheduler } from '../schedulers/index.js';
+import { loadBuild, threadCpuMs } from './measure-local.js';
 import { treeReductionGraph } from './measure-overhead.js';
 
 const CLI = fileURLToPath(new URL('../harness/cli/schedlab.js', import.meta.url));
@@ -44,6 +48,8 @@ interface Subject {
 interface Figures {
   wall: number;
   cpu: number;
+  /** CPU of this process's main thread alone (where a local scheduler plans, dispatches and feeds the dashboard): steadier than wall on a busy machine. */
+  main: number;
 }
 
 /** Rotate through `subjects` `runs` times (each run in a different order); median wall and CPU ms of each. */
@@ -51,26 +57,31 @@ async function compare(subjects: Subject[], graph: Graph, key: string, runs: num
   for (const s of subjects) await s.scheduler.get(graph, [key]);
   const wall = new Map(subjects.map((s) => [s.label, [] as number[]]));
   const cpu = new Map(subjects.map((s) => [s.label, [] as number[]]));
+  const main = new Map(subjects.map((s) => [s.label, [] as number[]]));
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[(i + r) % subjects.length]!;
       const c0 = await s.cpuMs();
+      const m0 = threadCpuMs();
       const t0 = performance.now();
       await s.scheduler.get(graph, [key]);
       wall.get(s.label)!.push(performance.now() - t0);
+      main.get(s.label)!.push(threadCpuMs() - m0);
       cpu.get(s.label)!.push((await s.cpuMs()) - c0);
     }
   }
-  return new Map(subjects.map((s) => [s.label, { wall: median(wall.get(s.label)!), cpu: median(cpu.get(s.label)!) }]));
+  return new Map(subjects.map((s) => [s.label, { wall: median(wall.get(s.label)!), cpu: median(cpu.get(s.label)!), main: median(main.get(s.label)!) }]));
 }
 
-function report(title: string, figures: Map<string, Figures>, per: number, unit: 'µs/task' | 's'): void {
+function report(title: string, figures: Map<string, Figures>, per: number, unit: 'µs/task' | 's', withMain = false): void {
   const scale = unit === 's' ? 1 / 1000 : 1000 / per;
   const off = figures.get('off')!;
   console.log(title);
   for (const [label, f] of figures) {
-    const ratio = label === 'off' ? '' : `   wall ${label}/off ${(f.wall / off.wall).toFixed(3)}, CPU ${label}/off ${(f.cpu / off.cpu).toFixed(3)}`;
-    console.log(`  ${label.padEnd(22)} wall ${(f.wall * scale).toFixed(2).padStart(9)} ${unit}, CPU ${(f.cpu * scale).toFixed(2).padStart(9)} ${unit}${ratio}`);
+    const main = withMain ? `, main thread ${(f.main * scale).toFixed(2).padStart(8)} ${unit}` : '';
+    const mainRatio = withMain ? `, main thread ${label}/off ${(f.main / off.main).toFixed(3)}` : '';
+    const ratio = label === 'off' ? '' : `   wall ${label}/off ${(f.wall / off.wall).toFixed(3)}, CPU ${label}/off ${(f.cpu / off.cpu).toFixed(3)}${mainRatio}`;
+    console.log(`  ${label.padEnd(22)} wall ${(f.wall * scale).toFixed(2).padStart(9)} ${unit}, CPU ${(f.cpu * scale).toFixed(2).padStart(9)} ${unit}${main}${ratio}`);
   }
 }
 
@@ -134,17 +145,35 @@ async function main(): Promise<void> {
       const control = await createScheduler('threads', { workers: 2 });
       const on = await createScheduler('threads', { workers: 2, dashboard: { port: 0, log: false } });
       const page = await openPage(browser, on.dashboardUrl!);
-      const subjects = [
+      const subjects: Subject[] = [
         { label: 'off', scheduler: off, cpuMs: ownCpuMs },
         { label: 'off again (noise)', scheduler: control, cpuMs: ownCpuMs },
         { label: 'on, page open', scheduler: on, cpuMs: ownCpuMs },
       ];
+      const beforeDir = process.argv.includes('--before') ? process.argv[process.argv.indexOf('--before') + 1] : undefined;
+      let beforePage: Awaited<ReturnType<typeof openPage>> | undefined;
+      if (beforeDir) {
+        const before = await loadBuild('before', beforeDir);
+        const beforeOff = await before.createScheduler('threads', { workers: 2 });
+        const beforeOn = await before.createScheduler('threads', { workers: 2, dashboard: { port: 0, log: false } } as never);
+        beforePage = await openPage(browser, beforeOn.dashboardUrl!);
+        subjects.push({ label: 'before: off', scheduler: beforeOff, cpuMs: ownCpuMs }, { label: 'before: on, page open', scheduler: beforeOn, cpuMs: ownCpuMs });
+      }
+      // This build's rows against its own 'off'; the other build's against its own.
+      const split = (figures: Map<string, Figures>): Array<Map<string, Figures>> => {
+        const mine = new Map([...figures].filter(([label]) => !label.startsWith('before: ')));
+        const theirs = new Map([...figures].filter(([label]) => label.startsWith('before: ')).map(([label, f]) => [label.slice('before: '.length), f] as const));
+        return theirs.size ? [mine, theirs] : [mine];
+      };
       try {
-        report('threads, 2 workers: 10,000-task graph (CPU: this whole process, workers included)', await compare(subjects, small.graph, small.key, runs), small.tasks, 'µs/task');
-        report(`threads, 2 workers: ${big.tasks.toLocaleString('en')}-task graph`, await compare(subjects, big.graph, big.key, bigRuns), big.tasks, 's');
+        const smallFigures = split(await compare(subjects, small.graph, small.key, runs));
+        const bigFigures = split(await compare(subjects, big.graph, big.key, bigRuns));
+        smallFigures.forEach((f, i) => report(`${i ? 'BEFORE build' : 'this build'}: threads, 2 workers: 10,000-task graph (CPU: this whole process, workers included)`, f, small.tasks, 'µs/task', true));
+        bigFigures.forEach((f, i) => report(`${i ? 'BEFORE build' : 'this build'}: threads, 2 workers: ${big.tasks.toLocaleString('en')}-task graph`, f, big.tasks, 's', true));
       } finally {
         await page.close();
-        await Promise.all([off.close(), control.close(), on.close()]);
+        await beforePage?.close();
+        await Promise.all(subjects.map((s) => s.scheduler.close()));
       }
     }
     if (only !== 'threads') {

@@ -103,7 +103,8 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
   };
   let t = 0;
   let a = 0;
-  const chain: number[] = [];
+  // The nodes of the entry being filled, dependencies first (a buffer, not an array per entry).
+  const chain = new Int32Array(links ? nodes.length : 1);
   for (let e = 0; e < n; e++) {
     plan.taskStart[e] = t;
     const last = lastNodes[e]!;
@@ -115,23 +116,23 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
     }
     plan.isTask[e] = 1;
     let deps: number[];
+    let length = 0;
     if (!links || links.prev[last]! < 0) {
       // A single task: its dependencies are unique already; renumber them in place (the index is ours).
       deps = nodeDeps[last]!;
       for (let k = 0; k < deps.length; k++) deps[k] = entryOf[deps[k]!]!;
-      chain.length = 0;
-      chain.push(last);
+      chain[length++] = last;
     } else {
       // A fused chain: its links' inputs may repeat (a shared literal) or come from the chain itself.
-      chain.length = 0;
-      for (let k = last; k >= 0; k = links.prev[k]!) chain.push(k);
-      chain.reverse();
+      for (let k = last; k >= 0; k = links.prev[k]!) length++;
+      for (let k = last, at = length - 1; k >= 0; k = links.prev[k]!, at--) {
+        chain[at] = k;
+        posOf![k] = at;
+      }
       deps = [];
       const seen = new Set<number>();
-      for (let k = 0; k < chain.length; k++) {
-        const c = chain[k]!;
-        posOf![c] = k;
-        for (const d of nodeDeps[c]!) {
+      for (let k = 0; k < length; k++) {
+        for (const d of nodeDeps[chain[k]!]!) {
           const de = entryOf[d]!;
           if (de === e || seen.has(de)) continue;
           seen.add(de);
@@ -139,23 +140,28 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
         }
       }
     }
-    for (const c of chain) {
+    for (let k = 0; k < length; k++) {
+      const c = chain[k]!;
       plan.taskKey[t] = index.keys[c]!;
       plan.taskOp[t] = index.opOf[c]!;
       plan.taskArgs[t] = (nodes[c] as { args: unknown[] }).args;
       plan.argStart[t] = a;
-      for (let k = nodeArgStart[c]!; k < nodeArgStart[c + 1]!; k++) {
-        const d = argNode[k]!;
+      for (let j = nodeArgStart[c]!; j < nodeArgStart[c + 1]!; j++) {
+        const d = argNode[j]!;
         plan.argCode[a++] = d < 0 ? d : entryOf[d] === e ? CHAIN_ARG - posOf![d]! : entryOf[d]!;
       }
       t++;
     }
     plan.deps[e] = deps;
-    for (const d of deps) (plan.dependents[d] ??= []).push(e);
   }
   plan.taskStart[n] = t;
   plan.argStart[t] = a;
-  for (let e = 0; e < n; e++) plan.dependents[e] ??= NO_ENTRIES;
+  // Dependents in arrays of their exact size (most entries have one): counted, then filled.
+  const counts = new Int32Array(n);
+  for (let e = 0; e < n; e++) for (const d of plan.deps[e]!) counts[d]!++;
+  for (let e = 0; e < n; e++) plan.dependents[e] = counts[e] ? new Array<number>(counts[e]!) : NO_ENTRIES;
+  counts.fill(0);
+  for (let e = 0; e < n; e++) for (const d of plan.deps[e]!) plan.dependents[d]![counts[d]!++] = e;
   return plan;
 }
 

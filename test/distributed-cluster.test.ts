@@ -70,6 +70,19 @@ describe('distributed scheduler on a local cluster', () => {
     for (const e of ends) if (e.type === 'task-end') expect(e.end).toBeGreaterThanOrEqual(e.start);
   });
 
+  it('spreads independent ready tasks over both workers at once', async () => {
+    // Eight independent ~35 ms tasks feeding one sum (the case that used to run all eight on one worker).
+    const graph: Graph = {};
+    for (let i = 0; i < 8; i++) graph[`part-${i}`] = { op: op('spin'), args: [35, i] };
+    graph.total = { op: op('sum'), args: Array.from({ length: 8 }, (_, i) => ({ $ref: `part-${i}` })) };
+    const events: SchedulerEvent[] = [];
+    expect(await scheduler.get(graph, ['total'], { onEvent: (e) => events.push(e) })).toEqual([28]);
+    const byWorker = new Map<string, number>();
+    for (const e of events) if (e.type === 'task-end' && e.key.startsWith('part-')) byWorker.set(e.worker, (byWorker.get(e.worker) ?? 0) + 1);
+    expect(byWorker.size).toBe(2);
+    expect([...byWorker.values()].every((n) => n >= 2)).toBe(true);
+  });
+
   it('round-trips typed arrays, Maps and BigInts by structured clone', async () => {
     const graph: Graph = {
       a: { op: op('range'), args: [5, 1] },

@@ -12,7 +12,8 @@ const task = (data_id: string, deps: DepLocation[] = []): { assignment: Assignme
   assignment: { data_id, args: bytes(2), args_data_id: '', deps, op_index: 0 },
   op: OP,
 });
-const assign = (state: WorkerState, tasks: Array<{ assignment: Assignment; op: string }>, cancel: string[] = [], release: string[] = []) => state.assign({ tasks, cancel, release });
+const assign = (state: WorkerState, tasks: Array<{ assignment: Assignment; op: string }>, cancel: string[] = [], release: string[] = [], steal: string[] = []) =>
+  state.assign({ tasks, cancel, release, steal });
 const ofType = <T extends Instruction['type']>(out: Instruction[], type: T) => out.filter((i): i is Extract<Instruction, { type: T }> => i.type === type);
 const ok = (id: string, seq: number, n = 4) => ({ id, seq, ok: true, bytes: bytes(n), start: 1, end: 2 });
 
@@ -114,6 +115,41 @@ describe('WorkerState', () => {
     const out = assign(state, [], [], ['c/1/a', 'c/1/b']);
     expect(out).toEqual([{ type: 'release', ids: ['c/1/a', 'c/1/b'], threads: new Map([[0, ['c/1/a']], [1, ['c/1/b']]]) }]);
     expect(state.held.size).toBe(0);
+  });
+
+  it('keeps only a few tasks ahead in each thread; the rest wait in the ready queue, oldest first', () => {
+    const state = new WorkerState(1);
+    // Tasks of 50 ms each (learnt from results): a thread gets one ahead of the one it runs.
+    assign(state, [task('c/0/warm')]);
+    state.results(0, [{ ...ok("c/0/warm", 1), start: 0, end: 50 }]);
+    const tasks = Array.from({ length: 5 }, (_, i) => task(`c/1/t${i}`));
+    const out = assign(state, tasks);
+    expect(ofType(out, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/t0', 'c/1/t1']);
+    expect(state.phases().get('c/1/t2')).toBe('ready');
+    // One finishes: the oldest ready task follows.
+    const next = state.results(0, [{ ...ok('c/1/t0', 2), start: 0, end: 50 }]);
+    expect(ofType(next, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/t2']);
+  });
+
+  it('gives back on a steal request only tasks that have not reached a thread', () => {
+    const state = new WorkerState(1);
+    assign(state, [task('c/0/warm')]);
+    state.results(0, [{ ...ok('c/0/warm', 1), start: 0, end: 50 }]);
+    assign(state, [task('c/1/a'), task('c/1/b'), task('c/1/c'), task('c/1/d', [dep('c/1/x', { addresses: ['h:1'] })])]);
+    // a and b are in the thread, c waits for it, d for its input.
+    const out = assign(state, [], [], [], ['c/1/d', 'c/1/c', 'c/1/b', 'c/1/gone']);
+    expect(ofType(out, 'steal-reply').map((r) => [r.id, r.stolen])).toEqual([
+      ['c/1/d', true],
+      ['c/1/c', true],
+      ['c/1/b', false],
+      ['c/1/gone', false],
+    ]);
+    expect([...state.phases().keys()]).toEqual(['c/1/a', 'c/1/b']);
+    // Freed threads do not run the stolen ones; d's input, arriving late, is reported as a dropped copy.
+    const after = state.results(0, [ok('c/1/a', 2)]);
+    expect(ofType(after, 'dispatch')).toEqual([]);
+    const late = state.fetched('c/1/x', bytes(3));
+    expect(ofType(late, 'complete').map((c) => [c.completion.data_id, c.completion.dropped])).toEqual([['c/1/d', true]]);
   });
 
   it('reports a failed task with its error and stores nothing', () => {

@@ -176,7 +176,7 @@ export interface Completion {
 }
 export type WorkerMessage =
   | { kind?: 'register'; register: Register }
-  | { kind?: 'completions'; completions: { items: Completion[] } }
+  | { kind?: 'completions'; completions: { items: Completion[]; stolen?: string[]; kept?: string[] } }
   | { kind?: 'heartbeat'; heartbeat: { time: number; rss?: number; cpu?: number } }
   | { kind?: 'farewell'; farewell: { reason: string } };
 
@@ -188,7 +188,7 @@ export interface Assignment {
   deps: DepLocation[];
   op_index: number;
 }
-export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[]; ops: string[] }
+export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[]; ops: string[]; steal?: string[] }
 export type WorkerOrders =
   | { kind?: 'accepted'; accepted: { worker_id: string } }
   | { kind?: 'assign'; assign: Assignments };

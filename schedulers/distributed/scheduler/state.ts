@@ -13,11 +13,20 @@
  * Placement (as Dask's `worker_objective`): a ready task goes to the worker minimising
  *   (tasks queued or processing there) * (mean task time) / nthreads
  *   + sum over inputs it lacks of (LATENCY + bytes / BANDWIDTH),
- * so tasks follow their input bytes unless that worker is too busy. Tasks without inputs stay
- * with the previous such task's worker for a block (siblings then share a worker instead of
- * alternating). Each worker gets at most `window` tasks at a time - enough to cover ~10 ms
- * of work so tiny tasks travel in large batches - and the rest wait in its queue here, where
- * an idle worker (or one that joins) steals them.
+ * so tasks follow their input bytes unless that worker is too busy. Tasks without inputs that
+ * become ready together (a run's roots) are dealt in blocks of ceil(n / total threads), each
+ * block to the least-loaded worker: siblings share a worker (their outputs are combined
+ * there) and every worker gets its share at once. Each worker gets at most `window` tasks at a
+ * time - enough to cover ~50 ms of work so tiny tasks travel in large batches - and the rest
+ * wait in its queue here.
+ *
+ * Stealing (as Dask's steal-request / confirm). A worker with idle threads takes queued tasks
+ * from the busiest worker's queue here; if no worker has any queued here, it asks for tasks
+ * already sent to a worker but perhaps not started: the scheduler marks them `stealing`, sends
+ * the victim a steal request, and the victim answers for each whether the task was still
+ * waiting there (then it dropped it, and the task goes to the thief: processing -> queued) or
+ * had started (it stays). Only tasks whose inputs all exist are stolen this way, never the
+ * speculative links of a chain.
  *
  * Speculative assignment: when a task goes to a worker, any dependent whose missing inputs
  * are all being computed on that same worker goes there too, at once, marked "pending here";
@@ -52,6 +61,10 @@ export interface WorkerRecord {
   readonly processing: Set<TaskRecord>;
   readonly queue: PriorityQueue<TaskRecord>;
   queued: number;
+  /** Tasks being stolen for this worker (steal requests not answered yet). */
+  incoming: number;
+  /** Tasks of this worker's `processing` it was asked to give up (not answered yet). */
+  outgoing: number;
   readonly has: Set<TaskRecord>;
   lastSeen: number;
 }
@@ -88,6 +101,8 @@ export interface TaskRecord {
   readonly holders: WorkerRecord[];
   nbytes: number;
   worker: WorkerRecord | undefined;
+  /** Processing on `worker`, asked back for this thief (steal request sent, not answered). */
+  stealing: WorkerRecord | undefined;
   /** Runs that asked for this value. */
   readonly wantedBy: RunRecord[];
   forgotten: boolean;
@@ -102,8 +117,10 @@ export interface PendingAssignment extends Assignment {
 }
 
 /** What one worker is sent next. */
-export interface PendingAssignments extends Omit<Assignments, 'tasks' | 'ops'> {
+export interface PendingAssignments extends Omit<Assignments, 'tasks' | 'ops' | 'steal'> {
   tasks: PendingAssignment[];
+  /** Ask the worker to give these tasks back if it has not started them (it answers in `Completions`). */
+  steal?: string[];
 }
 
 /** Where the state machine's decisions go; the server batches and sends them. */
@@ -122,9 +139,8 @@ export interface PlacementOptions {
 export const DEFAULT_ALLOWED_FAILURES = 3;
 const LATENCY_SECONDS = 0.0005;
 const BANDWIDTH_BYTES_PER_SECOND = 500e6;
-const WINDOW_SECONDS = 0.01;
+const WINDOW_SECONDS = 0.05;
 const MAX_WINDOW = 1000;
-const ROOT_BLOCK = 32;
 /** Dependents with more inputs than this are never assigned speculatively (fan-in sinks). */
 const SPECULATE_MAX_DEPS = 64;
 
@@ -137,7 +153,8 @@ export class ClusterState {
   /** Tasks in state no-worker, in the order they became ready. */
   private readonly unplaced = new Set<TaskRecord>();
   private meanTaskSeconds = 0.001;
-  private lastRootWorker: WorkerRecord | undefined;
+  /** The block of inputless tasks being dealt: its worker, how many more go there, and the block size. */
+  private rootBlock: { worker: WorkerRecord | undefined; left: number; size: number } = { worker: undefined, left: 0, size: 1 };
   private readonly allowedFailures: number;
 
   constructor(
@@ -160,6 +177,8 @@ export class ClusterState {
         (t) => t.state === 'queued' && t.worker === worker,
       ),
       queued: 0,
+      incoming: 0,
+      outgoing: 0,
       has: new Set(),
       lastSeen: Date.now(),
     };
@@ -180,12 +199,13 @@ export class ClusterState {
   /** A worker died or hung: reschedule its work, recompute values only it held. */
   removeWorker(worker: WorkerRecord, reason: string): void {
     if (!this.workers.delete(worker.id)) return;
-    if (this.lastRootWorker === worker) this.lastRootWorker = undefined;
+    if (this.rootBlock.worker === worker) this.rootBlock.left = 0;
     const lost = [...worker.has];
     for (const task of lost) remove(task.holders, worker);
     worker.has.clear();
     for (const task of [...worker.processing]) {
       worker.processing.delete(task);
+      this.endSteal(task);
       task.worker = undefined;
       task.failures += 1;
       if (task.failures >= this.allowedFailures) {
@@ -284,6 +304,7 @@ export class ClusterState {
       holders: [],
       nbytes: inline ? payload.byteLength : 0,
       worker: undefined,
+      stealing: undefined,
       wantedBy: [],
       forgotten: false,
       failures: 0,
@@ -355,7 +376,7 @@ export class ClusterState {
       }
     }
     ready.sort((a, b) => a.priority - b.priority);
-    for (const record of ready) this.makeReady(record);
+    this.dealRoots(ready);
     return undefined;
   }
 
@@ -450,6 +471,7 @@ export class ClusterState {
     const worker = record.worker;
     if (record.state === 'queued' && worker) worker.queued -= 1;
     if (record.state === 'processing' && worker) {
+      this.endSteal(record);
       worker.processing.delete(record);
       this.outbox.toWorker(worker).cancel.push(record.id);
     }
@@ -483,6 +505,7 @@ export class ClusterState {
       return;
     }
     worker.processing.delete(record);
+    this.endSteal(record);
     record.worker = undefined;
     const progress = this.outbox.toRun(record.run);
     if (done.missing.length) {
@@ -518,6 +541,44 @@ export class ClusterState {
     for (const dep of record.deps) this.releaseIfUnneeded(dep);
     this.releaseIfUnneeded(record);
     this.fill(worker);
+    this.feedIdle();
+  }
+
+  /** The worker answered steal requests: `stolen` it dropped (not started), `kept` it had started or finished. */
+  stealReplies(victim: WorkerRecord, stolen: string[], kept: string[]): void {
+    for (const id of kept) {
+      const record = this.tasks.get(id);
+      if (record && record.worker === victim && record.stealing) this.endSteal(record);
+    }
+    for (const id of stolen) {
+      const record = this.tasks.get(id);
+      if (!record || record.state !== 'processing' || record.worker !== victim || !record.stealing) continue;
+      const thief = record.stealing;
+      this.endSteal(record);
+      victim.processing.delete(record);
+      this.retract(record, victim);
+      record.worker = undefined;
+      this.transition(record, 'queued');
+      if (this.workers.has(thief.id)) {
+        record.worker = thief;
+        thief.queue.push(record);
+        thief.queued += 1;
+        this.fill(thief);
+      } else {
+        this.place(record);
+      }
+    }
+    this.fill(victim);
+    this.feedIdle();
+  }
+
+  /** Forget a pending steal request of `record` (answered, or the task moved on meanwhile). */
+  private endSteal(record: TaskRecord): void {
+    const thief = record.stealing;
+    if (!thief) return;
+    record.stealing = undefined;
+    thief.incoming -= 1;
+    if (record.worker) record.worker.outgoing -= 1;
   }
 
   // ------------------------------------------------------------------ transitions
@@ -606,7 +667,7 @@ export class ClusterState {
       if (record.waitingOn === 0 && record.op) ready.push(record);
     }
     ready.sort((a, b) => a.priority - b.priority);
-    for (const record of ready) this.makeReady(record);
+    this.dealRoots(ready);
   }
 
   /** The client uploaded a lost literal again (to `workerId`). */
@@ -668,6 +729,16 @@ export class ClusterState {
 
   // ------------------------------------------------------------------ placement
 
+  /** Make `ready` (in priority order) ready, dealing the inputless ones in blocks over the workers. */
+  private dealRoots(ready: TaskRecord[]): void {
+    let threads = 0;
+    for (const worker of this.workers.values()) threads += worker.nthreads;
+    const roots = ready.filter((r) => isRoot(r)).length;
+    this.rootBlock = { worker: undefined, left: 0, size: Math.max(1, Math.ceil(roots / Math.max(1, threads))) };
+    for (const record of ready) this.makeReady(record);
+    this.rootBlock = { worker: undefined, left: 0, size: 1 };
+  }
+
   private makeReady(record: TaskRecord): void {
     record.worker = undefined;
     if (this.workers.size === 0) {
@@ -697,22 +768,24 @@ export class ClusterState {
       this.transition(record, 'no-worker');
       return;
     }
-    let best: WorkerRecord | undefined;
-    let bestCost = Infinity;
-    const rooted = record.deps.every((d) => d.inline);
-    for (const worker of this.workers.values()) {
-      const cost = this.load(worker) + (rooted ? 0 : this.transferCost(record, worker));
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = worker;
+    const rooted = isRoot(record);
+    const block = this.rootBlock;
+    let best: WorkerRecord | undefined = rooted && block.left > 0 && block.worker && this.workers.has(block.worker.id) ? block.worker : undefined;
+    if (best) {
+      block.left -= 1;
+    } else {
+      let bestCost = Infinity;
+      for (const worker of this.workers.values()) {
+        const cost = this.load(worker) + (rooted ? 0 : this.transferCost(record, worker));
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = worker;
+        }
       }
-    }
-    if (rooted) {
-      const previous = this.lastRootWorker;
-      if (previous && this.workers.has(previous.id) && this.load(previous) <= bestCost + (ROOT_BLOCK * this.meanTaskSeconds) / previous.nthreads) {
-        best = previous;
+      if (rooted) {
+        block.worker = best;
+        block.left = block.size - 1;
       }
-      this.lastRootWorker = best;
     }
     const worker = best!;
     record.worker = worker;
@@ -734,13 +807,60 @@ export class ClusterState {
       let record = worker.queue.pop();
       if (!record) {
         record = this.steal(worker);
-        if (!record) return;
+        if (!record) break;
       } else {
         worker.queued -= 1;
       }
       this.assign(record, worker);
       this.speculate(record, worker);
     }
+    if (worker.processing.size + worker.incoming < worker.nthreads) this.requestSteals(worker);
+  }
+
+  /** Workers with idle threads ask for work (cheap when none is idle). */
+  private feedIdle(): void {
+    for (const worker of this.workers.values()) {
+      if (worker.processing.size + worker.incoming < worker.nthreads) this.fill(worker);
+    }
+  }
+
+  /**
+   * `thief` has idle threads and no worker has tasks queued here: ask the busiest worker for
+   * tasks it was sent but may not have started, enough to even out the two (at most what the
+   * thief can start at once), newest first (the least likely to have started).
+   */
+  private requestSteals(thief: WorkerRecord): void {
+    let victim: WorkerRecord | undefined;
+    let surplus = 0;
+    for (const worker of this.workers.values()) {
+      if (worker === thief) continue;
+      const spare = worker.processing.size - worker.outgoing - worker.nthreads;
+      if (spare > surplus) {
+        surplus = spare;
+        victim = worker;
+      }
+    }
+    if (!victim) return;
+    const mine = thief.processing.size + thief.incoming;
+    const theirs = victim.processing.size - victim.outgoing;
+    let wanted = Math.min(surplus, Math.floor((theirs - mine) / 2), 2 * thief.nthreads - mine);
+    if (wanted <= 0) return;
+    const candidates = [...victim.processing];
+    const request: string[] = [];
+    for (let i = candidates.length - 1; i >= 0 && wanted > 0; i--) {
+      const record = candidates[i]!;
+      if (record.stealing || !record.deps.every((dep) => this.available(dep))) continue;
+      // Not worth it when its inputs would cost more to move than the task takes.
+      if (this.transferCost(record, thief) - this.transferCost(record, victim) > 2 * this.meanTaskSeconds) continue;
+      record.stealing = thief;
+      thief.incoming += 1;
+      victim.outgoing += 1;
+      request.push(record.id);
+      wanted -= 1;
+    }
+    if (!request.length) return;
+    const batch = this.outbox.toWorker(victim);
+    (batch.steal ??= []).push(...request);
   }
 
   /** Send dependents of `start` whose missing inputs are all being computed on `worker` to it too. */
@@ -821,6 +941,12 @@ export class ClusterState {
     const limit = Date.now() - timeoutMs;
     return [...this.workers.values()].filter((w) => w.lastSeen < limit);
   }
+}
+
+/** A task none of whose inputs live on a worker (only inline literals, or none). */
+function isRoot(record: TaskRecord): boolean {
+  for (const dep of record.deps) if (!dep.inline) return false;
+  return true;
 }
 
 /** Remove one occurrence of `item` from `list`. */

@@ -8,10 +8,16 @@
  * Life of an assigned task (its `phase`):
  *   fetching   - some inputs are on their way from peers (or produced here by a task assigned
  *                here earlier: "pending here")
+ *   ready      - all inputs here, waiting in this worker's small ready queue for a thread: each
+ *                thread gets only a few tasks ahead (enough to cover ~2 ms, so it never waits
+ *                for the main thread), and the rest stay here, where the scheduler can still
+ *                steal them
  *   dispatched - sent to an executor thread; it may still wait there for an input that same
  *                thread computes (a chain then costs no round trip per link)
- *   (gone)     - its result was reported, or it was cancelled, or an input could not be fetched
- *                anywhere (reported as `missing`, the scheduler recomputes it)
+ *   (gone)     - its result was reported, or it was cancelled or stolen, or an input could not
+ *                be fetched anywhere (reported as `missing`, the scheduler recomputes it)
+ * A steal request is answered at once: `stolen` for a task still fetching or ready (it is
+ * dropped here), `kept` for one dispatched or unknown (already reported).
  * A cancelled task that already reached a thread still returns a result; it is recognised by
  * its `seq` (the same data id may have been assigned here again since) and ignored.
  *
@@ -51,7 +57,9 @@ export type Instruction =
   | { type: 'complete'; completion: Completion }
   /** Drop `ids` from the store; tell each executor in `threads` to drop its live values. */
   | { type: 'release'; ids: string[]; threads: Map<number, string[]> }
-  | { type: 'cancel-in-thread'; executor: number; ids: string[] };
+  | { type: 'cancel-in-thread'; executor: number; ids: string[] }
+  /** The answer to a steal request: `stolen` (dropped here, not started) or kept. */
+  | { type: 'steal-reply'; id: string; stolen: boolean };
 
 /** One result from an executor thread; `bytes` is the serialized value of a success. */
 export interface ResultEvent {
@@ -64,7 +72,11 @@ export interface ResultEvent {
   error?: ErrorInfo;
 }
 
-export type TaskPhase = 'fetching' | 'dispatched';
+export type TaskPhase = 'fetching' | 'ready' | 'dispatched';
+
+/** Tasks a thread gets ahead of the one it runs: enough to cover this much work. */
+const THREAD_AHEAD_MS = 2;
+const MAX_THREAD_AHEAD = 256;
 
 interface PendingTask {
   assignment: Assignment;
@@ -93,10 +105,17 @@ export class WorkerState {
   private readonly computing = new Map<string, number>();
   private readonly inFlightFetches = new Set<string>();
   private readonly executors: ExecutorBook[];
+  /** Tasks in phase `ready`, oldest first (lazy deletion: an entry no longer ready is skipped). */
+  private ready: PendingTask[] = [];
+  private readyHead = 0;
+  /** Mean task run time here (ms), from the threads' results. */
+  private meanTaskMs = 1;
   /** Ids in the value store. */
   readonly held = new Set<string>();
   private nextSeq = 1;
   private out: Instruction[] = [];
+  /** Ids just dispatched: tasks here waiting only for them can follow to the same thread. */
+  private woken: string[] = [];
 
   constructor(nthreads: number) {
     this.executors = Array.from({ length: Math.max(1, nthreads) }, () => ({ inFlight: 0, holds: new Set<string>() }));
@@ -114,10 +133,11 @@ export class WorkerState {
 
   // ---------------------------------------------------------------- events
 
-  /** A batch from the scheduler: values to release, tasks to cancel, new tasks (with their op strings). */
-  assign(batch: { tasks: Array<{ assignment: Assignment; op: string }>; cancel: string[]; release: string[] }): Instruction[] {
+  /** A batch from the scheduler: values to release, tasks to cancel or give back (steal), new tasks (with their op strings). */
+  assign(batch: { tasks: Array<{ assignment: Assignment; op: string }>; cancel: string[]; release: string[]; steal?: string[] }): Instruction[] {
     if (batch.release.length) this.releaseValues(batch.release);
     for (const dataId of batch.cancel) this.cancel(dataId);
+    for (const dataId of batch.steal ?? []) this.out.push({ type: 'steal-reply', id: dataId, stolen: this.giveBack(dataId) });
     const fresh: PendingTask[] = [];
     for (const { assignment, op } of batch.tasks) {
       const task: PendingTask = { assignment, seq: this.nextSeq++, op, phase: 'fetching', waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [], fetchStart: 0, fetchEnd: 0 };
@@ -146,6 +166,7 @@ export class WorkerState {
   /** Results from executor thread `index` (exactly one for every task dispatched to it). */
   results(index: number, results: ResultEvent[]): Instruction[] {
     for (const result of results) this.result(index, result);
+    this.drain();
     return this.take();
   }
 
@@ -184,6 +205,7 @@ export class WorkerState {
   private result(index: number, result: ResultEvent): void {
     const executor = this.executors[index]!;
     executor.inFlight -= 1;
+    if (result.ok) this.meanTaskMs = 0.8 * this.meanTaskMs + 0.2 * Math.max(0, result.end - result.start);
     const current = this.pending.get(result.id);
     if (!current || current.seq !== result.seq) {
       // A cancelled assignment: nobody wants this result (a newer assignment, if any, will report).
@@ -219,6 +241,12 @@ export class WorkerState {
   }
 
   private take(): Instruction[] {
+    // A task dispatched from the ready queue may be the head of a chain whose links wait here.
+    while (this.woken.length) {
+      const tasks = this.waiters.get(this.woken.pop()!);
+      if (!tasks) continue;
+      for (const task of [...tasks]) if (this.pending.get(task.assignment.data_id) === task) this.runWhenReady(task);
+    }
     const out = this.out;
     this.out = [];
     return out;
@@ -236,13 +264,28 @@ export class WorkerState {
   private cancel(dataId: string): void {
     const task = this.pending.get(dataId);
     if (!task) return;
-    this.pending.delete(dataId);
     if (task.phase === 'dispatched') {
+      this.pending.delete(dataId);
       // Its thread drops it if it is still parked there; if it ran, its result is ignored.
       const executor = this.computing.get(dataId);
       if (executor !== undefined) this.out.push({ type: 'cancel-in-thread', executor, ids: [dataId] });
       return;
     }
+    this.drop(task);
+  }
+
+  /** A steal request: drop `dataId` if it has not reached a thread; true if it was dropped. */
+  private giveBack(dataId: string): boolean {
+    const task = this.pending.get(dataId);
+    if (!task || task.phase === 'dispatched') return false;
+    this.drop(task);
+    return true;
+  }
+
+  /** Forget a task that has not reached a thread (fetching or ready). */
+  private drop(task: PendingTask): void {
+    const dataId = task.assignment.data_id;
+    this.pending.delete(dataId);
     // Say what it fetched already, so the scheduler can account for those copies and release them.
     if (task.fetched.length) {
       this.complete({ data_id: dataId, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: task.fetchedBytes, fetched: task.fetched, missing: [], dropped: true });
@@ -292,7 +335,7 @@ export class WorkerState {
    * computed by one executor thread, to that thread at once.
    */
   private runWhenReady(task: PendingTask): void {
-    if (task.phase === 'dispatched') return;
+    if (task.phase !== 'fetching') return;
     if (task.missing.length) {
       if (task.waitingOn.size) return;
       this.pending.delete(task.assignment.data_id);
@@ -306,11 +349,38 @@ export class WorkerState {
       index = producer;
     }
     if (index === undefined) {
-      index = 0;
-      this.executors.forEach((e, i) => {
-        if (e.inFlight < this.executors[index!]!.inFlight) index = i;
-      });
+      // Inputs all here: a free thread, or the ready queue (behind the tasks already there).
+      task.phase = 'ready';
+      this.ready.push(task);
+      this.drain();
+      return;
     }
+    this.dispatch(task, index);
+  }
+
+  /** Hand ready tasks, oldest first, to the least busy threads while they have room. */
+  private drain(): void {
+    const ahead = Math.min(MAX_THREAD_AHEAD, Math.ceil(THREAD_AHEAD_MS / Math.max(this.meanTaskMs, 1e-3))) + 1;
+    while (this.readyHead < this.ready.length) {
+      const task = this.ready[this.readyHead]!;
+      if (task.phase !== 'ready' || this.pending.get(task.assignment.data_id) !== task) {
+        this.readyHead += 1;
+        continue;
+      }
+      let index = 0;
+      for (let i = 1; i < this.executors.length; i++) if (this.executors[i]!.inFlight < this.executors[index]!.inFlight) index = i;
+      if (this.executors[index]!.inFlight >= ahead) break;
+      this.readyHead += 1;
+      this.dispatch(task, index);
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  /** Send `task` to executor thread `index` (its `waitingOn` inputs are being computed there). */
+  private dispatch(task: PendingTask, index: number): void {
     const executor = this.executors[index]!;
     const later = task.waitingOn;
     for (const dataId of later) this.waiters.get(dataId)?.delete(task);
@@ -330,6 +400,7 @@ export class WorkerState {
     this.out.push({ type: 'dispatch', executor: index, task: dispatched });
     executor.inFlight += 1;
     this.computing.set(a.data_id, index);
+    if (this.waiters.has(a.data_id)) this.woken.push(a.data_id);
   }
 
   /** A value computed here: run the tasks assigned here that were waiting for it. */

@@ -89,6 +89,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const state = new WorkerState(nthreads);
   const peers = new DataClients(security);
   let completions: Completion[] = [];
+  const stealReplies = { stolen: [] as string[], kept: [] as string[] };
   let flushScheduled = false;
   let stopping = false;
   let resolveStopped!: (v: { reason: string; crashed: boolean }) => void;
@@ -233,6 +234,10 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         case 'complete':
           complete(instruction.completion);
           break;
+        case 'steal-reply':
+          (instruction.stolen ? stealReplies.stolen : stealReplies.kept).push(instruction.id);
+          scheduleCompletions();
+          break;
         case 'fetch':
           void fetchGroup(instruction.address, instruction.ids, instruction.alternatives);
           break;
@@ -263,21 +268,26 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   const flushCompletions = (): void => {
     flushScheduled = false;
-    if (!completions.length || stopping) return;
-    stream.write({ completions: { items: completions } });
+    if ((!completions.length && !stealReplies.stolen.length && !stealReplies.kept.length) || stopping) return;
+    stream.write({ completions: { items: completions, stolen: stealReplies.stolen, kept: stealReplies.kept } });
     completions = [];
+    stealReplies.stolen = [];
+    stealReplies.kept = [];
   };
-  function complete(completion: Completion): void {
-    completions.push(completion);
+  function scheduleCompletions(): void {
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(flushCompletions);
     }
   }
+  function complete(completion: Completion): void {
+    completions.push(completion);
+    scheduleCompletions();
+  }
 
   function onAssignments(batch: Assignments): void {
     const tasks = batch.tasks.map((assignment) => ({ assignment, op: batch.ops[assignment.op_index] ?? '' }));
-    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release }));
+    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release, steal: batch.steal }));
   }
 
   stream.on('data', (orders: WorkerOrders) => {

@@ -9,7 +9,7 @@
  *   fetching   - some inputs are on their way from peers (or produced here by a task assigned
  *                here earlier: "pending here")
  *   ready      - all inputs here, waiting in this worker's small ready queue for a thread: each
- *                thread gets only a few tasks ahead (enough to cover ~2 ms, so it never waits
+ *                thread gets only a few tasks ahead (enough to cover ~20 ms, so it never waits
  *                for the main thread), and the rest stay here, where the scheduler can still
  *                steal them
  *   dispatched - sent to an executor thread; it may still wait there for an input that same
@@ -75,7 +75,7 @@ export interface ResultEvent {
 export type TaskPhase = 'fetching' | 'ready' | 'dispatched';
 
 /** Tasks a thread gets ahead of the one it runs: enough to cover this much work. */
-const THREAD_AHEAD_MS = 2;
+const THREAD_AHEAD_MS = 20;
 const MAX_THREAD_AHEAD = 256;
 
 interface PendingTask {

@@ -119,22 +119,22 @@ describe('WorkerState', () => {
 
   it('keeps only a few tasks ahead in each thread; the rest wait in the ready queue, oldest first', () => {
     const state = new WorkerState(1);
-    // Tasks of 50 ms each (learnt from results): a thread gets one ahead of the one it runs.
+    // Long tasks (learnt from results): a thread gets one ahead of the one it runs.
     assign(state, [task('c/0/warm')]);
-    state.results(0, [{ ...ok("c/0/warm", 1), start: 0, end: 50 }]);
+    state.results(0, [{ ...ok('c/0/warm', 1), start: 0, end: 500 }]);
     const tasks = Array.from({ length: 5 }, (_, i) => task(`c/1/t${i}`));
     const out = assign(state, tasks);
     expect(ofType(out, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/t0', 'c/1/t1']);
     expect(state.phases().get('c/1/t2')).toBe('ready');
     // One finishes: the oldest ready task follows.
-    const next = state.results(0, [{ ...ok('c/1/t0', 2), start: 0, end: 50 }]);
+    const next = state.results(0, [{ ...ok('c/1/t0', 2), start: 0, end: 500 }]);
     expect(ofType(next, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/t2']);
   });
 
   it('gives back on a steal request only tasks that have not reached a thread', () => {
     const state = new WorkerState(1);
     assign(state, [task('c/0/warm')]);
-    state.results(0, [{ ...ok('c/0/warm', 1), start: 0, end: 50 }]);
+    state.results(0, [{ ...ok('c/0/warm', 1), start: 0, end: 500 }]);
     assign(state, [task('c/1/a'), task('c/1/b'), task('c/1/c'), task('c/1/d', [dep('c/1/x', { addresses: ['h:1'] })])]);
     // a and b are in the thread, c waits for it, d for its input.
     const out = assign(state, [], [], [], ['c/1/d', 'c/1/c', 'c/1/b', 'c/1/gone']);
@@ -150,6 +150,20 @@ describe('WorkerState', () => {
     expect(ofType(after, 'dispatch')).toEqual([]);
     const late = state.fetched('c/1/x', bytes(3));
     expect(ofType(late, 'complete').map((c) => [c.completion.data_id, c.completion.dropped])).toEqual([['c/1/d', true]]);
+  });
+
+  it('reports where a task spent its time: waiting, transfer, deserialize, compute, report', () => {
+    const state = new WorkerState(1);
+    // Received at t=1000; its input is fetched from 1010 to 1030; the thread starts it at 1050,
+    // spends 5 ms decoding and 4 encoding, ends at 1100; the main thread has the result at 1103.
+    state.assign({ tasks: [task('c/1/x', [dep('c/1/a', { addresses: ['h:1'] })])], cancel: [], release: [], at: 1000 });
+    state.fetched('c/1/a', bytes(8), 1010, 1030);
+    const out = state.results(0, [{ ...ok('c/1/x', 1), start: 1050, end: 1100, decode: 5, encode: 4 }], 1103);
+    const [completion] = ofType(out, 'complete').map((c) => c.completion);
+    expect(completion!.phases).toEqual({ waiting: 30, transfer: 20, deserialize: 5, compute: 41, report: 7 });
+    // Without the times (a caller that does not measure), no phases are claimed.
+    assign(state, [task('c/1/y')]);
+    expect(ofType(state.results(0, [ok('c/1/y', 2)]), 'complete')[0]!.completion.phases).toBeNull();
   });
 
   it('reports a failed task with its error and stores nothing', () => {

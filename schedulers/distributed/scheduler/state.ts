@@ -522,7 +522,7 @@ export class ClusterState {
       return;
     }
     if (record.run.events) {
-      progress.events.push({ key: record.key, worker: worker.id, finished: true, time: 0, start: done.start, end: done.end, ok: done.ok });
+      progress.events.push({ key: record.key, worker: worker.id, finished: true, time: 0, start: done.start, end: done.end, ok: done.ok, phases: done.phases ?? null });
     }
     if (!done.ok) {
       this.fail(record, { ...(done.error ?? errorInfo({ kind: 'task', message: 'unknown error' })), worker: worker.id, key: record.key, op: record.op });

@@ -126,6 +126,7 @@ type Outcome = [ThreadResult, Uint8Array | undefined];
 
 function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outcome> {
   const start = now();
+  let decoded = 0;
   let fn: OpFunction | undefined;
   let args: unknown[];
   try {
@@ -146,13 +147,14 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     }
     if (!task.argsId) rawArgs = decodeValue(unpack(packed, task.args!));
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
+    decoded = now() - start;
     fn = loadedOp(task.op);
   } catch (err) {
     return [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
   }
   if (!fn) {
     return loadOp(task.op).then(
-      (loaded) => finish(task, start, () => loaded(...args)),
+      (loaded) => finish(task, start, decoded, () => loaded(...args)),
       (err: unknown) => {
         // The op cannot be imported here: report it as the graph's fault, not the op's.
         const packedError = packError(err);
@@ -162,16 +164,18 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     );
   }
   const op = fn;
-  return finish(task, start, () => op(...args));
+  return finish(task, start, decoded, () => op(...args));
 }
 
 /** Run the op, await it if it returned a promise, keep and serialize the value. */
-function finish(task: ThreadTask, start: number, call: () => unknown): Outcome | Promise<Outcome> {
+function finish(task: ThreadTask, start: number, decode: number, call: () => unknown): Outcome | Promise<Outcome> {
   const done = (value: unknown): Outcome => {
     try {
+      const encoding = now();
       const bytes = encodeValue(value);
       values.set(task.id, value);
-      return [{ id: task.id, seq: task.seq, ok: true, start, end: now() }, bytes];
+      const end = now();
+      return [{ id: task.id, seq: task.seq, ok: true, start, end, decode, encode: end - encoding }, bytes];
     } catch (err) {
       return failed(err);
     }

@@ -21,10 +21,17 @@
  * A cancelled task that already reached a thread still returns a result; it is recognised by
  * its `seq` (the same data id may have been assigned here again since) and ignored.
  *
+ * Phases. With the epoch-ms times `worker.ts` passes in (when a batch arrived, when a fetch
+ * began and ended, when a thread's results reached the main thread) and the thread's own
+ * (start, end, decode and encode times), each completion says where its task's time went:
+ * waiting (received until started, less its transfers), transfer (from the first fetch it
+ * waited for to the last arrival), deserialize, compute, report (encoding until the main
+ * thread had it). The module itself reads no clock.
+ *
  * `held` mirrors the worker's value store (ids only: the bytes stay with `worker.ts`); each
  * executor's `holds` are the ids whose live value that thread keeps (sent once per thread).
  */
-import type { Assignment, Completion, ErrorInfo } from '../protocol.js';
+import type { Assignment, Completion, ErrorInfo, TaskPhases } from '../protocol.js';
 
 /** One input of a dispatched task, as the executor thread needs it. */
 export interface DispatchDep {
@@ -69,6 +76,9 @@ export interface ResultEvent {
   bytes?: Uint8Array;
   start: number;
   end: number;
+  /** Milliseconds of start..end spent decoding inputs and encoding the result (thread-measured). */
+  decode?: number;
+  encode?: number;
   error?: ErrorInfo;
 }
 
@@ -91,6 +101,10 @@ interface PendingTask {
   /** Epoch ms: its first fetch from a peer began, its last fetched input arrived (0: none; for the dashboard). */
   fetchStart: number;
   fetchEnd: number;
+  /** Epoch ms: it arrived here (0: not timed); the first and last fetch it waited for (its transfer phase). */
+  received: number;
+  waitedFetchStart: number;
+  waitedFetchEnd: number;
 }
 
 interface ExecutorBook {
@@ -134,13 +148,27 @@ export class WorkerState {
   // ---------------------------------------------------------------- events
 
   /** A batch from the scheduler: values to release, tasks to cancel or give back (steal), new tasks (with their op strings). */
-  assign(batch: { tasks: Array<{ assignment: Assignment; op: string }>; cancel: string[]; release: string[]; steal?: string[] }): Instruction[] {
+  assign(batch: { tasks: Array<{ assignment: Assignment; op: string }>; cancel: string[]; release: string[]; steal?: string[]; at?: number }): Instruction[] {
     if (batch.release.length) this.releaseValues(batch.release);
     for (const dataId of batch.cancel) this.cancel(dataId);
     for (const dataId of batch.steal ?? []) this.out.push({ type: 'steal-reply', id: dataId, stolen: this.giveBack(dataId) });
     const fresh: PendingTask[] = [];
     for (const { assignment, op } of batch.tasks) {
-      const task: PendingTask = { assignment, seq: this.nextSeq++, op, phase: 'fetching', waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [], fetchStart: 0, fetchEnd: 0 };
+      const task: PendingTask = {
+        assignment,
+        seq: this.nextSeq++,
+        op,
+        phase: 'fetching',
+        waitingOn: new Set(),
+        fetchedBytes: 0,
+        fetched: [],
+        missing: [],
+        fetchStart: 0,
+        fetchEnd: 0,
+        received: batch.at ?? 0,
+        waitedFetchStart: 0,
+        waitedFetchEnd: 0,
+      };
       this.pending.set(assignment.data_id, task);
       fresh.push(task);
     }
@@ -163,9 +191,9 @@ export class WorkerState {
     return this.take();
   }
 
-  /** Results from executor thread `index` (exactly one for every task dispatched to it). */
-  results(index: number, results: ResultEvent[]): Instruction[] {
-    for (const result of results) this.result(index, result);
+  /** Results from executor thread `index` (exactly one for every task dispatched to it); `at`: epoch ms they reached the main thread. */
+  results(index: number, results: ResultEvent[], at = 0): Instruction[] {
+    for (const result of results) this.result(index, result, at);
     this.drain();
     return this.take();
   }
@@ -185,6 +213,10 @@ export class WorkerState {
         cancelled = task;
         continue;
       }
+      if (bytes && began > 0) {
+        task.waitedFetchStart = task.waitedFetchStart ? Math.min(task.waitedFetchStart, began) : began;
+        task.waitedFetchEnd = Math.max(task.waitedFetchEnd, at);
+      }
       if (!bytes) task.missing.push(dataId);
       else if (!counted) {
         // The first live task that wanted it reports the copy (and the bytes moved).
@@ -202,7 +234,7 @@ export class WorkerState {
     }
   }
 
-  private result(index: number, result: ResultEvent): void {
+  private result(index: number, result: ResultEvent, at: number): void {
     const executor = this.executors[index]!;
     executor.inFlight -= 1;
     if (result.ok) this.meanTaskMs = 0.8 * this.meanTaskMs + 0.2 * Math.max(0, result.end - result.start);
@@ -237,6 +269,7 @@ export class WorkerState {
       missing: [],
       fetch_start: current.fetchStart,
       fetch_end: current.fetchEnd,
+      phases: phasesOf(current, result, at),
     });
   }
 
@@ -413,4 +446,20 @@ export class WorkerState {
       if (this.pending.get(task.assignment.data_id) === task) this.runWhenReady(task);
     }
   }
+}
+
+/** Where `task`'s time went (ms), or null when the times to tell were not given. */
+function phasesOf(task: PendingTask, result: ResultEvent, at: number): TaskPhases | null {
+  if (!task.received || !at || !result.start) return null;
+  const transfer = task.waitedFetchEnd > task.waitedFetchStart ? task.waitedFetchEnd - task.waitedFetchStart : 0;
+  const decode = result.decode ?? 0;
+  const encode = result.encode ?? 0;
+  return {
+    waiting: Math.max(0, result.start - task.received - transfer),
+    transfer,
+    deserialize: decode,
+    compute: Math.max(0, result.end - result.start - decode - encode),
+    report: encode + Math.max(0, at - result.end),
+    transfer_at: transfer ? task.waitedFetchStart : 0,
+  };
 }

@@ -163,7 +163,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
     const executor: Executor = { thread, outbox: [], packer: new Packer() };
-    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message))));
+    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message), now())));
     thread.on('error', (err) => stop(`an executor thread crashed: ${err.stack ?? err}`, true));
     thread.on('exit', (code) => stop(`an executor thread exited with code ${code} (did an op call process.exit?)`, true));
     executors.push(executor);
@@ -210,7 +210,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         bytes = Buffer.from(unpack(packed, result.bytes));
       }
       const error = result.error ? errorInfo({ kind: 'task', ...result.error, stack: result.error.stack ?? '', code: result.error.code ?? '' }) : undefined;
-      return { id: result.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, error };
+      return { id: result.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, decode: result.decode, encode: result.encode, error };
     });
   }
 
@@ -287,7 +287,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   function onAssignments(batch: Assignments): void {
     const tasks = batch.tasks.map((assignment) => ({ assignment, op: batch.ops[assignment.op_index] ?? '' }));
-    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release, steal: batch.steal }));
+    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release, steal: batch.steal, at: now() }));
   }
 
   stream.on('data', (orders: WorkerOrders) => {

@@ -4,8 +4,9 @@
  * serialized - the main thread stores those bytes and serves them to peers and clients even
  * while this thread is busy in a long op (which is also why heartbeats never stall).
  *
- * Tasks arrive in batches; results go back in one message per batch, or every few
- * milliseconds during a long batch, so tiny tasks cost one postMessage per batch, not per task.
+ * Tasks arrive in batches; results go back in one message per batch, every few milliseconds
+ * during a long batch, and at once after a task of a millisecond or more, so tiny tasks cost
+ * one postMessage per batch, not per task, and a longer task's result never waits for others.
  * Synchronous ops run one after the other; an async op does not block the tasks after it.
  * A task whose input is still being computed in this thread (`later`) is parked until that
  * input is produced, or fails if the input's task failed.
@@ -19,6 +20,7 @@ import { now } from '../../../common/clock.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;
+const SLOW_TASK_MS = 1;
 const port = parentPort!;
 const values = new Map<string, unknown>();
 let results: ThreadResult[] = [];
@@ -36,10 +38,14 @@ port.on('message', (message: ToThread) => {
     return;
   }
   // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
+  // Results go back every FLUSH_MS, and at once after a task of SLOW_TASK_MS or more (its result
+  // should not wait for the rest of the batch; a message costs far less than such a task).
   let lastFlush = performance.now();
   for (const task of JSON.parse(message.tasks) as ThreadTask[]) {
+    const began = performance.now();
     start(task, message.packed);
-    if (performance.now() - lastFlush > FLUSH_MS) {
+    const ended = performance.now();
+    if (ended - lastFlush > FLUSH_MS || ended - began >= SLOW_TASK_MS) {
       flush();
       lastFlush = performance.now();
     }

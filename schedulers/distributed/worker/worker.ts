@@ -160,7 +160,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const executors: Executor[] = [];
   for (let i = 0; i < nthreads; i++) {
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
-    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type') && !flag.startsWith('--initial-heap-size'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
     const executor: Executor = { thread, outbox: [], packer: new Packer() };
     thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message), now())));

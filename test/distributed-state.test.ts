@@ -122,6 +122,23 @@ describe('ClusterState', () => {
     expect([id('p3'), id('p4'), id('p5')].map((t) => s3.tasks.get(t)!.worker)).toEqual([b, b, b]);
   });
 
+  it('deals the inputs of one dependent together, so they meet where it runs', () => {
+    const { state } = harness();
+    state.addWorker('w1', 'h:1', 1);
+    state.addWorker('w2', 'h:2', 1);
+    // Matmul's shape: products of an output block (their inputs uploaded to either worker) feed one sum.
+    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
+    const nodes: NodeSpec[] = [placed('a', 'w1'), placed('b', 'w2')];
+    for (let g = 0; g < 4; g++) {
+      const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, k % 2 ? ['a', 'b'] : ['b', 'a'], g * 10 + k));
+      nodes.push(...products, task(`sum-${g}`, products.map((p) => p.key), g * 10 + 5));
+    }
+    submit(state, nodes, ['sum-0', 'sum-1', 'sum-2', 'sum-3']);
+    const workerOf = (key: string) => state.tasks.get(id(key))!.worker!.id;
+    for (let g = 0; g < 4; g++) expect(new Set([0, 1, 2, 3].map((k) => workerOf(`mul-${g}-${k}`))).size).toBe(1);
+    expect([0, 1, 2, 3].map((g) => workerOf(`mul-${g}-0`)).sort()).toEqual(['w1', 'w1', 'w2', 'w2']);
+  });
+
   it('steals dispatched tasks only when their worker confirms it had not started them', () => {
     const { state, sent, finish } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);

@@ -12,11 +12,14 @@
  *
  * Placement (as Dask's `worker_objective`): a ready task goes to the worker minimising
  *   (tasks queued or processing there) * (mean task time) / nthreads
- *   + sum over inputs it lacks of (LATENCY + bytes / BANDWIDTH),
- * so tasks follow their input bytes unless that worker is too busy. Tasks without inputs that
- * become ready together (a run's roots) are dealt in blocks of ceil(n / total threads), each
- * block to the least-loaded worker: siblings share a worker (their outputs are combined
- * there) and every worker gets its share at once. Each worker gets at most `window` tasks at a
+ *   + sum over inputs it lacks of (LATENCY + bytes / bandwidth),
+ * so tasks follow their input bytes unless that worker is too busy. The bandwidth is what the
+ * workers' fetches achieve (bytes over the time a task's fetches took, averaged; it starts at
+ * Dask's 100 MB/s), so on a busy or slow network bytes weigh more against load. Tasks that
+ * become ready together are dealt in blocks (`deal`): those without inputs (a run's roots) in
+ * blocks of ceil(n / total threads), each block to the least-loaded worker, so every worker
+ * gets its share at once; and the inputs of one same dependent (siblings) together, so their
+ * outputs meet where they are combined instead of each moving there. Each worker gets at most `window` tasks at a
  * time - enough to cover ~50 ms of work so tiny tasks travel in large batches - and the rest
  * wait in its queue here.
  *
@@ -138,7 +141,10 @@ export interface PlacementOptions {
 /** A task that was running on this many dying workers fails (Dask's `allowed-failures` is 3). */
 export const DEFAULT_ALLOWED_FAILURES = 3;
 const LATENCY_SECONDS = 0.0005;
-const BANDWIDTH_BYTES_PER_SECOND = 500e6;
+/** The first guess of the bandwidth between workers (Dask's `distributed.scheduler.bandwidth`). */
+const INITIAL_BANDWIDTH = 100e6;
+/** Fetches smaller than this say more about latency than bandwidth: not measured. */
+const BANDWIDTH_SAMPLE_BYTES = 64 * 1024;
 const WINDOW_SECONDS = 0.05;
 const MAX_WINDOW = 1000;
 /** Dependents with more inputs than this are never assigned speculatively (fan-in sinks). */
@@ -153,8 +159,8 @@ export class ClusterState {
   /** Tasks in state no-worker, in the order they became ready. */
   private readonly unplaced = new Set<TaskRecord>();
   private meanTaskSeconds = 0.001;
-  /** The block of inputless tasks being dealt: its worker, how many more go there, and the block size. */
-  private rootBlock: { worker: WorkerRecord | undefined; left: number; size: number } = { worker: undefined, left: 0, size: 1 };
+  /** Bytes per second the workers' fetches achieve (moving average). */
+  bandwidth = INITIAL_BANDWIDTH;
   private readonly allowedFailures: number;
 
   constructor(
@@ -199,7 +205,6 @@ export class ClusterState {
   /** A worker died or hung: reschedule its work, recompute values only it held. */
   removeWorker(worker: WorkerRecord, reason: string): void {
     if (!this.workers.delete(worker.id)) return;
-    if (this.rootBlock.worker === worker) this.rootBlock.left = 0;
     const lost = [...worker.has];
     for (const task of lost) remove(task.holders, worker);
     worker.has.clear();
@@ -376,7 +381,7 @@ export class ClusterState {
       }
     }
     ready.sort((a, b) => a.priority - b.priority);
-    this.dealRoots(ready);
+    this.deal(ready);
     return undefined;
   }
 
@@ -488,6 +493,11 @@ export class ClusterState {
   complete(worker: WorkerRecord, done: Completion): void {
     const record = this.tasks.get(done.data_id);
     if (record) this.outbox.toRun(record.run).bytes_between_workers += done.fetched_bytes;
+    const fetchSeconds = ((done.fetch_end ?? 0) - (done.fetch_start ?? 0)) / 1000;
+    if (done.fetched_bytes >= BANDWIDTH_SAMPLE_BYTES && done.fetch_start && fetchSeconds > 0) {
+      const sample = Math.min(10e9, Math.max(1e6, done.fetched_bytes / fetchSeconds));
+      this.bandwidth = 0.9 * this.bandwidth + 0.1 * sample;
+    }
     // Inputs the worker fetched are now held there too (or dropped at once if nobody needs them).
     for (const id of done.fetched) {
       const input = this.tasks.get(id);
@@ -667,7 +677,7 @@ export class ClusterState {
       if (record.waitingOn === 0 && record.op) ready.push(record);
     }
     ready.sort((a, b) => a.priority - b.priority);
-    this.dealRoots(ready);
+    this.deal(ready);
   }
 
   /** The client uploaded a lost literal again (to `workerId`). */
@@ -729,24 +739,53 @@ export class ClusterState {
 
   // ------------------------------------------------------------------ placement
 
-  /** Make `ready` (in priority order) ready, dealing the inputless ones in blocks over the workers. */
-  private dealRoots(ready: TaskRecord[]): void {
+  /**
+   * Make `ready` (tasks that became ready together, in priority order) ready, in blocks: the
+   * inputless ones in blocks of ceil(roots / threads), and the tasks whose one dependent is the
+   * same (a sum's inputs, matmul's products of one output block) with their siblings, at most
+   * ceil(ready / threads) of them per worker. The first of a block goes where it costs least;
+   * its block follows it. Siblings then meet where their dependent will run, and only the
+   * inputs move, once per worker, instead of every product.
+   */
+  private deal(ready: TaskRecord[]): void {
     let threads = 0;
     for (const worker of this.workers.values()) threads += worker.nthreads;
-    const roots = ready.filter((r) => isRoot(r)).length;
-    this.rootBlock = { worker: undefined, left: 0, size: Math.max(1, Math.ceil(roots / Math.max(1, threads))) };
-    for (const record of ready) this.makeReady(record);
-    this.rootBlock = { worker: undefined, left: 0, size: 1 };
+    threads = Math.max(1, threads);
+    const rootSize = Math.max(1, Math.ceil(ready.filter((r) => isRoot(r)).length / threads));
+    const siblingSize = Math.max(1, Math.ceil(ready.length / threads));
+    const rootBlock: Block = { worker: undefined, left: 0 };
+    const siblings = new Map<TaskRecord, Block>();
+    for (const record of ready) {
+      let block: Block | undefined;
+      let size = siblingSize;
+      if (isRoot(record)) {
+        block = rootBlock;
+        size = rootSize;
+      } else if (record.dependents.length === 1) {
+        const dependent = record.dependents[0]!;
+        block = siblings.get(dependent);
+        if (!block) siblings.set(dependent, (block = { worker: undefined, left: 0 }));
+      }
+      const prefer = block && block.left > 0 && block.worker && this.workers.has(block.worker.id) ? block.worker : undefined;
+      const worker = this.makeReady(record, prefer);
+      if (!block || !worker) continue;
+      if (worker === prefer) block.left -= 1;
+      else {
+        block.worker = worker;
+        block.left = size - 1;
+      }
+    }
   }
 
-  private makeReady(record: TaskRecord): void {
+  /** `record`'s inputs are all available: queue it on `prefer` or where it costs least; returns that worker. */
+  private makeReady(record: TaskRecord, prefer?: WorkerRecord): WorkerRecord | undefined {
     record.worker = undefined;
     if (this.workers.size === 0) {
       this.transition(record, 'no-worker');
-      return;
+      return undefined;
     }
     this.transition(record, 'queued');
-    this.place(record);
+    return this.place(record, prefer);
   }
 
   private load(worker: WorkerRecord): number {
@@ -757,34 +796,26 @@ export class ClusterState {
     let cost = 0;
     for (const dep of record.deps) {
       if (dep.inline || dep.holders.includes(worker)) continue;
-      cost += LATENCY_SECONDS + dep.nbytes / BANDWIDTH_BYTES_PER_SECOND;
+      cost += LATENCY_SECONDS + dep.nbytes / this.bandwidth;
     }
     return cost;
   }
 
-  /** Put a queued task in the queue of the worker where it costs least (no-worker if there is none). */
-  private place(record: TaskRecord): void {
+  /** Put a queued task in the queue of `prefer`, or of the worker where it costs least (no-worker if there is none). */
+  private place(record: TaskRecord, prefer?: WorkerRecord): WorkerRecord | undefined {
     if (this.workers.size === 0) {
       this.transition(record, 'no-worker');
-      return;
+      return undefined;
     }
-    const rooted = isRoot(record);
-    const block = this.rootBlock;
-    let best: WorkerRecord | undefined = rooted && block.left > 0 && block.worker && this.workers.has(block.worker.id) ? block.worker : undefined;
-    if (best) {
-      block.left -= 1;
-    } else {
+    let best = prefer;
+    if (!best) {
       let bestCost = Infinity;
       for (const worker of this.workers.values()) {
-        const cost = this.load(worker) + (rooted ? 0 : this.transferCost(record, worker));
+        const cost = this.load(worker) + this.transferCost(record, worker);
         if (cost < bestCost) {
           bestCost = cost;
           best = worker;
         }
-      }
-      if (rooted) {
-        block.worker = best;
-        block.left = block.size - 1;
       }
     }
     const worker = best!;
@@ -792,6 +823,7 @@ export class ClusterState {
     worker.queue.push(record);
     worker.queued += 1;
     this.fill(worker);
+    return worker;
   }
 
   private window(worker: WorkerRecord): number {
@@ -941,6 +973,12 @@ export class ClusterState {
     const limit = Date.now() - timeoutMs;
     return [...this.workers.values()].filter((w) => w.lastSeen < limit);
   }
+}
+
+/** A block being dealt (`ClusterState.deal`): its worker and how many more tasks go there. */
+interface Block {
+  worker: WorkerRecord | undefined;
+  left: number;
 }
 
 /** A task none of whose inputs live on a worker (only inline literals, or none). */

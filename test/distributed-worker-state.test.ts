@@ -160,7 +160,7 @@ describe('WorkerState', () => {
     state.fetched('c/1/a', bytes(8), 1010, 1030);
     const out = state.results(0, [{ ...ok('c/1/x', 1), start: 1050, end: 1100, decode: 5, encode: 4 }], 1103);
     const [completion] = ofType(out, 'complete').map((c) => c.completion);
-    expect(completion!.phases).toEqual({ waiting: 30, transfer: 20, deserialize: 5, compute: 41, report: 7 });
+    expect(completion!.phases).toEqual({ waiting: 30, transfer: 20, deserialize: 5, compute: 41, report: 7, transfer_at: 1010 });
     // Without the times (a caller that does not measure), no phases are claimed.
     assign(state, [task('c/1/y')]);
     expect(ofType(state.results(0, [ok('c/1/y', 2)]), 'complete')[0]!.completion.phases).toBeNull();

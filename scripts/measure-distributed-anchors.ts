@@ -77,7 +77,7 @@ function sumPhases(events: SchedulerEvent[]): Record<string, number> | undefined
     const phases = (e as { phases?: Record<string, number> }).phases;
     if (e.type !== 'task-end' || !phases) continue;
     any = true;
-    for (const [name, ms] of Object.entries(phases)) total[name] = (total[name] ?? 0) + ms / 1000;
+    for (const [name, ms] of Object.entries(phases)) if (name !== 'transferAt') total[name] = (total[name] ?? 0) + ms / 1000;
   }
   return any ? total : undefined;
 }

@@ -58,6 +58,17 @@ describe('WorkerState', () => {
     ]);
   });
 
+  it('keeps at most 4 fetch requests out, sending the waiting ones oldest first as others complete', () => {
+    const state = new WorkerState(1);
+    const tasks = Array.from({ length: 6 }, (_, i) => task(`c/1/t${i}`, [dep(`c/1/in${i}`, { addresses: [`h:${i}`] })]));
+    const out = assign(state, tasks);
+    expect(ofType(out, 'fetch').map((f) => f.address)).toEqual(['h:0', 'h:1', 'h:2', 'h:3']);
+    // A request completes when all its ids arrived (or failed): the next one goes out.
+    expect(ofType(state.fetched('c/1/in2', bytes(4)), 'fetch').map((f) => f.address)).toEqual(['h:4']);
+    expect(ofType(state.fetched('c/1/in0', undefined), 'fetch').map((f) => f.address)).toEqual(['h:5']);
+    expect(ofType(state.fetched('c/1/in1', bytes(4)), 'fetch')).toEqual([]);
+  });
+
   it('sends a task whose input is computed here to that thread at once (pending here)', () => {
     const state = new WorkerState(2);
     const out = assign(state, [task('c/1/a'), task('c/1/b', [dep('c/1/a', { pending_here: true })])]);
@@ -156,14 +167,17 @@ describe('WorkerState', () => {
     const state = new WorkerState(1);
     // Received at t=1000; its input is fetched from 1010 to 1030; the thread starts it at 1050,
     // spends 5 ms decoding and 4 encoding, ends at 1100; the main thread has the result at 1103.
-    state.assign({ tasks: [task('c/1/x', [dep('c/1/a', { addresses: ['h:1'] })])], cancel: [], release: [], at: 1000 });
+    const timed = (t: ReturnType<typeof task>) => ({ ...t, assignment: { ...t.assignment, phases: true } });
+    state.assign({ tasks: [timed(task('c/1/x', [dep('c/1/a', { addresses: ['h:1'] })]))], cancel: [], release: [], at: 1000 });
     state.fetched('c/1/a', bytes(8), 1010, 1030);
     const out = state.results(0, [{ ...ok('c/1/x', 1), start: 1050, end: 1100, decode: 5, encode: 4 }], 1103);
     const [completion] = ofType(out, 'complete').map((c) => c.completion);
     expect(completion!.phases).toEqual({ waiting: 30, transfer: 20, deserialize: 5, compute: 41, report: 7, transfer_at: 1010 });
-    // Without the times (a caller that does not measure), no phases are claimed.
-    assign(state, [task('c/1/y')]);
+    // Without the times (a caller that does not measure), no phases are claimed; nor when the run did not ask.
+    assign(state, [timed(task('c/1/y'))]);
     expect(ofType(state.results(0, [ok('c/1/y', 2)]), 'complete')[0]!.completion.phases).toBeNull();
+    state.assign({ tasks: [task('c/1/z')], cancel: [], release: [], at: 2000 });
+    expect(ofType(state.results(0, [{ ...ok('c/1/z', 3), start: 2001, end: 2002 }], 2003), 'complete')[0]!.completion.phases).toBeNull();
   });
 
   it('reports a failed task with its error and stores nothing', () => {

@@ -199,6 +199,8 @@ export interface Assignment {
   args_data_id: string;
   deps: DepLocation[];
   op_index: number;
+  /** Report this task's phases with its completion (its run asked for events). */
+  phases?: boolean;
 }
 export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[]; ops: string[]; steal?: string[] }
 export type WorkerOrders =

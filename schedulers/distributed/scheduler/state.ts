@@ -961,6 +961,7 @@ export class ClusterState {
       args: record.argsBlob ? EMPTY : record.payload,
       args_data_id: record.argsBlob?.id ?? '',
       deps,
+      phases: record.run.events,
     };
     this.outbox.toWorker(worker).tasks.push(assignment);
     if (record.run.events) {

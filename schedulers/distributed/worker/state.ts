@@ -16,6 +16,8 @@
  *                thread computes (a chain then costs no round trip per link)
  *   (gone)     - its result was reported, or it was cancelled or stolen, or an input could not
  *                be fetched anywhere (reported as `missing`, the scheduler recomputes it)
+ * Inputs are fetched while other tasks run (overlapping transfer with compute), at most
+ * MAX_FETCHES requests at a time, in the order their tasks arrived.
  * A steal request is answered at once: `stolen` for a task still fetching or ready (it is
  * dropped here), `kept` for one dispatched or unknown (already reported).
  * A cancelled task that already reached a thread still returns a result; it is recognised by
@@ -86,7 +88,13 @@ export type TaskPhase = 'fetching' | 'ready' | 'dispatched';
 
 /** Tasks a thread gets ahead of the one it runs: enough to cover this much work. */
 const THREAD_AHEAD_MS = 20;
-const MAX_THREAD_AHEAD = 256;
+const MAX_THREAD_AHEAD = 1024;
+/**
+ * Fetch requests out at once (each asks one peer for the inputs of one batch of tasks). The
+ * rest wait, oldest first: the inputs of the tasks that run next arrive first instead of
+ * every transfer sharing the links and finishing late together.
+ */
+const MAX_FETCHES = 4;
 
 interface PendingTask {
   assignment: Assignment;
@@ -118,6 +126,10 @@ export class WorkerState {
   /** Data id -> the executor thread computing it right now. */
   private readonly computing = new Map<string, number>();
   private readonly inFlightFetches = new Set<string>();
+  /** Fetch requests not sent yet (oldest first), and the ids each sent one still waits for. */
+  private readonly fetchQueue: Array<Extract<Instruction, { type: 'fetch' }>> = [];
+  private readonly fetchGroups = new Map<string, { left: number }>();
+  private fetchesOut = 0;
   private readonly executors: ExecutorBook[];
   /** Tasks in phase `ready`, oldest first (lazy deletion: an entry no longer ready is skipped). */
   private ready: PendingTask[] = [];
@@ -202,6 +214,14 @@ export class WorkerState {
 
   private arrive(dataId: string, bytes: Uint8Array | undefined, began: number, at: number): void {
     this.inFlightFetches.delete(dataId);
+    const group = this.fetchGroups.get(dataId);
+    if (group) {
+      this.fetchGroups.delete(dataId);
+      if (--group.left === 0) {
+        this.fetchesOut -= 1;
+        this.sendFetches();
+      }
+    }
     const tasks = this.waiters.get(dataId);
     this.waiters.delete(dataId);
     let counted = false;
@@ -269,7 +289,7 @@ export class WorkerState {
       missing: [],
       fetch_start: current.fetchStart,
       fetch_end: current.fetchEnd,
-      phases: phasesOf(current, result, at),
+      phases: current.assignment.phases ? phasesOf(current, result, at) : null,
     });
   }
 
@@ -360,7 +380,19 @@ export class WorkerState {
         group.alternatives.set(dep.data_id, rest);
       }
     }
-    for (const [address, group] of byAddress) this.out.push({ type: 'fetch', address, ids: group.ids, alternatives: group.alternatives });
+    for (const [address, group] of byAddress) this.fetchQueue.push({ type: 'fetch', address, ids: group.ids, alternatives: group.alternatives });
+    this.sendFetches();
+  }
+
+  /** Send queued fetch requests, oldest first, while fewer than MAX_FETCHES are out. */
+  private sendFetches(): void {
+    while (this.fetchesOut < MAX_FETCHES && this.fetchQueue.length) {
+      const fetch = this.fetchQueue.shift()!;
+      const group = { left: fetch.ids.length };
+      for (const dataId of fetch.ids) this.fetchGroups.set(dataId, group);
+      this.fetchesOut += 1;
+      this.out.push(fetch);
+    }
   }
 
   /**

@@ -167,6 +167,26 @@ describe('ClusterState', () => {
     expect(state.tasks.get(id('t0'))!.state).toBe('memory');
   });
 
+  it('does not steal a leaf whose large output would have to come back to its sibling', () => {
+    const run = (outputBytes: number) => {
+      const { state, sent } = harness();
+      const w1 = state.addWorker('w1', 'h:1', 1);
+      // Teach the scheduler what op f returns and how long it takes (10 ms).
+      submit(state, [task('warm')], ['warm'], 1);
+      sent(w1);
+      state.complete(w1, { data_id: id('warm', 1), ok: true, nbytes: outputBytes, start: 0, end: 10, fetched_bytes: 0, fetched: [], missing: [] });
+      const leaves = [0, 1, 2, 3].map((i) => task(`leaf-${i}`, [], i));
+      submit(state, [...leaves, task('add-0', ['leaf-0', 'leaf-1'], 4), task('add-1', ['leaf-2', 'leaf-3'], 5)], ['add-0', 'add-1'], 2);
+      sent(w1);
+      state.addWorker('w2', 'h:2', 1);
+      return sent(w1).steal ?? [];
+    };
+    // 16 MB outputs: stealing a leaf would move 16 MB back to its sibling's worker for a 10 ms task.
+    expect(run(16_000_000)).toEqual([]);
+    // Small outputs: the idle worker takes some.
+    expect(run(8).length).toBeGreaterThan(0);
+  });
+
   it('keeps a task whose steal was requested when its worker finishes it first, or dies', () => {
     const { state, sent, progress, finish } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);

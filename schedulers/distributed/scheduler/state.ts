@@ -29,7 +29,9 @@
  * the victim a steal request, and the victim answers for each whether the task was still
  * waiting there (then it dropped it, and the task goes to the thief: processing -> queued) or
  * had started (it stays). Only tasks whose inputs all exist are stolen this way, never the
- * speculative links of a chain.
+ * speculative links of a chain. Either way a task is stolen only when moving it costs less
+ * than twice the mean task time: its inputs' transfer, and its output's when a dependent's
+ * other inputs are on the victim (a tree's leaf stays by its sibling).
  *
  * Speculative assignment: when a task goes to a worker, any dependent whose missing inputs
  * are all being computed on that same worker goes there too, at once, marked "pending here";
@@ -147,6 +149,8 @@ const INITIAL_BANDWIDTH = 100e6;
 const BANDWIDTH_SAMPLE_BYTES = 64 * 1024;
 const WINDOW_SECONDS = 0.05;
 const MAX_WINDOW = 1000;
+/** Queued tasks a thief looks at before it gives up (each one it rejects costs more to move than to wait for). */
+const STEAL_TRIES = 8;
 /** Dependents with more inputs than this are never assigned speculatively (fan-in sinks). */
 const SPECULATE_MAX_DEPS = 64;
 
@@ -161,6 +165,8 @@ export class ClusterState {
   private meanTaskSeconds = 0.001;
   /** Bytes per second the workers' fetches achieve (moving average). */
   bandwidth = INITIAL_BANDWIDTH;
+  /** Bytes each op's results had (moving average): what stealing expects a task to return. */
+  private readonly opBytes = new Map<string, number>();
   private readonly allowedFailures: number;
 
   constructor(
@@ -543,6 +549,8 @@ export class ClusterState {
     const seconds = Math.max(0, (done.end - done.start) / 1000);
     this.meanTaskSeconds = 0.9 * this.meanTaskSeconds + 0.1 * seconds;
     record.nbytes = done.nbytes;
+    const opBytes = this.opBytes.get(record.op);
+    this.opBytes.set(record.op, opBytes === undefined ? done.nbytes : 0.8 * opBytes + 0.2 * done.nbytes);
     if (!record.holders.includes(worker)) record.holders.push(worker);
     worker.has.add(record);
     this.transition(record, 'memory');
@@ -882,8 +890,7 @@ export class ClusterState {
     for (let i = candidates.length - 1; i >= 0 && wanted > 0; i--) {
       const record = candidates[i]!;
       if (record.stealing || !record.deps.every((dep) => this.available(dep))) continue;
-      // Not worth it when its inputs would cost more to move than the task takes.
-      if (this.transferCost(record, thief) - this.transferCost(record, victim) > 2 * this.meanTaskSeconds) continue;
+      if (this.notWorthMoving(record, victim, thief)) continue;
       record.stealing = thief;
       thief.incoming += 1;
       victim.outgoing += 1;
@@ -938,9 +945,35 @@ export class ClusterState {
       if (worker !== thief && worker.queued > 0 && (!victim || worker.queued > victim.queued)) victim = worker;
     }
     if (!victim) return undefined;
-    const record = victim.queue.pop();
+    // The victim's next tasks, unless moving them costs more in transfers than they take (those
+    // go back: a tree's leaf stays by the sibling its output is added to).
+    const rejected: TaskRecord[] = [];
+    let record: TaskRecord | undefined;
+    while (rejected.length < STEAL_TRIES && (record = victim.queue.pop())) {
+      if (!this.notWorthMoving(record, victim, thief)) break;
+      rejected.push(record);
+      record = undefined;
+    }
+    for (const back of rejected) victim.queue.push(back);
     if (record) victim.queued -= 1;
     return record;
+  }
+
+  /**
+   * Moving `record` from `victim` to `thief` costs more than the task takes: the inputs it
+   * would fetch there, plus, when a dependent of it has other inputs on the victim, its own
+   * output travelling back (estimated from what its op returned so far).
+   */
+  private notWorthMoving(record: TaskRecord, victim: WorkerRecord, thief: WorkerRecord): boolean {
+    let cost = this.transferCost(record, thief) - this.transferCost(record, victim);
+    const outputBytes = this.opBytes.get(record.op) ?? 0;
+    if (outputBytes > 0) {
+      const siblingThere = record.dependents.some((dependent) =>
+        dependent.deps.some((dep) => dep !== record && !dep.inline && (dep.worker === victim || dep.holders.includes(victim))),
+      );
+      if (siblingThere) cost += LATENCY_SECONDS + outputBytes / this.bandwidth;
+    }
+    return cost > 2 * this.meanTaskSeconds;
   }
 
   private assign(record: TaskRecord, worker: WorkerRecord): void {

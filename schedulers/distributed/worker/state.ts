@@ -134,8 +134,8 @@ export class WorkerState {
   /** Tasks in phase `ready`, oldest first (lazy deletion: an entry no longer ready is skipped). */
   private ready: PendingTask[] = [];
   private readyHead = 0;
-  /** Mean task run time here (ms), from the threads' results. */
-  private meanTaskMs = 1;
+  /** Mean task run time here (ms), from the threads' results; undefined until the first one. */
+  private meanTaskMs: number | undefined;
   /** Ids in the value store. */
   readonly held = new Set<string>();
   private nextSeq = 1;
@@ -257,7 +257,10 @@ export class WorkerState {
   private result(index: number, result: ResultEvent, at: number): void {
     const executor = this.executors[index]!;
     executor.inFlight -= 1;
-    if (result.ok) this.meanTaskMs = 0.8 * this.meanTaskMs + 0.2 * Math.max(0, result.end - result.start);
+    if (result.ok) {
+      const ms = Math.max(0, result.end - result.start);
+      this.meanTaskMs = this.meanTaskMs === undefined ? ms : 0.8 * this.meanTaskMs + 0.2 * ms;
+    }
     const current = this.pending.get(result.id);
     if (!current || current.seq !== result.seq) {
       // A cancelled assignment: nobody wants this result (a newer assignment, if any, will report).
@@ -425,7 +428,8 @@ export class WorkerState {
 
   /** Hand ready tasks, oldest first, to the least busy threads while they have room. */
   private drain(): void {
-    const ahead = Math.min(MAX_THREAD_AHEAD, Math.ceil(THREAD_AHEAD_MS / Math.max(this.meanTaskMs, 1e-3))) + 1;
+    // Until a task has been timed here, one ahead: the first batch may be long tasks that an idle worker should still be able to steal.
+    const ahead = this.meanTaskMs === undefined ? 2 : Math.min(MAX_THREAD_AHEAD, Math.ceil(THREAD_AHEAD_MS / Math.max(this.meanTaskMs, 1e-3))) + 1;
     while (this.readyHead < this.ready.length) {
       const task = this.ready[this.readyHead]!;
       if (task.phase !== 'ready' || this.pending.get(task.assignment.data_id) !== task) {

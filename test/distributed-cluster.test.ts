@@ -185,11 +185,12 @@ describe('a worker with several executor threads', () => {
     const threaded = await createDistributedScheduler({ workers: 1, nthreads: 3 });
     try {
       const graph: Graph = {};
-      for (let i = 0; i < 6; i++) graph[`s${i}`] = { op: op('spinThread'), args: [150] };
+      // Enough busy tasks that every thread takes some (a free thread takes the next; under load one may start late).
+      for (let i = 0; i < 12; i++) graph[`s${i}`] = { op: op('spinThread'), args: [200] };
       for (let i = 0; i < 6; i++) graph[`r${i}`] = { op: op('range'), args: [1000, i] };
       for (let i = 0; i < 6; i++) graph[`d${i}`] = { op: op('dot'), args: [{ $ref: `r${i}` }, { $ref: `r${(i + 1) % 6}` }] };
       graph.total = { op: op('sum'), args: Array.from({ length: 6 }, (_, i) => ({ $ref: `d${i}` })) };
-      graph.threads = { op: op('identity'), args: [Array.from({ length: 6 }, (_, i) => ({ $ref: `s${i}` }))] };
+      graph.threads = { op: op('identity'), args: [Array.from({ length: 12 }, (_, i) => ({ $ref: `s${i}` }))] };
       const [total, threads] = (await threaded.get(graph, ['total', 'threads'])) as [number, number[]];
       let expected = 0;
       for (let i = 0; i < 6; i++) for (let k = 0; k < 1000; k++) expected += (i + k) * (((i + 1) % 6) + k);

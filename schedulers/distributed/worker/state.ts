@@ -8,10 +8,10 @@
  * Life of an assigned task (its `phase`):
  *   fetching   - some inputs are on their way from peers (or produced here by a task assigned
  *                here earlier: "pending here")
- *   ready      - all inputs here, waiting in this worker's small ready queue for a thread: each
- *                thread gets only a few tasks ahead (enough to cover ~20 ms, so it never waits
- *                for the main thread), and the rest stay here, where the scheduler can still
- *                steal them
+ *   ready      - all inputs here, waiting in this worker's small ready queue for a thread: a
+ *                thread holds at most ~20 ms of work (one long task, or many short ones, so it
+ *                seldom waits for the main thread), and the rest stay here, where the
+ *                scheduler can still steal them
  *   dispatched - sent to an executor thread; it may still wait there for an input that same
  *                thread computes (a chain then costs no round trip per link)
  *   (gone)     - its result was reported, or it was cancelled or stolen, or an input could not
@@ -428,8 +428,10 @@ export class WorkerState {
 
   /** Hand ready tasks, oldest first, to the least busy threads while they have room. */
   private drain(): void {
-    // Until a task has been timed here, one ahead: the first batch may be long tasks that an idle worker should still be able to steal.
-    const ahead = this.meanTaskMs === undefined ? 2 : Math.min(MAX_THREAD_AHEAD, Math.ceil(THREAD_AHEAD_MS / Math.max(this.meanTaskMs, 1e-3))) + 1;
+    // Tasks in a thread at once: one for tasks of THREAD_AHEAD_MS or more (a free thread takes
+    // the next, so long tasks spread over the threads and stay stealable), more for short ones.
+    // Until a task has been timed here, one: the first batch may be long tasks.
+    const ahead = this.meanTaskMs === undefined ? 1 : Math.max(1, Math.min(MAX_THREAD_AHEAD, Math.ceil(THREAD_AHEAD_MS / Math.max(this.meanTaskMs, 1e-3))));
     while (this.readyHead < this.ready.length) {
       const task = this.ready[this.readyHead]!;
       if (task.phase !== 'ready' || this.pending.get(task.assignment.data_id) !== task) {

@@ -108,6 +108,8 @@ export interface TaskRecord {
   worker: WorkerRecord | undefined;
   /** Processing on `worker`, asked back for this thief (steal request sent, not answered). */
   stealing: WorkerRecord | undefined;
+  /** Its task-start event was sent. */
+  announced: boolean;
   /** Runs that asked for this value. */
   readonly wantedBy: RunRecord[];
   forgotten: boolean;
@@ -316,6 +318,7 @@ export class ClusterState {
       nbytes: inline ? payload.byteLength : 0,
       worker: undefined,
       stealing: undefined,
+      announced: false,
       wantedBy: [],
       forgotten: false,
       failures: 0,
@@ -997,7 +1000,9 @@ export class ClusterState {
       phases: record.run.events,
     };
     this.outbox.toWorker(worker).tasks.push(assignment);
-    if (record.run.events) {
+    if (record.run.events && !record.announced) {
+      // One task-start per task: not again when it is stolen, withdrawn or rescheduled.
+      record.announced = true;
       this.outbox.toRun(record.run).events.push({ key: record.key, worker: worker.id, finished: false, time: now(), start: 0, end: 0, ok: true });
     }
   }

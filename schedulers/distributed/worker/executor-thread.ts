@@ -71,6 +71,19 @@ function cancelParked(ids: Set<string>): void {
   }
 }
 
+/** Decode the inputs sent with `task` into `values` (a decoding error is left for the task to report). */
+function keepSentInputs(task: ThreadTask, packed: ArrayBuffer): void {
+  for (const dep of task.deps) {
+    if (dep.inline || dep.later || !dep.bytes || values.has(dep.id)) continue;
+    try {
+      values.set(dep.id, decodeValue(unpack(packed, dep.bytes)));
+      delete dep.bytes;
+    } catch {
+      // runTask decodes it again and fails the task with this error
+    }
+  }
+}
+
 /** Run `task` now, or park it until the `later` inputs it waits for are produced. */
 function start(task: ThreadTask, packed: ArrayBuffer): void {
   for (const dep of task.deps) {
@@ -79,6 +92,9 @@ function start(task: ThreadTask, packed: ArrayBuffer): void {
       settle(task, [{ id: task.id, seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
       return;
     }
+    // Parked: keep its other inputs now. The main thread counts them as held by this thread
+    // from the moment they were sent, so a task sent after this one may rely on them.
+    keepSentInputs(task, packed);
     const list = parked.get(dep.id) ?? [];
     list.push({ task, packed });
     parked.set(dep.id, list);

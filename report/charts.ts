@@ -7,9 +7,10 @@
  * and the page script stays a dozen lines. Values are converted to a readable unit per chart
  * (ms or s, kB/MB/GB) and the axis title names the unit.
  */
-import type { Cell } from '../results/schema.js';
+import type { Cell, TaskSpan } from '../results/schema.js';
 import type { CellGroup, UsableCell } from './cells.js';
 import { SCHEDULER_NAMES, poolLabel } from '../common/cells.js';
+import { formatSeconds } from '../common/format.js';
 
 export interface ChartSpec {
   /** Unique in the page; the canvas carries it as `data-chart`. */
@@ -231,16 +232,35 @@ function ganttChart(cell: UsableCell, id: string, name: string, axisEnd: number,
   return taskStreamChart(stream.spans, {
     id,
     title: `Task stream — ${name}, ${poolLabel(cell)}`,
-    caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).${streamCount > 1 ? ' The same time axis as the other task streams of this workload.' : ''}`,
+    caption: `One sample: a row per worker, a bar per task (${stream.totalTasks} tasks${shown}).${phaseCaption(stream.spans)}${streamCount > 1 ? ' The same time axis as the other task streams of this workload.' : ''}`,
     axisEnd,
     kindOf: (key) => /^[A-Za-z_][A-Za-z_-]*?(?=[-_:.,(\d]|$)/.exec(key)?.[0] || 'task',
     xTitle: 'time from sample start',
   });
 }
 
-/** A task stream: a row per worker, a bar per span (seconds from the start), one colour per kind of task. */
+/** Colours of the phases drawn over a task stream, as Dask's: transfer red, deserialization grey. */
+const PHASE_COLOURS = { transfer: 'rgba(220, 38, 38, 0.75)', deserialize: '#9ca3af' } as const;
+
+type PhasedSpan = { key: string; worker: string; start: number; end: number; phases?: TaskSpan['phases'] };
+
+/** " Red: ...; phases summed over the shown tasks: ..." when the spans carry phases (distributed), else ''. */
+function phaseCaption(spans: readonly PhasedSpan[]): string {
+  const sums = { waiting: 0, transfer: 0, deserialize: 0, compute: 0, report: 0 };
+  let phased = 0;
+  for (const span of spans) {
+    if (!span.phases) continue;
+    phased += 1;
+    for (const name of Object.keys(sums) as Array<keyof typeof sums>) sums[name] += span.phases[name];
+  }
+  if (!phased) return '';
+  const parts = (Object.keys(sums) as Array<keyof typeof sums>).map((name) => `${name} ${formatSeconds(sums[name])}`);
+  return ` Red: fetching a task's inputs from other workers; grey: decoding them. Where the time of the ${phased} tasks shown went (summed over tasks): ${parts.join(', ')}.`;
+}
+
+/** A task stream: a row per worker, a bar per span (seconds from the start), one colour per kind of task; phases (transfer, deserialize) drawn over it when the spans carry them. */
 export function taskStreamChart(
-  spans: ReadonlyArray<{ key: string; worker: string; start: number; end: number }>,
+  spans: ReadonlyArray<PhasedSpan>,
   how: { id: string; title: string; caption: string; kindOf: (key: string) => string; xTitle: string; /** Seconds at the right end of the axis (shared by a workload's streams); default: the last span's end. */ axisEnd?: number },
 ): ChartSpec {
   const { id } = how;
@@ -256,6 +276,28 @@ export function taskStreamChart(
     list.push({ x: [round(span.start * u.scale), round(Math.max(span.end, span.start) * u.scale)], y: span.worker, key: span.key });
     kinds.set(kind, list);
   }
+  const phaseBars = { transfer: [] as Array<Record<string, unknown>>, deserialize: [] as Array<Record<string, unknown>> };
+  for (const span of spans) {
+    const p = span.phases;
+    if (!p) continue;
+    if (p.transfer > 0 && p.transferStart !== undefined) {
+      phaseBars.transfer.push({ x: [round(p.transferStart * u.scale), round((p.transferStart + p.transfer) * u.scale)], y: span.worker, key: `${span.key} (transfer)` });
+    }
+    if (p.deserialize > 0) phaseBars.deserialize.push({ x: [round(span.start * u.scale), round((span.start + p.deserialize) * u.scale)], y: span.worker, key: `${span.key} (deserialize)` });
+  }
+  const phaseDatasets = (Object.keys(phaseBars) as Array<keyof typeof phaseBars>)
+    .filter((name) => phaseBars[name].length > 0)
+    .map((name) => ({
+      label: name,
+      data: phaseBars[name],
+      backgroundColor: PHASE_COLOURS[name],
+      borderWidth: 0,
+      grouped: false,
+      // Thinner than the task bars, on top of them: transfers overlap other tasks' compute.
+      barPercentage: 0.4,
+      categoryPercentage: 0.9,
+      minBarLength: 1,
+    }));
   return {
     id,
     kind: 'gantt',
@@ -275,10 +317,10 @@ export function taskStreamChart(
           barPercentage: 0.9,
           categoryPercentage: 0.9,
           minBarLength: 1,
-        })),
+        })).concat(phaseDatasets),
       },
       options: {
-        ...options(`${how.xTitle} (${u.name})`, 'worker', { legend: kinds.size > 1, x: { type: 'linear', min: 0, max: round(axisEnd * u.scale) } }),
+        ...options(`${how.xTitle} (${u.name})`, 'worker', { legend: kinds.size > 1 || phaseDatasets.length > 0, x: { type: 'linear', min: 0, max: round(axisEnd * u.scale) } }),
         indexAxis: 'y',
       },
     },

@@ -48,12 +48,24 @@ export const statsSchema = z.object({
   rme: z.number(),
 });
 
+/** Where a distributed task's time went on its worker, seconds (optional: only distributed reports them). */
+export const taskPhasesSchema = z.object({
+  waiting: z.number(),
+  transfer: z.number(),
+  deserialize: z.number(),
+  compute: z.number(),
+  report: z.number(),
+  /** Seconds from the start of the sample when its first input fetch began (absent: it fetched nothing). */
+  transferStart: z.number().optional(),
+});
+
 export const taskSpanSchema = z.object({
   key: z.string(),
   worker: z.string(),
   /** Seconds from the start of the recorded sample. */
   start: z.number(),
   end: z.number(),
+  phases: taskPhasesSchema.optional(),
 });
 
 /**

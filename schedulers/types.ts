@@ -100,8 +100,23 @@ export interface RunOptions {
 export type SchedulerEvent =
   /** A task was handed to a worker (main-side time of submission). */
   | { type: 'task-start'; key: Key; worker: string; time: number }
-  /** A task finished on a worker; `start`/`end` are measured where it ran. */
-  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean };
+  /**
+   * A task finished on a worker; `start`/`end` are measured where it ran. `phases` (distributed
+   * only): milliseconds it spent waiting, fetching inputs (transfer), decoding them
+   * (deserialize), running (compute) and handing its result back (report).
+   */
+  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean; phases?: TaskPhases };
+
+/** Where a distributed task's time went on its worker, in milliseconds. */
+export interface TaskPhases {
+  waiting: number;
+  transfer: number;
+  deserialize: number;
+  compute: number;
+  report: number;
+  /** Epoch ms when the first fetch it waited for began (absent: it fetched nothing). */
+  transferAt?: number;
+}
 
 /** Cumulative transfer counters of one scheduler since it was created. */
 export interface TransferStats {

@@ -17,3 +17,10 @@ export function sum(...values: number[]): number {
   for (const v of values) total += v;
   return total;
 }
+
+/** Busy-wait `ms` milliseconds of wall time (blocks the thread, as a CPU-bound task); returns `value`. */
+export function busyWait(ms: number, value: number): number {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+  return value;
+}

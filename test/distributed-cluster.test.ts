@@ -70,6 +70,19 @@ describe('distributed scheduler on a local cluster', () => {
     for (const e of ends) if (e.type === 'task-end') expect(e.end).toBeGreaterThanOrEqual(e.start);
   });
 
+  it('spreads independent ready tasks over both workers at once', async () => {
+    // Eight independent ~35 ms tasks feeding one sum (the case that used to run all eight on one worker).
+    const graph: Graph = {};
+    for (let i = 0; i < 8; i++) graph[`part-${i}`] = { op: op('spin'), args: [35, i] };
+    graph.total = { op: op('sum'), args: Array.from({ length: 8 }, (_, i) => ({ $ref: `part-${i}` })) };
+    const events: SchedulerEvent[] = [];
+    expect(await scheduler.get(graph, ['total'], { onEvent: (e) => events.push(e) })).toEqual([28]);
+    const byWorker = new Map<string, number>();
+    for (const e of events) if (e.type === 'task-end' && e.key.startsWith('part-')) byWorker.set(e.worker, (byWorker.get(e.worker) ?? 0) + 1);
+    expect(byWorker.size).toBe(2);
+    expect([...byWorker.values()].every((n) => n >= 2)).toBe(true);
+  });
+
   it('round-trips typed arrays, Maps and BigInts by structured clone', async () => {
     const graph: Graph = {
       a: { op: op('range'), args: [5, 1] },
@@ -172,11 +185,12 @@ describe('a worker with several executor threads', () => {
     const threaded = await createDistributedScheduler({ workers: 1, nthreads: 3 });
     try {
       const graph: Graph = {};
-      for (let i = 0; i < 6; i++) graph[`s${i}`] = { op: op('spinThread'), args: [150] };
+      // Enough busy tasks that every thread takes some (a free thread takes the next; under load one may start late).
+      for (let i = 0; i < 12; i++) graph[`s${i}`] = { op: op('spinThread'), args: [200] };
       for (let i = 0; i < 6; i++) graph[`r${i}`] = { op: op('range'), args: [1000, i] };
       for (let i = 0; i < 6; i++) graph[`d${i}`] = { op: op('dot'), args: [{ $ref: `r${i}` }, { $ref: `r${(i + 1) % 6}` }] };
       graph.total = { op: op('sum'), args: Array.from({ length: 6 }, (_, i) => ({ $ref: `d${i}` })) };
-      graph.threads = { op: op('identity'), args: [Array.from({ length: 6 }, (_, i) => ({ $ref: `s${i}` }))] };
+      graph.threads = { op: op('identity'), args: [Array.from({ length: 12 }, (_, i) => ({ $ref: `s${i}` }))] };
       const [total, threads] = (await threaded.get(graph, ['total', 'threads'])) as [number, number[]];
       let expected = 0;
       for (let i = 0; i < 6; i++) for (let k = 0; k < 1000; k++) expected += (i + k) * (((i + 1) % 6) + k);

@@ -94,11 +94,14 @@ describe('distributed scheduler faults', () => {
   it('uses a worker that joins mid-run', async () => {
     await waitForWorkers(2);
     const events: SchedulerEvent[] = [];
-    const pending = scheduler.get(spinGraph(24, 100), ['total'], { onEvent: (e) => events.push(e) });
+    // ~6 s of work on 2 workers: longer than a worker process takes to start on a loaded machine
+    // (2 s seen at load 10, more at 20), so the new worker joins while tasks still wait: it steals
+    // tasks queued at the scheduler or, when all were sent at once, tasks its peers had not started.
+    const pending = scheduler.get(spinGraph(48, 250), ['total'], { onEvent: (e) => events.push(e) });
     await new Promise((r) => setTimeout(r, 300));
     const before = new Set(scheduler.client.workers().map((w) => w.id));
     await scheduler.cluster!.addWorker();
-    expect(await pending).toEqual([spinTotal(24)]);
+    expect(await pending).toEqual([spinTotal(48)]);
     const late = events.filter((e) => e.type === 'task-end' && !before.has(e.worker));
     expect(late.length).toBeGreaterThan(0);
   });

@@ -103,6 +103,111 @@ describe('ClusterState', () => {
     expect(sent(w1).tasks.length).toBe(1);
   });
 
+  it('deals independent ready tasks in blocks over all workers at once, each block to the least loaded', () => {
+    const { state, sent } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    const parts = Array.from({ length: 8 }, (_, i) => task(`p${i}`, [], i));
+    submit(state, [...parts, task('sum', parts.map((p) => p.key), 8)], ['sum']);
+    // Blocks of ceil(8 / 2 threads) = 4, in priority order: neighbours share a worker.
+    expect(keys(sent(w1))).toEqual(['p0', 'p1', 'p2', 'p3']);
+    expect(keys(sent(w2))).toEqual(['p4', 'p5', 'p6', 'p7']);
+    // With 3 threads in all (w3 has 2), blocks of 3: the 2-thread worker is least loaded per thread.
+    const { state: s3, sent: sent3 } = harness();
+    const a = s3.addWorker('a', 'h:1', 1);
+    const b = s3.addWorker('b', 'h:2', 2);
+    submit(s3, parts, parts.map((p) => p.key));
+    expect(keys(sent3(a)).length + keys(sent3(b)).length).toBe(8);
+    expect(s3.tasks.get(id('p0'))!.worker).toBe(a);
+    expect([id('p3'), id('p4'), id('p5')].map((t) => s3.tasks.get(t)!.worker)).toEqual([b, b, b]);
+  });
+
+  it('deals the inputs of one dependent together, so they meet where it runs', () => {
+    const { state } = harness();
+    state.addWorker('w1', 'h:1', 1);
+    state.addWorker('w2', 'h:2', 1);
+    // Matmul's shape: products of an output block (their inputs uploaded to either worker) feed one sum.
+    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
+    const nodes: NodeSpec[] = [placed('a', 'w1'), placed('b', 'w2')];
+    for (let g = 0; g < 4; g++) {
+      const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, k % 2 ? ['a', 'b'] : ['b', 'a'], g * 10 + k));
+      nodes.push(...products, task(`sum-${g}`, products.map((p) => p.key), g * 10 + 5));
+    }
+    submit(state, nodes, ['sum-0', 'sum-1', 'sum-2', 'sum-3']);
+    const workerOf = (key: string) => state.tasks.get(id(key))!.worker!.id;
+    for (let g = 0; g < 4; g++) expect(new Set([0, 1, 2, 3].map((k) => workerOf(`mul-${g}-${k}`))).size).toBe(1);
+    expect([0, 1, 2, 3].map((g) => workerOf(`mul-${g}-0`)).sort()).toEqual(['w1', 'w1', 'w2', 'w2']);
+  });
+
+  it('steals dispatched tasks only when their worker confirms it had not started them', () => {
+    const { state, sent, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    // The default window sends all ten to w1 at once: none stay queued here.
+    submit(state, Array.from({ length: 10 }, (_, i) => task(`t${i}`, [], i)), Array.from({ length: 10 }, (_, i) => `t${i}`));
+    expect(keys(sent(w1))).toHaveLength(10);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    expect(keys(sent(w2))).toEqual([]);
+    // w2 is idle: w1 is asked for its newest tasks, as many as w2 can start and keep ahead.
+    expect(sent(w1).steal).toEqual([id('t9'), id('t8')]);
+    expect(state.tasks.get(id('t9'))!.state).toBe('processing');
+    // w1 had started t8 (kept) but not t9 (stolen): only t9 moves.
+    state.stealReplies(w1, [id('t9')], [id('t8')]);
+    expect(keys(sent(w2))).toEqual(['t9']);
+    expect(state.tasks.get(id('t9'))!.worker).toBe(w2);
+    expect(state.tasks.get(id('t8'))!.worker).toBe(w1);
+    // A stale "stolen" for a task that was not asked for (or already moved) changes nothing.
+    state.stealReplies(w1, [id('t0'), id('t9')], []);
+    expect(state.tasks.get(id('t0'))!.worker).toBe(w1);
+    expect(state.tasks.get(id('t9'))!.worker).toBe(w2);
+    // As w2 finishes, it asks again; the result of w1's t0 still counts normally.
+    sent(w1);
+    finish(w2, id('t9'));
+    expect(sent(w1).steal?.length).toBeGreaterThan(0);
+    finish(w1, id('t0'));
+    expect(state.tasks.get(id('t0'))!.state).toBe('memory');
+  });
+
+  it('does not steal a leaf whose large output would have to come back to its sibling', () => {
+    const run = (outputBytes: number) => {
+      const { state, sent } = harness();
+      const w1 = state.addWorker('w1', 'h:1', 1);
+      // Teach the scheduler what op f returns and how long it takes (10 ms).
+      submit(state, [task('warm')], ['warm'], 1);
+      sent(w1);
+      state.complete(w1, { data_id: id('warm', 1), ok: true, nbytes: outputBytes, start: 0, end: 10, fetched_bytes: 0, fetched: [], missing: [] });
+      const leaves = [0, 1, 2, 3].map((i) => task(`leaf-${i}`, [], i));
+      submit(state, [...leaves, task('add-0', ['leaf-0', 'leaf-1'], 4), task('add-1', ['leaf-2', 'leaf-3'], 5)], ['add-0', 'add-1'], 2);
+      sent(w1);
+      state.addWorker('w2', 'h:2', 1);
+      return sent(w1).steal ?? [];
+    };
+    // 16 MB outputs: stealing a leaf would move 16 MB back to its sibling's worker for a 10 ms task.
+    expect(run(16_000_000)).toEqual([]);
+    // Small outputs: the idle worker takes some.
+    expect(run(8).length).toBeGreaterThan(0);
+  });
+
+  it('keeps a task whose steal was requested when its worker finishes it first, or dies', () => {
+    const { state, sent, progress, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    submit(state, Array.from({ length: 6 }, (_, i) => task(`t${i}`, [], i)), Array.from({ length: 6 }, (_, i) => `t${i}`));
+    sent(w1);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    const asked = sent(w1).steal!;
+    expect(asked).toEqual([id('t5'), id('t4')]);
+    // t5 finished on w1 before the request arrived: the late "kept" is harmless.
+    finish(w1, id('t5'));
+    state.stealReplies(w1, [], [id('t5')]);
+    expect(state.tasks.get(id('t5'))!.state).toBe('memory');
+    // w1 dies with t4's steal unanswered: t4 is rescheduled like its other tasks (and t5, whose value lived only there).
+    progress();
+    state.removeWorker(w1, 'killed');
+    expect(keys(sent(w2)).sort()).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
+    expect(w2.incoming).toBe(0);
+    for (let i = 0; i < 6; i++) finish(w2, id(`t${i}`));
+    expect(progress().done.map((d) => d.key).sort()).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
+  });
+
   it('reschedules the tasks of a lost worker and recomputes values only it held', () => {
     const { state, sent, progress, finish } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);
@@ -191,7 +296,7 @@ describe('scheduler task transitions', () => {
   });
 
   it('rejects a transition not in the table, naming the task and both states', () => {
-    expect(() => checkTransition('k', 'processing', 'queued')).toThrow(InvalidTransitionError);
+    expect(() => checkTransition('k', 'processing', 'no-worker')).toThrow(InvalidTransitionError);
     expect(() => checkTransition('k', 'erred', 'waiting')).toThrow(/task "k" cannot go from erred to waiting \(allowed: none\)/);
     expect(() => checkTransition('k', 'queued', 'processing')).not.toThrow();
   });

@@ -12,7 +12,8 @@ const task = (data_id: string, deps: DepLocation[] = []): { assignment: Assignme
   assignment: { data_id, args: bytes(2), args_data_id: '', deps, op_index: 0 },
   op: OP,
 });
-const assign = (state: WorkerState, tasks: Array<{ assignment: Assignment; op: string }>, cancel: string[] = [], release: string[] = []) => state.assign({ tasks, cancel, release });
+const assign = (state: WorkerState, tasks: Array<{ assignment: Assignment; op: string }>, cancel: string[] = [], release: string[] = [], steal: string[] = []) =>
+  state.assign({ tasks, cancel, release, steal });
 const ofType = <T extends Instruction['type']>(out: Instruction[], type: T) => out.filter((i): i is Extract<Instruction, { type: T }> => i.type === type);
 const ok = (id: string, seq: number, n = 4) => ({ id, seq, ok: true, bytes: bytes(n), start: 1, end: 2 });
 
@@ -44,17 +45,30 @@ describe('WorkerState', () => {
     const first = state.fetched('c/1/a', bytes(10));
     expect(ofType(first, 'store').map((s) => s.id)).toEqual(['c/1/a']);
     expect(ofType(first, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/y']);
-    const second = state.fetched('c/1/b', bytes(5));
-    expect(ofType(second, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/x']);
+    // x is ready too, but the one thread runs y (an untimed worker gives a thread one task at a time).
+    expect(ofType(state.fetched('c/1/b', bytes(5)), 'dispatch')).toEqual([]);
+    const afterY = state.results(0, [ok('c/1/y', 2)]);
+    expect(ofType(afterY, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/x']);
     // The thread already got `a` with y: x does not send it again.
-    expect(ofType(second, 'dispatch')[0]!.task.deps[0]).toEqual({ id: 'c/1/a', inline: false });
+    expect(ofType(afterY, 'dispatch')[0]!.task.deps[0]).toEqual({ id: 'c/1/a', inline: false });
     // Each copy is reported once, by the first live task that wanted it.
-    const done = state.results(0, [ok('c/1/y', 2), ok('c/1/x', 1)]);
+    const done = [...afterY, ...state.results(0, [ok('c/1/x', 1)])];
     const completions = ofType(done, 'complete').map((c) => c.completion);
     expect(completions.map((c) => [c.data_id, c.fetched, c.fetched_bytes])).toEqual([
       ['c/1/y', [], 0],
       ['c/1/x', ['c/1/a', 'c/1/b'], 15],
     ]);
+  });
+
+  it('keeps at most 4 fetch requests out, sending the waiting ones oldest first as others complete', () => {
+    const state = new WorkerState(1);
+    const tasks = Array.from({ length: 6 }, (_, i) => task(`c/1/t${i}`, [dep(`c/1/in${i}`, { addresses: [`h:${i}`] })]));
+    const out = assign(state, tasks);
+    expect(ofType(out, 'fetch').map((f) => f.address)).toEqual(['h:0', 'h:1', 'h:2', 'h:3']);
+    // A request completes when all its ids arrived (or failed): the next one goes out.
+    expect(ofType(state.fetched('c/1/in2', bytes(4)), 'fetch').map((f) => f.address)).toEqual(['h:4']);
+    expect(ofType(state.fetched('c/1/in0', undefined), 'fetch').map((f) => f.address)).toEqual(['h:5']);
+    expect(ofType(state.fetched('c/1/in1', bytes(4)), 'fetch')).toEqual([]);
   });
 
   it('sends a task whose input is computed here to that thread at once (pending here)', () => {
@@ -114,6 +128,58 @@ describe('WorkerState', () => {
     const out = assign(state, [], [], ['c/1/a', 'c/1/b']);
     expect(out).toEqual([{ type: 'release', ids: ['c/1/a', 'c/1/b'], threads: new Map([[0, ['c/1/a']], [1, ['c/1/b']]]) }]);
     expect(state.held.size).toBe(0);
+  });
+
+  it('keeps only a few tasks ahead in each thread; the rest wait in the ready queue, oldest first', () => {
+    const state = new WorkerState(1);
+    // Long tasks (learnt from results): a thread holds only the one it runs.
+    assign(state, [task('c/0/warm')]);
+    state.results(0, [{ ...ok('c/0/warm', 1), start: 0, end: 500 }]);
+    const tasks = Array.from({ length: 5 }, (_, i) => task(`c/1/t${i}`));
+    const out = assign(state, tasks);
+    expect(ofType(out, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/t0']);
+    expect(state.phases().get('c/1/t1')).toBe('ready');
+    // It finishes: the oldest ready task follows.
+    const next = state.results(0, [{ ...ok('c/1/t0', 2), start: 0, end: 500 }]);
+    expect(ofType(next, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/t1']);
+  });
+
+  it('gives back on a steal request only tasks that have not reached a thread', () => {
+    const state = new WorkerState(1);
+    assign(state, [task('c/0/warm')]);
+    state.results(0, [{ ...ok('c/0/warm', 1), start: 0, end: 500 }]);
+    assign(state, [task('c/1/a'), task('c/1/b'), task('c/1/c'), task('c/1/d', [dep('c/1/x', { addresses: ['h:1'] })])]);
+    // a is in the thread, b and c wait for it, d for its input.
+    const out = assign(state, [], [], [], ['c/1/d', 'c/1/c', 'c/1/a', 'c/1/gone']);
+    expect(ofType(out, 'steal-reply').map((r) => [r.id, r.stolen])).toEqual([
+      ['c/1/d', true],
+      ['c/1/c', true],
+      ['c/1/a', false],
+      ['c/1/gone', false],
+    ]);
+    expect([...state.phases().keys()]).toEqual(['c/1/a', 'c/1/b']);
+    // The freed thread runs b, not the stolen ones; d's input, arriving late, is reported as a dropped copy.
+    const after = state.results(0, [ok('c/1/a', 2)]);
+    expect(ofType(after, 'dispatch').map((d) => d.task.id)).toEqual(['c/1/b']);
+    const late = state.fetched('c/1/x', bytes(3));
+    expect(ofType(late, 'complete').map((c) => [c.completion.data_id, c.completion.dropped])).toEqual([['c/1/d', true]]);
+  });
+
+  it('reports where a task spent its time: waiting, transfer, deserialize, compute, report', () => {
+    const state = new WorkerState(1);
+    // Received at t=1000; its input is fetched from 1010 to 1030; the thread starts it at 1050,
+    // spends 5 ms decoding and 4 encoding, ends at 1100; the main thread has the result at 1103.
+    const timed = (t: ReturnType<typeof task>) => ({ ...t, assignment: { ...t.assignment, phases: true } });
+    state.assign({ tasks: [timed(task('c/1/x', [dep('c/1/a', { addresses: ['h:1'] })]))], cancel: [], release: [], at: 1000 });
+    state.fetched('c/1/a', bytes(8), 1010, 1030);
+    const out = state.results(0, [{ ...ok('c/1/x', 1), start: 1050, end: 1100, decode: 5, encode: 4 }], 1103);
+    const [completion] = ofType(out, 'complete').map((c) => c.completion);
+    expect(completion!.phases).toEqual({ waiting: 30, transfer: 20, deserialize: 5, compute: 41, report: 7, transfer_at: 1010 });
+    // Without the times (a caller that does not measure), no phases are claimed; nor when the run did not ask.
+    assign(state, [timed(task('c/1/y'))]);
+    expect(ofType(state.results(0, [ok('c/1/y', 2)]), 'complete')[0]!.completion.phases).toBeNull();
+    state.assign({ tasks: [task('c/1/z')], cancel: [], release: [], at: 2000 });
+    expect(ofType(state.results(0, [{ ...ok('c/1/z', 3), start: 2001, end: 2002 }], 2003), 'complete')[0]!.completion.phases).toBeNull();
   });
 
   it('reports a failed task with its error and stores nothing', () => {

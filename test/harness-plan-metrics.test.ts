@@ -126,6 +126,16 @@ describe('task stream', () => {
     expect(recorder.computeSeconds).toBeCloseTo((total * 2) / 1000);
   });
 
+  it('stores a distributed task\'s phases in seconds, its transfer start relative to the run', () => {
+    const recorder = new RunEventRecorder(1_000_000, true);
+    const phases = { waiting: 3, transfer: 20, deserialize: 1.5, compute: 40, report: 2, transferAt: 1_000_010 };
+    recorder.onEvent({ type: 'task-end', key: 'x', worker: 'w1', start: 1_000_050, end: 1_000_092, ok: true, phases });
+    recorder.onEvent({ type: 'task-end', key: 'y', worker: 'w1', start: 1_000_100, end: 1_000_101, ok: true });
+    const [x, y] = recorder.taskStream().spans;
+    expect(x!.phases).toEqual({ waiting: 0.003, transfer: 0.02, deserialize: 0.0015, compute: 0.04, report: 0.002, transferStart: 0.01 });
+    expect(y!.phases).toBeUndefined();
+  });
+
   it('counts a worker busy once while its async tasks overlap (busy time is the union of its spans)', () => {
     const recorder = new RunEventRecorder(0, false);
     const end = (key: string, worker: string, start: number, stop: number): void =>

@@ -33,6 +33,43 @@ function recommendationRows(page: string): string[][] {
   );
 }
 
+describe('task stream phases (distributed)', () => {
+  it('draws transfers red and deserialization grey over the task bars, and says where the time went', async () => {
+    const results = JSON.parse(await readFile(fixture('complete.json'), 'utf8'));
+    let phased = 0;
+    for (const cell of results.cells) {
+      if (cell.scheduler !== 'distributed' || !cell.taskStream) continue;
+      for (const span of cell.taskStream.spans) {
+        const length = span.end - span.start;
+        span.phases = { waiting: 0.001, transfer: 0.002, deserialize: length / 4, compute: length / 2, report: 0.0005, transferStart: Math.max(0, span.start - 0.003) };
+        phased += 1;
+      }
+    }
+    expect(phased).toBeGreaterThan(0);
+    const input = join(dir, 'phases.json');
+    await writeFile(input, JSON.stringify(results));
+    const { outputPath } = await renderReport({ input, format: 'html' });
+    const page = await readFile(outputPath!, 'utf8');
+    type Dataset = { label: string; backgroundColor: string; data: Array<{ x: [number, number]; key: string }> };
+    const streams = (embeddedData(page).charts as unknown as Array<{ kind: string; id: string; config: { data: { datasets: Dataset[] } } }>).filter(
+      (c) => c.kind === 'gantt' && c.id.endsWith('-distributed'),
+    );
+    expect(streams.length).toBeGreaterThan(0);
+    for (const stream of streams) {
+      const byLabel = new Map(stream.config.data.datasets.map((d) => [d.label, d]));
+      expect(byLabel.get('transfer')!.backgroundColor).toMatch(/^rgba\(220, 38, 38/);
+      expect(byLabel.get('deserialize')!.backgroundColor).toBe('#9ca3af');
+      const bar = byLabel.get('transfer')!.data[0]!;
+      expect(bar.key).toMatch(/ \(transfer\)$/);
+      expect(bar.x[1]).toBeGreaterThan(bar.x[0]);
+    }
+    expect(page).toMatch(/Red: fetching a task&#39;s inputs from other workers; grey: decoding them\. Where the time of the \d+ tasks shown went \(summed over tasks\): waiting [\d.]+ m?s, transfer/);
+    // Streams without phases (the local schedulers) draw no phase bars.
+    const local = (embeddedData(page).charts as unknown as Array<{ kind: string; id: string; config: { data: { datasets: Dataset[] } } }>).filter((c) => c.kind === 'gantt' && c.id.endsWith('-threads'));
+    for (const stream of local) expect(stream.config.data.datasets.map((d) => d.label)).not.toContain('transfer');
+  });
+});
+
 describe('report from a complete run', () => {
   let page: string;
   let outputPath: string | undefined;

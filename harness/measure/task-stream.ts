@@ -1,7 +1,8 @@
 /**
  * What the scheduler's events say about one run: the workers' busy time, tasks ended,
  * and (when asked) the task stream — one span per task with the worker it ran on — for the
- * report's Gantt chart.
+ * report's Gantt chart, with each task's phases (waiting, transfer, deserialize, compute,
+ * report) when the scheduler measures them (distributed).
  *
  * Only `task-end` events are needed: they carry the start and end measured where the task
  * ran (epoch ms, comparable across the threads and processes of one machine). Spans are
@@ -66,12 +67,24 @@ export class RunEventRecorder {
     worker.starts.push(event.start);
     worker.ends.push(Math.max(event.start, event.end));
     if (this.keepSpans && this.spans.length < MAX_TASK_SPANS) {
-      this.spans.push({
+      const span: TaskSpan = {
         key: event.key,
         worker: event.worker,
         start: toMicroseconds((event.start - this.runStartEpochMs) / 1000),
         end: toMicroseconds((event.end - this.runStartEpochMs) / 1000),
-      });
+      };
+      const p = event.phases;
+      if (p) {
+        span.phases = {
+          waiting: toMicroseconds(p.waiting / 1000),
+          transfer: toMicroseconds(p.transfer / 1000),
+          deserialize: toMicroseconds(p.deserialize / 1000),
+          compute: toMicroseconds(p.compute / 1000),
+          report: toMicroseconds(p.report / 1000),
+        };
+        if (p.transferAt) span.phases.transferStart = toMicroseconds((p.transferAt - this.runStartEpochMs) / 1000);
+      }
+      this.spans.push(span);
     }
   };
 

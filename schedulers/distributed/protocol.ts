@@ -121,6 +121,16 @@ export type ClientMessage =
   | { kind?: 'reuploaded'; reuploaded: Reuploaded };
 
 export interface WorkerInfo { id: string; data_address: string; nthreads: number }
+/** Milliseconds of one task's life on its worker (see TaskPhases in schedlab.proto). */
+export interface TaskPhases {
+  waiting: number;
+  transfer: number;
+  deserialize: number;
+  compute: number;
+  report: number;
+  /** Epoch ms: the first fetch it waited for began (0: none). */
+  transfer_at: number;
+}
 export interface TaskEventMsg {
   key: string;
   worker: string;
@@ -129,6 +139,7 @@ export interface TaskEventMsg {
   start: number;
   end: number;
   ok: boolean;
+  phases?: TaskPhases | null;
 }
 export interface KeyDone { key: string; data_id: string; worker: string; data_address: string; nbytes: number }
 export interface ErrorInfo {
@@ -173,10 +184,11 @@ export interface Completion {
   /** Epoch ms when its first fetch from a peer began and its last fetched input arrived (0: nothing fetched). */
   fetch_start?: number;
   fetch_end?: number;
+  phases?: TaskPhases | null;
 }
 export type WorkerMessage =
   | { kind?: 'register'; register: Register }
-  | { kind?: 'completions'; completions: { items: Completion[] } }
+  | { kind?: 'completions'; completions: { items: Completion[]; stolen?: string[]; kept?: string[] } }
   | { kind?: 'heartbeat'; heartbeat: { time: number; rss?: number; cpu?: number } }
   | { kind?: 'farewell'; farewell: { reason: string } };
 
@@ -187,8 +199,10 @@ export interface Assignment {
   args_data_id: string;
   deps: DepLocation[];
   op_index: number;
+  /** Report this task's phases with its completion (its run asked for events). */
+  phases?: boolean;
 }
-export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[]; ops: string[] }
+export interface Assignments { tasks: Assignment[]; cancel: string[]; release: string[]; ops: string[]; steal?: string[] }
 export type WorkerOrders =
   | { kind?: 'accepted'; accepted: { worker_id: string } }
   | { kind?: 'assign'; assign: Assignments };

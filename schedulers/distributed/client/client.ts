@@ -15,8 +15,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { AbortedError, ConnectionError, GraphError, SchedulerClosedError, TaskError, WorkerLostError, type GraphErrorCode } from '../../errors.js';
-import type { Graph, Key, RunOptions, TlsOptions, TransferStats } from '../../types.js';
-import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type NodeSpec, type RunProgress, type WorkerInfo } from '../protocol.js';
+import type { Graph, Key, RunOptions, TaskPhases, TlsOptions, TransferStats } from '../../types.js';
+import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type NodeSpec, type RunProgress, type TaskPhases as WirePhases, type WorkerInfo } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
 import { encodeValue } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
@@ -383,7 +383,7 @@ export class Client {
       for (const e of progress.events) {
         run.onEvent(
           e.finished
-            ? { type: 'task-end', key: e.key, worker: e.worker, start: e.start, end: e.end, ok: e.ok }
+            ? { type: 'task-end', key: e.key, worker: e.worker, start: e.start, end: e.end, ok: e.ok, ...(e.phases ? { phases: publicPhases(e.phases) } : {}) }
             : { type: 'task-start', key: e.key, worker: e.worker, time: e.time },
         );
       }
@@ -428,4 +428,11 @@ function toError(info: ErrorInfo): Error {
     remoteStack: info.stack || undefined,
     worker: info.worker || undefined,
   });
+}
+
+/** The wire's phases as the public event's (camelCase; `transferAt` only when it fetched). */
+function publicPhases(p: WirePhases): TaskPhases {
+  const phases: TaskPhases = { waiting: p.waiting, transfer: p.transfer, deserialize: p.deserialize, compute: p.compute, report: p.report };
+  if (p.transfer_at) phases.transferAt = p.transfer_at;
+  return phases;
 }

@@ -194,6 +194,8 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
             if (observer) observer.completed(worker.id, item, item.fetched.map((id) => sourceOf(id, worker!)));
             state.complete(worker, item);
           }
+          const { stolen = [], kept = [] } = message.completions;
+          if (stolen.length || kept.length) state.stealReplies(worker, stolen, kept);
         } else if (message.kind === 'farewell') {
           loseWorker(worker, String(message.farewell.reason).slice(0, 2_000));
         } else if (message.kind === 'heartbeat') {
@@ -327,7 +329,7 @@ function peerHost(peer: string): string {
  * with its table of ops, so a long op URL travels once per batch instead of once per task.
  */
 function* splitAssignments(batch: PendingAssignments): Generator<Assignments> {
-  let part: Assignments = { tasks: [], cancel: batch.cancel, release: batch.release, ops: [] };
+  let part: Assignments = { tasks: [], cancel: batch.cancel, release: batch.release, ops: [], steal: batch.steal ?? [] };
   let opIndex = new Map<string, number>();
   let bytes = 0;
   for (const task of batch.tasks) {

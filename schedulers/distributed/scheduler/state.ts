@@ -12,12 +12,26 @@
  *
  * Placement (as Dask's `worker_objective`): a ready task goes to the worker minimising
  *   (tasks queued or processing there) * (mean task time) / nthreads
- *   + sum over inputs it lacks of (LATENCY + bytes / BANDWIDTH),
- * so tasks follow their input bytes unless that worker is too busy. Tasks without inputs stay
- * with the previous such task's worker for a block (siblings then share a worker instead of
- * alternating). Each worker gets at most `window` tasks at a time - enough to cover ~10 ms
- * of work so tiny tasks travel in large batches - and the rest wait in its queue here, where
- * an idle worker (or one that joins) steals them.
+ *   + sum over inputs it lacks of (LATENCY + bytes / bandwidth),
+ * so tasks follow their input bytes unless that worker is too busy. The bandwidth is what the
+ * workers' fetches achieve (bytes over the time a task's fetches took, averaged; it starts at
+ * Dask's 100 MB/s), so on a busy or slow network bytes weigh more against load. Tasks that
+ * become ready together are dealt in blocks (`deal`): those without inputs (a run's roots) in
+ * blocks of ceil(n / total threads), each block to the least-loaded worker, so every worker
+ * gets its share at once; and the inputs of one same dependent (siblings) together, so their
+ * outputs meet where they are combined instead of each moving there. Each worker gets at most `window` tasks at a
+ * time - enough to cover ~50 ms of work so tiny tasks travel in large batches - and the rest
+ * wait in its queue here.
+ *
+ * Stealing (as Dask's steal-request / confirm). A worker with idle threads takes queued tasks
+ * from the busiest worker's queue here; if no worker has any queued here, it asks for tasks
+ * already sent to a worker but perhaps not started: the scheduler marks them `stealing`, sends
+ * the victim a steal request, and the victim answers for each whether the task was still
+ * waiting there (then it dropped it, and the task goes to the thief: processing -> queued) or
+ * had started (it stays). Only tasks whose inputs all exist are stolen this way, never the
+ * speculative links of a chain. Either way a task is stolen only when moving it costs less
+ * than twice the mean task time: its inputs' transfer, and its output's when a dependent's
+ * other inputs are on the victim (a tree's leaf stays by its sibling).
  *
  * Speculative assignment: when a task goes to a worker, any dependent whose missing inputs
  * are all being computed on that same worker goes there too, at once, marked "pending here";
@@ -52,6 +66,10 @@ export interface WorkerRecord {
   readonly processing: Set<TaskRecord>;
   readonly queue: PriorityQueue<TaskRecord>;
   queued: number;
+  /** Tasks being stolen for this worker (steal requests not answered yet). */
+  incoming: number;
+  /** Tasks of this worker's `processing` it was asked to give up (not answered yet). */
+  outgoing: number;
   readonly has: Set<TaskRecord>;
   lastSeen: number;
 }
@@ -88,6 +106,10 @@ export interface TaskRecord {
   readonly holders: WorkerRecord[];
   nbytes: number;
   worker: WorkerRecord | undefined;
+  /** Processing on `worker`, asked back for this thief (steal request sent, not answered). */
+  stealing: WorkerRecord | undefined;
+  /** Its task-start event was sent. */
+  announced: boolean;
   /** Runs that asked for this value. */
   readonly wantedBy: RunRecord[];
   forgotten: boolean;
@@ -102,8 +124,10 @@ export interface PendingAssignment extends Assignment {
 }
 
 /** What one worker is sent next. */
-export interface PendingAssignments extends Omit<Assignments, 'tasks' | 'ops'> {
+export interface PendingAssignments extends Omit<Assignments, 'tasks' | 'ops' | 'steal'> {
   tasks: PendingAssignment[];
+  /** Ask the worker to give these tasks back if it has not started them (it answers in `Completions`). */
+  steal?: string[];
 }
 
 /** Where the state machine's decisions go; the server batches and sends them. */
@@ -121,10 +145,14 @@ export interface PlacementOptions {
 /** A task that was running on this many dying workers fails (Dask's `allowed-failures` is 3). */
 export const DEFAULT_ALLOWED_FAILURES = 3;
 const LATENCY_SECONDS = 0.0005;
-const BANDWIDTH_BYTES_PER_SECOND = 500e6;
-const WINDOW_SECONDS = 0.01;
+/** The first guess of the bandwidth between workers (Dask's `distributed.scheduler.bandwidth`). */
+const INITIAL_BANDWIDTH = 100e6;
+/** Fetches smaller than this say more about latency than bandwidth: not measured. */
+const BANDWIDTH_SAMPLE_BYTES = 64 * 1024;
+const WINDOW_SECONDS = 0.05;
 const MAX_WINDOW = 1000;
-const ROOT_BLOCK = 32;
+/** Queued tasks a thief looks at before it gives up (each one it rejects costs more to move than to wait for). */
+const STEAL_TRIES = 8;
 /** Dependents with more inputs than this are never assigned speculatively (fan-in sinks). */
 const SPECULATE_MAX_DEPS = 64;
 
@@ -137,7 +165,10 @@ export class ClusterState {
   /** Tasks in state no-worker, in the order they became ready. */
   private readonly unplaced = new Set<TaskRecord>();
   private meanTaskSeconds = 0.001;
-  private lastRootWorker: WorkerRecord | undefined;
+  /** Bytes per second the workers' fetches achieve (moving average). */
+  bandwidth = INITIAL_BANDWIDTH;
+  /** Bytes each op's results had (moving average): what stealing expects a task to return. */
+  private readonly opBytes = new Map<string, number>();
   private readonly allowedFailures: number;
 
   constructor(
@@ -160,6 +191,8 @@ export class ClusterState {
         (t) => t.state === 'queued' && t.worker === worker,
       ),
       queued: 0,
+      incoming: 0,
+      outgoing: 0,
       has: new Set(),
       lastSeen: Date.now(),
     };
@@ -180,12 +213,12 @@ export class ClusterState {
   /** A worker died or hung: reschedule its work, recompute values only it held. */
   removeWorker(worker: WorkerRecord, reason: string): void {
     if (!this.workers.delete(worker.id)) return;
-    if (this.lastRootWorker === worker) this.lastRootWorker = undefined;
     const lost = [...worker.has];
     for (const task of lost) remove(task.holders, worker);
     worker.has.clear();
     for (const task of [...worker.processing]) {
       worker.processing.delete(task);
+      this.endSteal(task);
       task.worker = undefined;
       task.failures += 1;
       if (task.failures >= this.allowedFailures) {
@@ -284,6 +317,8 @@ export class ClusterState {
       holders: [],
       nbytes: inline ? payload.byteLength : 0,
       worker: undefined,
+      stealing: undefined,
+      announced: false,
       wantedBy: [],
       forgotten: false,
       failures: 0,
@@ -355,7 +390,7 @@ export class ClusterState {
       }
     }
     ready.sort((a, b) => a.priority - b.priority);
-    for (const record of ready) this.makeReady(record);
+    this.deal(ready);
     return undefined;
   }
 
@@ -450,6 +485,7 @@ export class ClusterState {
     const worker = record.worker;
     if (record.state === 'queued' && worker) worker.queued -= 1;
     if (record.state === 'processing' && worker) {
+      this.endSteal(record);
       worker.processing.delete(record);
       this.outbox.toWorker(worker).cancel.push(record.id);
     }
@@ -466,6 +502,11 @@ export class ClusterState {
   complete(worker: WorkerRecord, done: Completion): void {
     const record = this.tasks.get(done.data_id);
     if (record) this.outbox.toRun(record.run).bytes_between_workers += done.fetched_bytes;
+    const fetchSeconds = ((done.fetch_end ?? 0) - (done.fetch_start ?? 0)) / 1000;
+    if (done.fetched_bytes >= BANDWIDTH_SAMPLE_BYTES && done.fetch_start && fetchSeconds > 0) {
+      const sample = Math.min(10e9, Math.max(1e6, done.fetched_bytes / fetchSeconds));
+      this.bandwidth = 0.9 * this.bandwidth + 0.1 * sample;
+    }
     // Inputs the worker fetched are now held there too (or dropped at once if nobody needs them).
     for (const id of done.fetched) {
       const input = this.tasks.get(id);
@@ -483,6 +524,7 @@ export class ClusterState {
       return;
     }
     worker.processing.delete(record);
+    this.endSteal(record);
     record.worker = undefined;
     const progress = this.outbox.toRun(record.run);
     if (done.missing.length) {
@@ -499,7 +541,7 @@ export class ClusterState {
       return;
     }
     if (record.run.events) {
-      progress.events.push({ key: record.key, worker: worker.id, finished: true, time: 0, start: done.start, end: done.end, ok: done.ok });
+      progress.events.push({ key: record.key, worker: worker.id, finished: true, time: 0, start: done.start, end: done.end, ok: done.ok, phases: done.phases ?? null });
     }
     if (!done.ok) {
       this.fail(record, { ...(done.error ?? errorInfo({ kind: 'task', message: 'unknown error' })), worker: worker.id, key: record.key, op: record.op });
@@ -510,6 +552,8 @@ export class ClusterState {
     const seconds = Math.max(0, (done.end - done.start) / 1000);
     this.meanTaskSeconds = 0.9 * this.meanTaskSeconds + 0.1 * seconds;
     record.nbytes = done.nbytes;
+    const opBytes = this.opBytes.get(record.op);
+    this.opBytes.set(record.op, opBytes === undefined ? done.nbytes : 0.8 * opBytes + 0.2 * done.nbytes);
     if (!record.holders.includes(worker)) record.holders.push(worker);
     worker.has.add(record);
     this.transition(record, 'memory');
@@ -518,6 +562,44 @@ export class ClusterState {
     for (const dep of record.deps) this.releaseIfUnneeded(dep);
     this.releaseIfUnneeded(record);
     this.fill(worker);
+    this.feedIdle();
+  }
+
+  /** The worker answered steal requests: `stolen` it dropped (not started), `kept` it had started or finished. */
+  stealReplies(victim: WorkerRecord, stolen: string[], kept: string[]): void {
+    for (const id of kept) {
+      const record = this.tasks.get(id);
+      if (record && record.worker === victim && record.stealing) this.endSteal(record);
+    }
+    for (const id of stolen) {
+      const record = this.tasks.get(id);
+      if (!record || record.state !== 'processing' || record.worker !== victim || !record.stealing) continue;
+      const thief = record.stealing;
+      this.endSteal(record);
+      victim.processing.delete(record);
+      this.retract(record, victim);
+      record.worker = undefined;
+      this.transition(record, 'queued');
+      if (this.workers.has(thief.id)) {
+        record.worker = thief;
+        thief.queue.push(record);
+        thief.queued += 1;
+        this.fill(thief);
+      } else {
+        this.place(record);
+      }
+    }
+    this.fill(victim);
+    this.feedIdle();
+  }
+
+  /** Forget a pending steal request of `record` (answered, or the task moved on meanwhile). */
+  private endSteal(record: TaskRecord): void {
+    const thief = record.stealing;
+    if (!thief) return;
+    record.stealing = undefined;
+    thief.incoming -= 1;
+    if (record.worker) record.worker.outgoing -= 1;
   }
 
   // ------------------------------------------------------------------ transitions
@@ -606,7 +688,7 @@ export class ClusterState {
       if (record.waitingOn === 0 && record.op) ready.push(record);
     }
     ready.sort((a, b) => a.priority - b.priority);
-    for (const record of ready) this.makeReady(record);
+    this.deal(ready);
   }
 
   /** The client uploaded a lost literal again (to `workerId`). */
@@ -668,14 +750,53 @@ export class ClusterState {
 
   // ------------------------------------------------------------------ placement
 
-  private makeReady(record: TaskRecord): void {
+  /**
+   * Make `ready` (tasks that became ready together, in priority order) ready, in blocks: the
+   * inputless ones in blocks of ceil(roots / threads), and the tasks whose one dependent is the
+   * same (a sum's inputs, matmul's products of one output block) with their siblings, at most
+   * ceil(ready / threads) of them per worker. The first of a block goes where it costs least;
+   * its block follows it. Siblings then meet where their dependent will run, and only the
+   * inputs move, once per worker, instead of every product.
+   */
+  private deal(ready: TaskRecord[]): void {
+    let threads = 0;
+    for (const worker of this.workers.values()) threads += worker.nthreads;
+    threads = Math.max(1, threads);
+    const rootSize = Math.max(1, Math.ceil(ready.filter((r) => isRoot(r)).length / threads));
+    const siblingSize = Math.max(1, Math.ceil(ready.length / threads));
+    const rootBlock: Block = { worker: undefined, left: 0 };
+    const siblings = new Map<TaskRecord, Block>();
+    for (const record of ready) {
+      let block: Block | undefined;
+      let size = siblingSize;
+      if (isRoot(record)) {
+        block = rootBlock;
+        size = rootSize;
+      } else if (record.dependents.length === 1) {
+        const dependent = record.dependents[0]!;
+        block = siblings.get(dependent);
+        if (!block) siblings.set(dependent, (block = { worker: undefined, left: 0 }));
+      }
+      const prefer = block && block.left > 0 && block.worker && this.workers.has(block.worker.id) ? block.worker : undefined;
+      const worker = this.makeReady(record, prefer);
+      if (!block || !worker) continue;
+      if (worker === prefer) block.left -= 1;
+      else {
+        block.worker = worker;
+        block.left = size - 1;
+      }
+    }
+  }
+
+  /** `record`'s inputs are all available: queue it on `prefer` or where it costs least; returns that worker. */
+  private makeReady(record: TaskRecord, prefer?: WorkerRecord): WorkerRecord | undefined {
     record.worker = undefined;
     if (this.workers.size === 0) {
       this.transition(record, 'no-worker');
-      return;
+      return undefined;
     }
     this.transition(record, 'queued');
-    this.place(record);
+    return this.place(record, prefer);
   }
 
   private load(worker: WorkerRecord): number {
@@ -686,39 +807,34 @@ export class ClusterState {
     let cost = 0;
     for (const dep of record.deps) {
       if (dep.inline || dep.holders.includes(worker)) continue;
-      cost += LATENCY_SECONDS + dep.nbytes / BANDWIDTH_BYTES_PER_SECOND;
+      cost += LATENCY_SECONDS + dep.nbytes / this.bandwidth;
     }
     return cost;
   }
 
-  /** Put a queued task in the queue of the worker where it costs least (no-worker if there is none). */
-  private place(record: TaskRecord): void {
+  /** Put a queued task in the queue of `prefer`, or of the worker where it costs least (no-worker if there is none). */
+  private place(record: TaskRecord, prefer?: WorkerRecord): WorkerRecord | undefined {
     if (this.workers.size === 0) {
       this.transition(record, 'no-worker');
-      return;
+      return undefined;
     }
-    let best: WorkerRecord | undefined;
-    let bestCost = Infinity;
-    const rooted = record.deps.every((d) => d.inline);
-    for (const worker of this.workers.values()) {
-      const cost = this.load(worker) + (rooted ? 0 : this.transferCost(record, worker));
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = worker;
+    let best = prefer;
+    if (!best) {
+      let bestCost = Infinity;
+      for (const worker of this.workers.values()) {
+        const cost = this.load(worker) + this.transferCost(record, worker);
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = worker;
+        }
       }
-    }
-    if (rooted) {
-      const previous = this.lastRootWorker;
-      if (previous && this.workers.has(previous.id) && this.load(previous) <= bestCost + (ROOT_BLOCK * this.meanTaskSeconds) / previous.nthreads) {
-        best = previous;
-      }
-      this.lastRootWorker = best;
     }
     const worker = best!;
     record.worker = worker;
     worker.queue.push(record);
     worker.queued += 1;
     this.fill(worker);
+    return worker;
   }
 
   private window(worker: WorkerRecord): number {
@@ -734,13 +850,59 @@ export class ClusterState {
       let record = worker.queue.pop();
       if (!record) {
         record = this.steal(worker);
-        if (!record) return;
+        if (!record) break;
       } else {
         worker.queued -= 1;
       }
       this.assign(record, worker);
       this.speculate(record, worker);
     }
+    if (worker.processing.size + worker.incoming < worker.nthreads) this.requestSteals(worker);
+  }
+
+  /** Workers with idle threads ask for work (cheap when none is idle). */
+  private feedIdle(): void {
+    for (const worker of this.workers.values()) {
+      if (worker.processing.size + worker.incoming < worker.nthreads) this.fill(worker);
+    }
+  }
+
+  /**
+   * `thief` has idle threads and no worker has tasks queued here: ask the busiest worker for
+   * tasks it was sent but may not have started, enough to even out the two (at most what the
+   * thief can start at once), newest first (the least likely to have started).
+   */
+  private requestSteals(thief: WorkerRecord): void {
+    let victim: WorkerRecord | undefined;
+    let surplus = 0;
+    for (const worker of this.workers.values()) {
+      if (worker === thief) continue;
+      const spare = worker.processing.size - worker.outgoing - worker.nthreads;
+      if (spare > surplus) {
+        surplus = spare;
+        victim = worker;
+      }
+    }
+    if (!victim) return;
+    const mine = thief.processing.size + thief.incoming;
+    const theirs = victim.processing.size - victim.outgoing;
+    let wanted = Math.min(surplus, Math.floor((theirs - mine) / 2), 2 * thief.nthreads - mine);
+    if (wanted <= 0) return;
+    const candidates = [...victim.processing];
+    const request: string[] = [];
+    for (let i = candidates.length - 1; i >= 0 && wanted > 0; i--) {
+      const record = candidates[i]!;
+      if (record.stealing || !record.deps.every((dep) => this.available(dep))) continue;
+      if (this.notWorthMoving(record, victim, thief)) continue;
+      record.stealing = thief;
+      thief.incoming += 1;
+      victim.outgoing += 1;
+      request.push(record.id);
+      wanted -= 1;
+    }
+    if (!request.length) return;
+    const batch = this.outbox.toWorker(victim);
+    (batch.steal ??= []).push(...request);
   }
 
   /** Send dependents of `start` whose missing inputs are all being computed on `worker` to it too. */
@@ -786,9 +948,35 @@ export class ClusterState {
       if (worker !== thief && worker.queued > 0 && (!victim || worker.queued > victim.queued)) victim = worker;
     }
     if (!victim) return undefined;
-    const record = victim.queue.pop();
+    // The victim's next tasks, unless moving them costs more in transfers than they take (those
+    // go back: a tree's leaf stays by the sibling its output is added to).
+    const rejected: TaskRecord[] = [];
+    let record: TaskRecord | undefined;
+    while (rejected.length < STEAL_TRIES && (record = victim.queue.pop())) {
+      if (!this.notWorthMoving(record, victim, thief)) break;
+      rejected.push(record);
+      record = undefined;
+    }
+    for (const back of rejected) victim.queue.push(back);
     if (record) victim.queued -= 1;
     return record;
+  }
+
+  /**
+   * Moving `record` from `victim` to `thief` costs more than the task takes: the inputs it
+   * would fetch there, plus, when a dependent of it has other inputs on the victim, its own
+   * output travelling back (estimated from what its op returned so far).
+   */
+  private notWorthMoving(record: TaskRecord, victim: WorkerRecord, thief: WorkerRecord): boolean {
+    let cost = this.transferCost(record, thief) - this.transferCost(record, victim);
+    const outputBytes = this.opBytes.get(record.op) ?? 0;
+    if (outputBytes > 0) {
+      const siblingThere = record.dependents.some((dependent) =>
+        dependent.deps.some((dep) => dep !== record && !dep.inline && (dep.worker === victim || dep.holders.includes(victim))),
+      );
+      if (siblingThere) cost += LATENCY_SECONDS + outputBytes / this.bandwidth;
+    }
+    return cost > 2 * this.meanTaskSeconds;
   }
 
   private assign(record: TaskRecord, worker: WorkerRecord): void {
@@ -809,9 +997,12 @@ export class ClusterState {
       args: record.argsBlob ? EMPTY : record.payload,
       args_data_id: record.argsBlob?.id ?? '',
       deps,
+      phases: record.run.events,
     };
     this.outbox.toWorker(worker).tasks.push(assignment);
-    if (record.run.events) {
+    if (record.run.events && !record.announced) {
+      // One task-start per task: not again when it is stolen, withdrawn or rescheduled.
+      record.announced = true;
       this.outbox.toRun(record.run).events.push({ key: record.key, worker: worker.id, finished: false, time: now(), start: 0, end: 0, ok: true });
     }
   }
@@ -821,6 +1012,18 @@ export class ClusterState {
     const limit = Date.now() - timeoutMs;
     return [...this.workers.values()].filter((w) => w.lastSeen < limit);
   }
+}
+
+/** A block being dealt (`ClusterState.deal`): its worker and how many more tasks go there. */
+interface Block {
+  worker: WorkerRecord | undefined;
+  left: number;
+}
+
+/** A task none of whose inputs live on a worker (only inline literals, or none). */
+function isRoot(record: TaskRecord): boolean {
+  for (const dep of record.deps) if (!dep.inline) return false;
+  return true;
 }
 
 /** Remove one occurrence of `item` from `list`. */

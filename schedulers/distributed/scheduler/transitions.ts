@@ -10,7 +10,7 @@
  *                     in the first version as "queued without a worker")
  *   queued          - ready, placed in a worker's queue here at the scheduler (stealable)
  *   processing      - sent to its worker (fetching inputs, waiting there for an input that
- *                     worker computes, or running)
+ *                     worker computes or for a free thread, or running); maybe being stolen
  *   memory          - its value sits on the workers in `holders` (or inline, for small literals)
  *   awaiting-upload - an uploaded literal lost with its worker: the client was asked to upload
  *                     it again (hidden in the first version as "waiting" plus a flag)
@@ -30,7 +30,8 @@ export const TASK_STATES: readonly TaskState[] = ['waiting', 'no-worker', 'queue
  *   queued -> processing: sent;  -> no-worker: its worker left, none remain;  -> waiting: an
  *     input was lost.
  *   processing -> memory: done;  -> waiting: its worker died, an input was missing there,
- *     or a speculative assignment was withdrawn.
+ *     or a speculative assignment was withdrawn;  -> queued: stolen (its worker confirmed it
+ *     had not started it), now in the thief's queue.
  *   memory -> released: nobody needs it;  -> waiting | awaiting-upload: every holder was lost;
  *     -> erred: recomputing an input of it failed.
  *   released -> waiting | awaiting-upload: needed again (a later run refers to it).
@@ -42,7 +43,7 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[
   waiting: ['queued', 'no-worker', 'processing', 'erred', 'released'],
   'no-worker': ['queued', 'waiting', 'erred', 'released'],
   queued: ['processing', 'no-worker', 'waiting', 'erred', 'released'],
-  processing: ['memory', 'waiting', 'erred', 'released'],
+  processing: ['memory', 'waiting', 'queued', 'erred', 'released'],
   memory: ['released', 'waiting', 'awaiting-upload', 'erred'],
   'awaiting-upload': ['memory', 'erred', 'released'],
   released: ['waiting', 'awaiting-upload', 'erred'],

@@ -4,8 +4,9 @@
  * serialized - the main thread stores those bytes and serves them to peers and clients even
  * while this thread is busy in a long op (which is also why heartbeats never stall).
  *
- * Tasks arrive in batches; results go back in one message per batch, or every few
- * milliseconds during a long batch, so tiny tasks cost one postMessage per batch, not per task.
+ * Tasks arrive in batches; results go back in one message per batch, every few milliseconds
+ * during a long batch, and at once after a task of a millisecond or more, so tiny tasks cost
+ * one postMessage per batch, not per task, and a longer task's result never waits for others.
  * Synchronous ops run one after the other; an async op does not block the tasks after it.
  * A task whose input is still being computed in this thread (`later`) is parked until that
  * input is produced, or fails if the input's task failed.
@@ -19,6 +20,7 @@ import { now } from '../../../common/clock.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;
+const SLOW_TASK_MS = 1;
 const port = parentPort!;
 const values = new Map<string, unknown>();
 let results: ThreadResult[] = [];
@@ -36,10 +38,14 @@ port.on('message', (message: ToThread) => {
     return;
   }
   // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
+  // Results go back every FLUSH_MS, and at once after a task of SLOW_TASK_MS or more (its result
+  // should not wait for the rest of the batch; a message costs far less than such a task).
   let lastFlush = performance.now();
   for (const task of JSON.parse(message.tasks) as ThreadTask[]) {
+    const began = performance.now();
     start(task, message.packed);
-    if (performance.now() - lastFlush > FLUSH_MS) {
+    const ended = performance.now();
+    if (ended - lastFlush > FLUSH_MS || ended - began >= SLOW_TASK_MS) {
       flush();
       lastFlush = performance.now();
     }
@@ -65,6 +71,19 @@ function cancelParked(ids: Set<string>): void {
   }
 }
 
+/** Decode the inputs sent with `task` into `values` (a decoding error is left for the task to report). */
+function keepSentInputs(task: ThreadTask, packed: ArrayBuffer): void {
+  for (const dep of task.deps) {
+    if (dep.inline || dep.later || !dep.bytes || values.has(dep.id)) continue;
+    try {
+      values.set(dep.id, decodeValue(unpack(packed, dep.bytes)));
+      delete dep.bytes;
+    } catch {
+      // runTask decodes it again and fails the task with this error
+    }
+  }
+}
+
 /** Run `task` now, or park it until the `later` inputs it waits for are produced. */
 function start(task: ThreadTask, packed: ArrayBuffer): void {
   for (const dep of task.deps) {
@@ -73,6 +92,9 @@ function start(task: ThreadTask, packed: ArrayBuffer): void {
       settle(task, [{ id: task.id, seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
       return;
     }
+    // Parked: keep its other inputs now. The main thread counts them as held by this thread
+    // from the moment they were sent, so a task sent after this one may rely on them.
+    keepSentInputs(task, packed);
     const list = parked.get(dep.id) ?? [];
     list.push({ task, packed });
     parked.set(dep.id, list);
@@ -126,6 +148,7 @@ type Outcome = [ThreadResult, Uint8Array | undefined];
 
 function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outcome> {
   const start = now();
+  let decoded = 0;
   let fn: OpFunction | undefined;
   let args: unknown[];
   try {
@@ -146,13 +169,14 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     }
     if (!task.argsId) rawArgs = decodeValue(unpack(packed, task.args!));
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
+    decoded = now() - start;
     fn = loadedOp(task.op);
   } catch (err) {
     return [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
   }
   if (!fn) {
     return loadOp(task.op).then(
-      (loaded) => finish(task, start, () => loaded(...args)),
+      (loaded) => finish(task, start, decoded, () => loaded(...args)),
       (err: unknown) => {
         // The op cannot be imported here: report it as the graph's fault, not the op's.
         const packedError = packError(err);
@@ -162,16 +186,18 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     );
   }
   const op = fn;
-  return finish(task, start, () => op(...args));
+  return finish(task, start, decoded, () => op(...args));
 }
 
 /** Run the op, await it if it returned a promise, keep and serialize the value. */
-function finish(task: ThreadTask, start: number, call: () => unknown): Outcome | Promise<Outcome> {
+function finish(task: ThreadTask, start: number, decode: number, call: () => unknown): Outcome | Promise<Outcome> {
   const done = (value: unknown): Outcome => {
     try {
+      const encoding = now();
       const bytes = encodeValue(value);
       values.set(task.id, value);
-      return [{ id: task.id, seq: task.seq, ok: true, start, end: now() }, bytes];
+      const end = now();
+      return [{ id: task.id, seq: task.seq, ok: true, start, end, decode, encode: end - encoding }, bytes];
     } catch (err) {
       return failed(err);
     }

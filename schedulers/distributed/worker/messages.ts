@@ -49,6 +49,9 @@ export interface ThreadResult {
   owned?: number;
   start: number;
   end: number;
+  /** Milliseconds of `start..end` spent decoding inputs and encoding the result. */
+  decode?: number;
+  encode?: number;
   error?: PackedError;
 }
 

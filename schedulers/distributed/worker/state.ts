@@ -8,17 +8,32 @@
  * Life of an assigned task (its `phase`):
  *   fetching   - some inputs are on their way from peers (or produced here by a task assigned
  *                here earlier: "pending here")
+ *   ready      - all inputs here, waiting in this worker's small ready queue for a thread: a
+ *                thread holds at most ~20 ms of work (one long task, or many short ones, so it
+ *                seldom waits for the main thread), and the rest stay here, where the
+ *                scheduler can still steal them
  *   dispatched - sent to an executor thread; it may still wait there for an input that same
  *                thread computes (a chain then costs no round trip per link)
- *   (gone)     - its result was reported, or it was cancelled, or an input could not be fetched
- *                anywhere (reported as `missing`, the scheduler recomputes it)
+ *   (gone)     - its result was reported, or it was cancelled or stolen, or an input could not
+ *                be fetched anywhere (reported as `missing`, the scheduler recomputes it)
+ * Inputs are fetched while other tasks run (overlapping transfer with compute), at most
+ * MAX_FETCHES requests at a time, in the order their tasks arrived.
+ * A steal request is answered at once: `stolen` for a task still fetching or ready (it is
+ * dropped here), `kept` for one dispatched or unknown (already reported).
  * A cancelled task that already reached a thread still returns a result; it is recognised by
  * its `seq` (the same data id may have been assigned here again since) and ignored.
+ *
+ * Phases. With the epoch-ms times `worker.ts` passes in (when a batch arrived, when a fetch
+ * began and ended, when a thread's results reached the main thread) and the thread's own
+ * (start, end, decode and encode times), each completion says where its task's time went:
+ * waiting (received until started, less its transfers), transfer (from the first fetch it
+ * waited for to the last arrival), deserialize, compute, report (encoding until the main
+ * thread had it). The module itself reads no clock.
  *
  * `held` mirrors the worker's value store (ids only: the bytes stay with `worker.ts`); each
  * executor's `holds` are the ids whose live value that thread keeps (sent once per thread).
  */
-import type { Assignment, Completion, ErrorInfo } from '../protocol.js';
+import type { Assignment, Completion, ErrorInfo, TaskPhases } from '../protocol.js';
 
 /** One input of a dispatched task, as the executor thread needs it. */
 export interface DispatchDep {
@@ -51,7 +66,9 @@ export type Instruction =
   | { type: 'complete'; completion: Completion }
   /** Drop `ids` from the store; tell each executor in `threads` to drop its live values. */
   | { type: 'release'; ids: string[]; threads: Map<number, string[]> }
-  | { type: 'cancel-in-thread'; executor: number; ids: string[] };
+  | { type: 'cancel-in-thread'; executor: number; ids: string[] }
+  /** The answer to a steal request: `stolen` (dropped here, not started) or kept. */
+  | { type: 'steal-reply'; id: string; stolen: boolean };
 
 /** One result from an executor thread; `bytes` is the serialized value of a success. */
 export interface ResultEvent {
@@ -61,10 +78,23 @@ export interface ResultEvent {
   bytes?: Uint8Array;
   start: number;
   end: number;
+  /** Milliseconds of start..end spent decoding inputs and encoding the result (thread-measured). */
+  decode?: number;
+  encode?: number;
   error?: ErrorInfo;
 }
 
-export type TaskPhase = 'fetching' | 'dispatched';
+export type TaskPhase = 'fetching' | 'ready' | 'dispatched';
+
+/** Tasks a thread gets ahead of the one it runs: enough to cover this much work. */
+const THREAD_AHEAD_MS = 20;
+const MAX_THREAD_AHEAD = 1024;
+/**
+ * Fetch requests out at once (each asks one peer for the inputs of one batch of tasks). The
+ * rest wait, oldest first: the inputs of the tasks that run next arrive first instead of
+ * every transfer sharing the links and finishing late together.
+ */
+const MAX_FETCHES = 4;
 
 interface PendingTask {
   assignment: Assignment;
@@ -79,6 +109,10 @@ interface PendingTask {
   /** Epoch ms: its first fetch from a peer began, its last fetched input arrived (0: none; for the dashboard). */
   fetchStart: number;
   fetchEnd: number;
+  /** Epoch ms: it arrived here (0: not timed); the first and last fetch it waited for (its transfer phase). */
+  received: number;
+  waitedFetchStart: number;
+  waitedFetchEnd: number;
 }
 
 interface ExecutorBook {
@@ -92,11 +126,22 @@ export class WorkerState {
   /** Data id -> the executor thread computing it right now. */
   private readonly computing = new Map<string, number>();
   private readonly inFlightFetches = new Set<string>();
+  /** Fetch requests not sent yet (oldest first), and the ids each sent one still waits for. */
+  private readonly fetchQueue: Array<Extract<Instruction, { type: 'fetch' }>> = [];
+  private readonly fetchGroups = new Map<string, { left: number }>();
+  private fetchesOut = 0;
   private readonly executors: ExecutorBook[];
+  /** Tasks in phase `ready`, oldest first (lazy deletion: an entry no longer ready is skipped). */
+  private ready: PendingTask[] = [];
+  private readyHead = 0;
+  /** Mean task run time here (ms), from the threads' results; undefined until the first one. */
+  private meanTaskMs: number | undefined;
   /** Ids in the value store. */
   readonly held = new Set<string>();
   private nextSeq = 1;
   private out: Instruction[] = [];
+  /** Ids just dispatched: tasks here waiting only for them can follow to the same thread. */
+  private woken: string[] = [];
 
   constructor(nthreads: number) {
     this.executors = Array.from({ length: Math.max(1, nthreads) }, () => ({ inFlight: 0, holds: new Set<string>() }));
@@ -114,13 +159,28 @@ export class WorkerState {
 
   // ---------------------------------------------------------------- events
 
-  /** A batch from the scheduler: values to release, tasks to cancel, new tasks (with their op strings). */
-  assign(batch: { tasks: Array<{ assignment: Assignment; op: string }>; cancel: string[]; release: string[] }): Instruction[] {
+  /** A batch from the scheduler: values to release, tasks to cancel or give back (steal), new tasks (with their op strings). */
+  assign(batch: { tasks: Array<{ assignment: Assignment; op: string }>; cancel: string[]; release: string[]; steal?: string[]; at?: number }): Instruction[] {
     if (batch.release.length) this.releaseValues(batch.release);
     for (const dataId of batch.cancel) this.cancel(dataId);
+    for (const dataId of batch.steal ?? []) this.out.push({ type: 'steal-reply', id: dataId, stolen: this.giveBack(dataId) });
     const fresh: PendingTask[] = [];
     for (const { assignment, op } of batch.tasks) {
-      const task: PendingTask = { assignment, seq: this.nextSeq++, op, phase: 'fetching', waitingOn: new Set(), fetchedBytes: 0, fetched: [], missing: [], fetchStart: 0, fetchEnd: 0 };
+      const task: PendingTask = {
+        assignment,
+        seq: this.nextSeq++,
+        op,
+        phase: 'fetching',
+        waitingOn: new Set(),
+        fetchedBytes: 0,
+        fetched: [],
+        missing: [],
+        fetchStart: 0,
+        fetchEnd: 0,
+        received: batch.at ?? 0,
+        waitedFetchStart: 0,
+        waitedFetchEnd: 0,
+      };
       this.pending.set(assignment.data_id, task);
       fresh.push(task);
     }
@@ -143,9 +203,10 @@ export class WorkerState {
     return this.take();
   }
 
-  /** Results from executor thread `index` (exactly one for every task dispatched to it). */
-  results(index: number, results: ResultEvent[]): Instruction[] {
-    for (const result of results) this.result(index, result);
+  /** Results from executor thread `index` (exactly one for every task dispatched to it); `at`: epoch ms they reached the main thread. */
+  results(index: number, results: ResultEvent[], at = 0): Instruction[] {
+    for (const result of results) this.result(index, result, at);
+    this.drain();
     return this.take();
   }
 
@@ -153,6 +214,14 @@ export class WorkerState {
 
   private arrive(dataId: string, bytes: Uint8Array | undefined, began: number, at: number): void {
     this.inFlightFetches.delete(dataId);
+    const group = this.fetchGroups.get(dataId);
+    if (group) {
+      this.fetchGroups.delete(dataId);
+      if (--group.left === 0) {
+        this.fetchesOut -= 1;
+        this.sendFetches();
+      }
+    }
     const tasks = this.waiters.get(dataId);
     this.waiters.delete(dataId);
     let counted = false;
@@ -163,6 +232,10 @@ export class WorkerState {
       if (this.pending.get(task.assignment.data_id) !== task) {
         cancelled = task;
         continue;
+      }
+      if (bytes && began > 0) {
+        task.waitedFetchStart = task.waitedFetchStart ? Math.min(task.waitedFetchStart, began) : began;
+        task.waitedFetchEnd = Math.max(task.waitedFetchEnd, at);
       }
       if (!bytes) task.missing.push(dataId);
       else if (!counted) {
@@ -181,9 +254,13 @@ export class WorkerState {
     }
   }
 
-  private result(index: number, result: ResultEvent): void {
+  private result(index: number, result: ResultEvent, at: number): void {
     const executor = this.executors[index]!;
     executor.inFlight -= 1;
+    if (result.ok) {
+      const ms = Math.max(0, result.end - result.start);
+      this.meanTaskMs = this.meanTaskMs === undefined ? ms : 0.8 * this.meanTaskMs + 0.2 * ms;
+    }
     const current = this.pending.get(result.id);
     if (!current || current.seq !== result.seq) {
       // A cancelled assignment: nobody wants this result (a newer assignment, if any, will report).
@@ -215,10 +292,17 @@ export class WorkerState {
       missing: [],
       fetch_start: current.fetchStart,
       fetch_end: current.fetchEnd,
+      phases: current.assignment.phases ? phasesOf(current, result, at) : null,
     });
   }
 
   private take(): Instruction[] {
+    // A task dispatched from the ready queue may be the head of a chain whose links wait here.
+    while (this.woken.length) {
+      const tasks = this.waiters.get(this.woken.pop()!);
+      if (!tasks) continue;
+      for (const task of [...tasks]) if (this.pending.get(task.assignment.data_id) === task) this.runWhenReady(task);
+    }
     const out = this.out;
     this.out = [];
     return out;
@@ -236,13 +320,28 @@ export class WorkerState {
   private cancel(dataId: string): void {
     const task = this.pending.get(dataId);
     if (!task) return;
-    this.pending.delete(dataId);
     if (task.phase === 'dispatched') {
+      this.pending.delete(dataId);
       // Its thread drops it if it is still parked there; if it ran, its result is ignored.
       const executor = this.computing.get(dataId);
       if (executor !== undefined) this.out.push({ type: 'cancel-in-thread', executor, ids: [dataId] });
       return;
     }
+    this.drop(task);
+  }
+
+  /** A steal request: drop `dataId` if it has not reached a thread; true if it was dropped. */
+  private giveBack(dataId: string): boolean {
+    const task = this.pending.get(dataId);
+    if (!task || task.phase === 'dispatched') return false;
+    this.drop(task);
+    return true;
+  }
+
+  /** Forget a task that has not reached a thread (fetching or ready). */
+  private drop(task: PendingTask): void {
+    const dataId = task.assignment.data_id;
+    this.pending.delete(dataId);
     // Say what it fetched already, so the scheduler can account for those copies and release them.
     if (task.fetched.length) {
       this.complete({ data_id: dataId, ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: task.fetchedBytes, fetched: task.fetched, missing: [], dropped: true });
@@ -284,7 +383,19 @@ export class WorkerState {
         group.alternatives.set(dep.data_id, rest);
       }
     }
-    for (const [address, group] of byAddress) this.out.push({ type: 'fetch', address, ids: group.ids, alternatives: group.alternatives });
+    for (const [address, group] of byAddress) this.fetchQueue.push({ type: 'fetch', address, ids: group.ids, alternatives: group.alternatives });
+    this.sendFetches();
+  }
+
+  /** Send queued fetch requests, oldest first, while fewer than MAX_FETCHES are out. */
+  private sendFetches(): void {
+    while (this.fetchesOut < MAX_FETCHES && this.fetchQueue.length) {
+      const fetch = this.fetchQueue.shift()!;
+      const group = { left: fetch.ids.length };
+      for (const dataId of fetch.ids) this.fetchGroups.set(dataId, group);
+      this.fetchesOut += 1;
+      this.out.push(fetch);
+    }
   }
 
   /**
@@ -292,7 +403,7 @@ export class WorkerState {
    * computed by one executor thread, to that thread at once.
    */
   private runWhenReady(task: PendingTask): void {
-    if (task.phase === 'dispatched') return;
+    if (task.phase !== 'fetching') return;
     if (task.missing.length) {
       if (task.waitingOn.size) return;
       this.pending.delete(task.assignment.data_id);
@@ -306,11 +417,41 @@ export class WorkerState {
       index = producer;
     }
     if (index === undefined) {
-      index = 0;
-      this.executors.forEach((e, i) => {
-        if (e.inFlight < this.executors[index!]!.inFlight) index = i;
-      });
+      // Inputs all here: a free thread, or the ready queue (behind the tasks already there).
+      task.phase = 'ready';
+      this.ready.push(task);
+      this.drain();
+      return;
     }
+    this.dispatch(task, index);
+  }
+
+  /** Hand ready tasks, oldest first, to the least busy threads while they have room. */
+  private drain(): void {
+    // Tasks in a thread at once: one for tasks of THREAD_AHEAD_MS or more (a free thread takes
+    // the next, so long tasks spread over the threads and stay stealable), more for short ones.
+    // Until a task has been timed here, one: the first batch may be long tasks.
+    const ahead = this.meanTaskMs === undefined ? 1 : Math.max(1, Math.min(MAX_THREAD_AHEAD, Math.ceil(THREAD_AHEAD_MS / Math.max(this.meanTaskMs, 1e-3))));
+    while (this.readyHead < this.ready.length) {
+      const task = this.ready[this.readyHead]!;
+      if (task.phase !== 'ready' || this.pending.get(task.assignment.data_id) !== task) {
+        this.readyHead += 1;
+        continue;
+      }
+      let index = 0;
+      for (let i = 1; i < this.executors.length; i++) if (this.executors[i]!.inFlight < this.executors[index]!.inFlight) index = i;
+      if (this.executors[index]!.inFlight >= ahead) break;
+      this.readyHead += 1;
+      this.dispatch(task, index);
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  /** Send `task` to executor thread `index` (its `waitingOn` inputs are being computed there). */
+  private dispatch(task: PendingTask, index: number): void {
     const executor = this.executors[index]!;
     const later = task.waitingOn;
     for (const dataId of later) this.waiters.get(dataId)?.delete(task);
@@ -330,6 +471,7 @@ export class WorkerState {
     this.out.push({ type: 'dispatch', executor: index, task: dispatched });
     executor.inFlight += 1;
     this.computing.set(a.data_id, index);
+    if (this.waiters.has(a.data_id)) this.woken.push(a.data_id);
   }
 
   /** A value computed here: run the tasks assigned here that were waiting for it. */
@@ -342,4 +484,20 @@ export class WorkerState {
       if (this.pending.get(task.assignment.data_id) === task) this.runWhenReady(task);
     }
   }
+}
+
+/** Where `task`'s time went (ms), or null when the times to tell were not given. */
+function phasesOf(task: PendingTask, result: ResultEvent, at: number): TaskPhases | null {
+  if (!task.received || !at || !result.start) return null;
+  const transfer = task.waitedFetchEnd > task.waitedFetchStart ? task.waitedFetchEnd - task.waitedFetchStart : 0;
+  const decode = result.decode ?? 0;
+  const encode = result.encode ?? 0;
+  return {
+    waiting: Math.max(0, result.start - task.received - transfer),
+    transfer,
+    deserialize: decode,
+    compute: Math.max(0, result.end - result.start - decode - encode),
+    report: encode + Math.max(0, at - result.end),
+    transfer_at: transfer ? task.waitedFetchStart : 0,
+  };
 }

@@ -89,6 +89,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const state = new WorkerState(nthreads);
   const peers = new DataClients(security);
   let completions: Completion[] = [];
+  const stealReplies = { stolen: [] as string[], kept: [] as string[] };
   let flushScheduled = false;
   let stopping = false;
   let resolveStopped!: (v: { reason: string; crashed: boolean }) => void;
@@ -159,10 +160,10 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const executors: Executor[] = [];
   for (let i = 0; i < nthreads; i++) {
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
-    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type') && !flag.startsWith('--initial-heap-size'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
     const executor: Executor = { thread, outbox: [], packer: new Packer() };
-    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message))));
+    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message), now())));
     thread.on('error', (err) => stop(`an executor thread crashed: ${err.stack ?? err}`, true));
     thread.on('exit', (code) => stop(`an executor thread exited with code ${code} (did an op call process.exit?)`, true));
     executors.push(executor);
@@ -209,7 +210,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         bytes = Buffer.from(unpack(packed, result.bytes));
       }
       const error = result.error ? errorInfo({ kind: 'task', ...result.error, stack: result.error.stack ?? '', code: result.error.code ?? '' }) : undefined;
-      return { id: result.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, error };
+      return { id: result.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, decode: result.decode, encode: result.encode, error };
     });
   }
 
@@ -232,6 +233,10 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
           break;
         case 'complete':
           complete(instruction.completion);
+          break;
+        case 'steal-reply':
+          (instruction.stolen ? stealReplies.stolen : stealReplies.kept).push(instruction.id);
+          scheduleCompletions();
           break;
         case 'fetch':
           void fetchGroup(instruction.address, instruction.ids, instruction.alternatives);
@@ -263,21 +268,26 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   const flushCompletions = (): void => {
     flushScheduled = false;
-    if (!completions.length || stopping) return;
-    stream.write({ completions: { items: completions } });
+    if ((!completions.length && !stealReplies.stolen.length && !stealReplies.kept.length) || stopping) return;
+    stream.write({ completions: { items: completions, stolen: stealReplies.stolen, kept: stealReplies.kept } });
     completions = [];
+    stealReplies.stolen = [];
+    stealReplies.kept = [];
   };
-  function complete(completion: Completion): void {
-    completions.push(completion);
+  function scheduleCompletions(): void {
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(flushCompletions);
     }
   }
+  function complete(completion: Completion): void {
+    completions.push(completion);
+    scheduleCompletions();
+  }
 
   function onAssignments(batch: Assignments): void {
     const tasks = batch.tasks.map((assignment) => ({ assignment, op: batch.ops[assignment.op_index] ?? '' }));
-    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release }));
+    perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release, steal: batch.steal, at: now() }));
   }
 
   stream.on('data', (orders: WorkerOrders) => {

@@ -101,7 +101,9 @@ export type SchedulerEvent =
   /** A task was handed to a worker (main-side time of submission). */
   | { type: 'task-start'; key: Key; worker: string; time: number }
   /** A task finished on a worker; `start`/`end` are measured where it ran. */
-  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean };
+  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean }
+  /** distributed: no worker is connected, so the run waits (and fails after the scheduler's no-worker timeout). */
+  | { type: 'no-workers'; time: number; message: string };
 
 /** Cumulative transfer counters of one scheduler since it was created. */
 export interface TransferStats {

@@ -34,6 +34,8 @@ export interface SchedulerCommandOptions extends TlsFileOptions {
   heartbeatTimeoutMs?: number;
   /** Workers a task may take down before it fails. Default 3. */
   allowedFailures?: number;
+  /** A task that waits this long with no worker connected fails with NoWorkersError. Default 60 s. */
+  noWorkerTimeoutMs?: number;
   /** Where progress lines go. Default: stderr. */
   log?: (line: string) => void;
   /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
@@ -54,6 +56,8 @@ export interface WorkerCommandOptions extends TlsFileOptions {
   listenHost?: string;
   /** Host other workers and clients should dial to reach this worker. */
   advertiseHost?: string;
+  /** Keep trying to reach the scheduler this long (at start and after losing it), then exit 1. Default 60 s; 0: give up at once. */
+  reconnectTimeoutMs?: number;
   log?: (line: string) => void;
   handleSignals?: boolean;
 }
@@ -104,6 +108,7 @@ export async function runSchedulerCommand(options: SchedulerCommandOptions = {})
     security,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     allowedFailures: options.allowedFailures,
+    noWorkerTimeoutMs: options.noWorkerTimeoutMs,
     log,
     observer: board && clusterObserver(board),
   });
@@ -141,20 +146,26 @@ export async function runWorkerCommand(address: string, options: WorkerCommandOp
   if (options.nthreads !== undefined && (!Number.isInteger(options.nthreads) || options.nthreads < 1)) {
     throw new OptionError('--nthreads', `--nthreads must be a positive integer, got ${options.nthreads}`);
   }
+  if (options.reconnectTimeoutMs !== undefined && (!Number.isFinite(options.reconnectTimeoutMs) || options.reconnectTimeoutMs < 0)) {
+    throw new OptionError('--reconnect-timeout', `--reconnect-timeout must be a number of milliseconds >= 0, got ${options.reconnectTimeoutMs}`);
+  }
   const worker = await startWorker(address, {
     security: securityFromFlags(options),
     nthreads: options.nthreads,
     name: options.name,
     listenHost: options.listenHost,
     advertiseHost: options.advertiseHost,
+    reconnectTimeoutMs: options.reconnectTimeoutMs,
     log,
   });
   const id = await worker.id;
   let detach = (): void => {};
-  const closed = worker.stopped.then(({ reason, crashed }) => {
+  const closed = worker.stopped.then(({ reason, crashed, gaveUp }) => {
     detach();
     log(`schedlab worker ${id} stopped: ${reason}`);
+    // 70: crashed (a nanny restarts it); 1: gave up on its scheduler (a nanny does not).
     if (crashed) process.exitCode = 70;
+    else if (gaveUp) process.exitCode = 1;
   });
   const close = async (): Promise<void> => {
     await worker.close();

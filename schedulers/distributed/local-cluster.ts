@@ -2,8 +2,10 @@
  * A local cluster: one scheduler process and n worker processes on 127.0.0.1, spawned from
  * the compiled entry files next to this module (not through the CLI). A random token guards
  * it, so other local users cannot submit work. Like Dask's nanny, the cluster restarts a
- * worker that dies (a crashing op, kill -9) so a graph can finish; `close()` stops them all,
- * and each child also exits by itself when its stdin closes (the parent is gone).
+ * worker process that dies (a native crash, kill -9) so a graph can finish; `close()` stops
+ * them all, and each child also exits by itself when its stdin closes (the parent is gone).
+ * Nothing here reconnects: the cluster lives and dies with the process that started it, so
+ * its workers stop when its scheduler does.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,7 @@ export interface LocalClusterOptions {
   restartWorkers?: boolean;
   heartbeatTimeoutMs?: number;
   allowedFailures?: number;
+  noWorkerTimeoutMs?: number;
   /** Give up if a process is not ready within this time. Default 20 s. */
   startTimeoutMs?: number;
 }
@@ -60,7 +63,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   const token = randomBytes(24).toString('hex');
-  const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures }, timeoutMs);
+  const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures, noWorkerTimeoutMs: options.noWorkerTimeoutMs }, timeoutMs);
   const workers = new Set<ChildProcess>();
   let closing = false;
   let port: string;
@@ -75,7 +78,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}` }, timeoutMs);
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0 }, timeoutMs);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

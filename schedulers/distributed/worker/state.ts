@@ -1,7 +1,7 @@
 /**
  * A distributed worker's bookkeeping as a pure state machine: events in (assignments from the
  * scheduler, values fetched from peers, results from executor threads, an executor thread
- * lost), instructions out (fetch these ids from that peer, store these bytes, dispatch this task
+ * lost and replaced), instructions out (fetch these ids from that peer, store these bytes, dispatch this task
  * to that thread, report this completion, release these values, cancel a task in a thread).
  * No network, no threads, no timers: `worker.ts` carries out the instructions, in order.
  *
@@ -146,6 +146,36 @@ export class WorkerState {
   /** Results from executor thread `index` (exactly one for every task dispatched to it). */
   results(index: number, results: ResultEvent[]): Instruction[] {
     for (const result of results) this.result(index, result);
+    return this.take();
+  }
+
+  /**
+   * Executor thread `index` died (an op called process.exit or crashed it) and was replaced by
+   * a fresh one: every task in flight there is reported lost (the scheduler counts it as a
+   * worker death against the task and retries it or gives up); the store keeps its values.
+   */
+  threadLost(index: number, reason: string): Instruction[] {
+    const executor = this.executors[index]!;
+    executor.inFlight = 0;
+    executor.holds.clear();
+    for (const [dataId, producer] of [...this.computing]) {
+      if (producer !== index) continue;
+      this.computing.delete(dataId);
+      const task = this.pending.get(dataId);
+      if (!task || task.phase !== 'dispatched') continue;
+      this.pending.delete(dataId);
+      this.complete({
+        data_id: dataId,
+        ok: false,
+        nbytes: 0,
+        start: 0,
+        end: 0,
+        error: { kind: 'worker-lost', name: 'WorkerLostError', message: reason, stack: '', code: '', key: '', op: '', worker: '', keys: [] },
+        fetched_bytes: task.fetchedBytes,
+        fetched: task.fetched,
+        missing: [],
+      });
+    }
     return this.take();
   }
 

@@ -9,14 +9,21 @@
  * (ready to serve) and reported to the scheduler in batched `Completions`. The main thread
  * never runs ops, so it keeps serving peers and sending heartbeats during long tasks.
  *
- * If an executor thread dies (an op called process.exit or crashed it), the whole worker
- * stops: the scheduler then reschedules its tasks and counts the failure against them.
+ * If an executor thread dies (an op called process.exit or crashed it), it is replaced by a
+ * fresh one; the tasks it was running are reported lost (the scheduler counts a worker death
+ * against each and retries it, up to `allowed-failures`) and the stored values survive.
+ *
+ * If the scheduler cannot be reached (not started yet, restarted, network gone), the worker
+ * tries again with backoff for `reconnectTimeoutMs`, saying where it tries, then gives up
+ * (`stopped` says `gaveUp`; the CLI exits 1). On registering again it starts empty: a
+ * restarted scheduler knows none of the runs whose values this worker held, and each of
+ * those runs already failed at its client with ConnectionError.
  */
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { now } from '../../../common/clock.js';
 import { cpuMeter } from '../../../common/cpu-meter.js';
-import { ConnectionError } from '../../errors.js';
+import { AuthError, ConnectionError } from '../../errors.js';
 import {
   CHANNEL_OPTIONS,
   errorInfo,
@@ -57,12 +64,25 @@ export interface WorkerOptions {
   /** Host peers should dial; default: the address the scheduler sees this worker connect from. */
   advertiseHost?: string;
   heartbeatMs?: number;
+  /** Keep trying to reach the scheduler this long (at start and after losing it); 0: stop at once. Default 60 s. */
+  reconnectTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
+/** Why a worker stopped: `crashed` (70 from the CLI), `gaveUp` on its scheduler (1), or closed. */
+export interface WorkerStop {
+  reason: string;
+  crashed: boolean;
+  gaveUp: boolean;
+}
+
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 60_000;
+/** Thread replacements within a minute after which the worker stops (something other than one op is wrong). */
+const MAX_THREAD_DEATHS_PER_MINUTE = 50;
+
 export interface RunningWorker {
-  /** Resolves with the reason once the worker stopped (scheduler gone, thread crash, close). */
-  readonly stopped: Promise<{ reason: string; crashed: boolean }>;
+  /** Resolves with the reason once the worker stopped (gave up on the scheduler, thread crash loop, close). */
+  readonly stopped: Promise<WorkerStop>;
   readonly id: Promise<string>;
   close(): Promise<void>;
 }
@@ -86,13 +106,15 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const nthreads = Math.max(1, options.nthreads ?? 1);
 
   const store = new Map<string, Uint8Array>();
-  const state = new WorkerState(nthreads);
+  let state = new WorkerState(nthreads);
+  /** Bumped when the worker starts over (registering again): late fetches and thread results of before are dropped. */
+  let generation = 0;
   const peers = new DataClients(security);
   let completions: Completion[] = [];
   let flushScheduled = false;
   let stopping = false;
-  let resolveStopped!: (v: { reason: string; crashed: boolean }) => void;
-  const stopped = new Promise<{ reason: string; crashed: boolean }>((r) => (resolveStopped = r));
+  let resolveStopped!: (v: WorkerStop) => void;
+  const stopped = new Promise<WorkerStop>((r) => (resolveStopped = r));
   let resolveId!: (id: string) => void;
   let rejectId!: (err: Error) => void;
   const id = new Promise<string>((res, rej) => {
@@ -157,16 +179,36 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   // ---------------------------------------------------------------- executors
   const executors: Executor[] = [];
-  for (let i = 0; i < nthreads; i++) {
+  let deaths: number[] = [];
+  function startExecutor(index: number): Executor {
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
     const executor: Executor = { thread, outbox: [], packer: new Packer() };
-    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message))));
-    thread.on('error', (err) => stop(`an executor thread crashed: ${err.stack ?? err}`, true));
-    thread.on('exit', (code) => stop(`an executor thread exited with code ${code} (did an op call process.exit?)`, true));
-    executors.push(executor);
+    let crash: string | undefined;
+    thread.on('message', (message: FromThread) => {
+      if (executors[index] === executor) perform(state.results(index, resultEvents(message)));
+    });
+    thread.on('error', (err) => (crash = `an executor thread crashed: ${err.stack ?? err}`));
+    thread.on('exit', (code) => {
+      if (stopping || executors[index] !== executor) return;
+      threadDied(index, crash ?? `an executor thread exited with code ${code} (did an op call process.exit?)`);
+    });
+    return executor;
   }
+  /** Replace a dead executor thread; its tasks are reported lost, the store keeps its values. */
+  function threadDied(index: number, reason: string): void {
+    const at = Date.now();
+    deaths = deaths.filter((t) => at - t < 60_000);
+    if (deaths.push(at) > MAX_THREAD_DEATHS_PER_MINUTE) {
+      stop(`${deaths.length} executor threads died within a minute (last: ${reason})`, true);
+      return;
+    }
+    log(`executor thread ${index} died and was replaced: ${reason.split('\n')[0]}`);
+    executors[index] = startExecutor(index);
+    perform(state.threadLost(index, reason));
+  }
+  for (let i = 0; i < nthreads; i++) executors.push(startExecutor(i));
   let dispatchScheduled = false;
   const dispatch = (): void => {
     dispatchScheduled = false;
@@ -243,10 +285,13 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   // ---------------------------------------------------------------- inputs from peers
   async function fetchGroup(address: string, ids: string[], alternatives: Map<string, string[]>): Promise<void> {
     const began = now();
+    const current = generation;
     try {
       const values = await peers.fetch(address, ids);
+      if (current !== generation) return;
       for (const [dataId, bytes] of values) perform(state.fetched(dataId, bytes, began, now()));
     } catch (err) {
+      if (current !== generation) return;
       log(`fetch of ${ids.length} value(s) from ${address} failed: ${(err as Error).message}`);
       for (const dataId of ids) {
         const rest = alternatives.get(dataId) ?? [];
@@ -258,13 +303,23 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   // ---------------------------------------------------------------- scheduler stream
   const { credentials, options: channelOptions } = channelCredentials(security);
-  const schedulerClient = new (protocol().Scheduler)(schedulerAddress, credentials, { ...CHANNEL_OPTIONS, ...channelOptions }) as unknown as WorkClient;
-  const stream = schedulerClient.Work(callMetadata(security.token));
+  const reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+  const register = { data_port: dataPort, data_host: options.advertiseHost ?? '', nthreads, name: options.name ?? '' };
+  let schedulerClient: WorkClient | undefined;
+  let stream: grpc.ClientDuplexStream<WorkerMessage, WorkerOrders> | undefined;
+  /** Accepted on the current stream. */
+  let registered = false;
+  /** When trying to reach the scheduler began (start-up, or losing it). */
+  let tryingSince = Date.now();
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const cpu = cpuMeter();
 
   const flushCompletions = (): void => {
     flushScheduled = false;
-    if (!completions.length || stopping) return;
-    stream.write({ completions: { items: completions } });
+    if (!completions.length || stopping || !registered) return;
+    stream!.write({ completions: { items: completions } });
     completions = [];
   };
   function complete(completion: Completion): void {
@@ -280,46 +335,111 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release }));
   }
 
-  stream.on('data', (orders: WorkerOrders) => {
-    if (orders.kind === 'accepted') {
-      resolveId(orders.accepted.worker_id);
-      log(`registered with ${schedulerAddress} as ${orders.accepted.worker_id}; data server on ${formatAddress(listenHost, dataPort)}`);
-    } else if (orders.kind === 'assign') {
-      onAssignments(orders.assign);
-    }
-  });
-  stream.on('error', (err) => {
-    const error = callError(err, schedulerAddress, 'the scheduler');
-    rejectId(error);
-    stop(error.message, false);
-  });
-  stream.on('end', () => stop(`the scheduler at ${schedulerAddress} closed the connection`, false));
-  stream.write({ register: { data_port: dataPort, data_host: options.advertiseHost ?? '', nthreads, name: options.name ?? '' } });
-  const cpu = cpuMeter();
-  const heartbeat = setInterval(() => stream.write({ heartbeat: { time: Date.now(), rss: process.memoryUsage.rss(), cpu: cpu() } }), options.heartbeatMs ?? 1_000);
+  /** Open a `Work` stream (a new channel each time, so grpc's own reconnect backoff never delays a retry) and register. */
+  function connect(): void {
+    retryTimer = undefined;
+    if (stopping) return;
+    const client = new (protocol().Scheduler)(schedulerAddress, credentials, { ...CHANNEL_OPTIONS, ...channelOptions }) as unknown as WorkClient;
+    const call = client.Work(callMetadata(security.token));
+    schedulerClient = client;
+    stream = call;
+    let over = false;
+    const lost = (error: Error): void => {
+      if (over) return;
+      over = true;
+      call.removeAllListeners();
+      call.on('error', () => {});
+      call.cancel();
+      client.close();
+      schedulerLost(error);
+    };
+    call.on('data', (orders: WorkerOrders) => {
+      if (orders.kind === 'accepted') {
+        registered = true;
+        attempt = 0;
+        resolveId(orders.accepted.worker_id);
+        log(`registered with ${schedulerAddress} as ${orders.accepted.worker_id}; data server on ${formatAddress(listenHost, dataPort)}`);
+        heartbeat = setInterval(() => call.write({ heartbeat: { time: Date.now(), rss: process.memoryUsage.rss(), cpu: cpu() } }), options.heartbeatMs ?? 1_000);
+      } else if (orders.kind === 'assign') {
+        onAssignments(orders.assign);
+      }
+    });
+    call.on('error', (err) => lost(callError(err, schedulerAddress, 'the scheduler')));
+    call.on('end', () => lost(new ConnectionError(`the scheduler at ${schedulerAddress} closed the connection`, schedulerAddress)));
+    call.write({ register });
+  }
 
-  function stop(reason: string, crashed: boolean): void {
+  /** The stream failed or ended: start over empty and try again with backoff, or give up. */
+  function schedulerLost(error: Error): void {
+    clearInterval(heartbeat);
+    stream = undefined;
+    if (stopping) return;
+    if (registered) {
+      registered = false;
+      tryingSince = Date.now();
+      attempt = 0;
+      startOver();
+      log(`lost the scheduler at ${schedulerAddress} (${error.message}); dropped this worker's values and tasks`);
+    }
+    const elapsed = Date.now() - tryingSince;
+    if (error instanceof AuthError || elapsed >= reconnectTimeoutMs) {
+      const final =
+        error instanceof AuthError
+          ? error
+          : new ConnectionError(
+              `gave up on the scheduler at ${schedulerAddress} after ${(elapsed / 1000).toFixed(1)} s (reconnect timeout ${reconnectTimeoutMs} ms): ${error.message}`,
+              schedulerAddress,
+            );
+      rejectId(final);
+      stop(final.message, false, true);
+      return;
+    }
+    const delay = Math.min(5_000, 100 * 2 ** attempt++, reconnectTimeoutMs - elapsed);
+    log(`cannot reach the scheduler at ${schedulerAddress} (${error.message}); trying again in ${(delay / 1000).toFixed(1)} s, for ${((reconnectTimeoutMs - elapsed) / 1000).toFixed(0)} s more`);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  /** Forget every value and task (a restarted scheduler knows none of them) and start fresh executor threads. */
+  function startOver(): void {
+    generation += 1;
+    state = new WorkerState(nthreads);
+    store.clear();
+    completions = [];
+    for (let i = 0; i < executors.length; i++) {
+      const old = executors[i]!;
+      executors[i] = startExecutor(i);
+      void old.thread.terminate();
+    }
+  }
+
+  function stop(reason: string, crashed: boolean, gaveUp = false): void {
     if (stopping) return;
     stopping = true;
     rejectId(new ConnectionError(`worker stopped before the scheduler at ${schedulerAddress} accepted it: ${reason}`, schedulerAddress));
     clearInterval(heartbeat);
-    if (crashed) stream.write({ farewell: { reason } });
-    stream.removeAllListeners('error');
-    stream.on('error', () => {});
-    // Half-close (so a farewell is delivered) and cancel shortly after if the scheduler lingers.
-    stream.end();
-    setTimeout(() => stream.cancel(), crashed ? 200 : 0).unref();
+    clearTimeout(retryTimer);
+    const call = stream;
+    if (call) {
+      if (crashed && registered) call.write({ farewell: { reason } });
+      call.removeAllListeners('error');
+      call.removeAllListeners('end');
+      call.on('error', () => {});
+      // Half-close (so a farewell is delivered) and cancel shortly after if the scheduler lingers.
+      call.end();
+      setTimeout(() => call.cancel(), crashed ? 200 : 0).unref();
+    }
     peers.close();
     server.forceShutdown();
     for (const executor of executors) executor.thread.removeAllListeners('exit');
     void Promise.all(executors.map((e) => e.thread.terminate()))
       .then(() => new Promise((r) => setTimeout(r, crashed ? 200 : 0)))
       .finally(() => {
-        schedulerClient.close();
-        resolveStopped({ reason, crashed });
+        schedulerClient?.close();
+        resolveStopped({ reason, crashed, gaveUp });
       });
   }
 
+  connect();
   return {
     stopped,
     id,

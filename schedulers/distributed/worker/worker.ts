@@ -395,7 +395,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       return;
     }
     const delay = Math.min(5_000, 100 * 2 ** attempt++, reconnectTimeoutMs - elapsed);
-    log(`cannot reach the scheduler at ${schedulerAddress} (${error.message}); trying again in ${(delay / 1000).toFixed(1)} s, for ${((reconnectTimeoutMs - elapsed) / 1000).toFixed(0)} s more`);
+    const why = error.message.replace(/^lost or could not open the connection to the scheduler at \S+: /, '');
+    log(`cannot reach the scheduler at ${schedulerAddress} (${why}); trying again in ${(delay / 1000).toFixed(1)} s, for ${((reconnectTimeoutMs - elapsed) / 1000).toFixed(0)} s more`);
     retryTimer = setTimeout(connect, delay);
   }
 

@@ -4,7 +4,7 @@
 // works), and a cluster with no worker at all (an event and a log line at once, then
 // NoWorkersError naming the scheduler and the command that starts a worker).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createScheduler, NoWorkersError, opRef, WorkerLostError, type Scheduler, type SchedulerEvent } from '../dist/schedulers/index.js';
+import { Client, createScheduler, NoWorkersError, opRef, WorkerLostError, type Scheduler, type SchedulerEvent } from '../dist/schedulers/index.js';
 import { conformanceSuite } from './conformance/suite.js';
 import { CliCluster } from './cli-cluster.js';
 
@@ -24,6 +24,26 @@ afterAll(() => cluster.stopAll(), 30_000);
 conformanceSuite({ name: 'distributed', options: { workers: 2 }, clones: true, sharesMemory: false, movesResults: false, hasWorkers: true }, () =>
   createScheduler('distributed', { address, workers: 2 }),
 );
+
+describe("the futures Client from 'schedlab' (the README example)", () => {
+  it('submit / gather / asCompleted / persist', async () => {
+    const client = await Client.connect({ address });
+    try {
+      const inc = opRef(ops, 'inc');
+      const [a, b] = client.submit({ a: { op: inc, args: [1] }, b: { op: inc, args: [10] } }, ['a', 'b']);
+      expect(await client.gather([a!, b!])).toEqual([2, 11]);
+      const tasks = client.submit({ slow: { op: opRef(ops, 'sleep'), args: [300, 's'] }, fast: { op: inc, args: [0] } }, ['slow', 'fast']);
+      const order: Array<[string, unknown]> = [];
+      for await (const done of client.asCompleted(tasks)) order.push([done.key, await done.result()]);
+      expect(order).toEqual([['fast', 1], ['slow', 's']]);
+      const [table] = await client.persist({ table: { op: inc, args: [41] } }, ['table']);
+      expect(await client.get({ use: { op: inc, args: [{ $ref: 'table' }] } }, ['use'])).toEqual([43]);
+      client.release([table!]);
+    } finally {
+      await client.close();
+    }
+  });
+});
 
 describe('a CLI cluster whose workers die', () => {
   let client: Scheduler;

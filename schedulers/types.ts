@@ -115,6 +115,10 @@ export interface TransferStats {
   bytesFromWorkers: number;
   /** Bytes sent directly from one worker to another (distributed only; 0 elsewhere). */
   bytesBetweenWorkers: number;
+  /** distributed: bytes workers wrote to disk to stay under their memory limit (absent elsewhere). */
+  bytesSpilled?: number;
+  /** distributed: bytes workers read back from disk for the tasks that needed them. */
+  bytesReadBack?: number;
 }
 
 /** A scheduler: run graphs, report cumulative stats, stop its workers. */

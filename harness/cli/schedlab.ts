@@ -152,22 +152,24 @@ function buildProgram(): Command {
     .option('--listen-host <host>', 'where this worker serves its results to peers')
     .option('--advertise-host <host>', 'the host other workers and clients should dial to reach this worker')
     .option('--reconnect-timeout <ms>', 'keep trying to reach the scheduler this long (at start and after losing it), then exit 1', '60000')
+    .option('--memory-limit <size>', "bytes, 4GB, 512MiB, a fraction of this machine's memory (0.5), auto (memory × nthreads / cores) or none; values spill to disk past 60 %, no new task past 80 %, the nanny restarts the worker past 95 %", 'auto')
     .option('--no-nanny', 'run the worker in this process, without the supervising process that restarts it when it dies');
   addSecurityOptions(worker).action(
     async (
       address: string,
-      opts: RawSecurityOptions & { nthreads: string; name?: string; listenHost?: string; advertiseHost?: string; reconnectTimeout: string; nanny: boolean },
+      opts: RawSecurityOptions & { nthreads: string; name?: string; listenHost?: string; advertiseHost?: string; reconnectTimeout: string; nanny: boolean; memoryLimit: string },
     ) => {
       checkHostPort('<address>', address);
       const nthreads = wholeNumber('--nthreads', opts.nthreads);
       const reconnectTimeoutMs = wholeNumber('--reconnect-timeout', opts.reconnectTimeout);
+      const { runWorkerCommand, workerMemoryLimit } = await importDistributedCommands();
+      const memoryLimit = workerMemoryLimit(opts.memoryLimit, nthreads);
       if (opts.nanny) {
         // The same command without the nanny, in a child process that the nanny restarts when it dies.
         const { runNanny } = await import('../../schedulers/distributed/nanny.js');
-        process.exitCode = await runNanny([process.argv[1]!, ...process.argv.slice(2), '--no-nanny']);
+        process.exitCode = await runNanny([process.argv[1]!, ...process.argv.slice(2), '--no-nanny'], { memoryLimit });
         return;
       }
-      const { runWorkerCommand } = await importDistributedCommands();
       const { closeWhenNannyGoes } = await import('../../schedulers/distributed/nanny.js');
       let running: Awaited<ReturnType<typeof runWorkerCommand>> | undefined;
       // Under a nanny: stop when it goes away (before registering there is nothing to close).

@@ -148,6 +148,7 @@ async function measureRuns(input: CellInput, sampler: ProcessTreeSampler): Promi
       toWorkers: Math.round(moved.bytesToWorkers),
       fromWorkers: Math.round(moved.bytesFromWorkers),
       betweenWorkers: Math.round(moved.bytesBetweenWorkers),
+      ...(moved.bytesSpilled === undefined ? {} : { spilled: Math.round(moved.bytesSpilled), readBack: Math.round(moved.bytesReadBack ?? 0) }),
     },
     cpuSeconds: (mainCpuSeconds + childCpuSeconds) / runs,
     taskStream,
@@ -187,6 +188,9 @@ function perRun(before: TransferStats, after: TransferStats, runs: number): Tran
     bytesToWorkers: (after.bytesToWorkers - before.bytesToWorkers) / runs,
     bytesFromWorkers: (after.bytesFromWorkers - before.bytesFromWorkers) / runs,
     bytesBetweenWorkers: (after.bytesBetweenWorkers - before.bytesBetweenWorkers) / runs,
+    ...(after.bytesSpilled === undefined
+      ? {}
+      : { bytesSpilled: (after.bytesSpilled - (before.bytesSpilled ?? 0)) / runs, bytesReadBack: ((after.bytesReadBack ?? 0) - (before.bytesReadBack ?? 0)) / runs }),
   };
 }
 

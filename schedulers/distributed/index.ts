@@ -31,6 +31,8 @@ export interface DistributedSchedulerOptions extends SchedulerOptions {
    * own `--worker-wait-timeout` applies to tasks and this one to uploads of large literals.
    */
   noWorkerTimeoutMs?: number;
+  /** Local cluster only: each worker's memory limit (bytes or "4GB", "0.25", "none"); default this machine's memory / workers. */
+  memoryLimit?: string | number;
   /** With `address`: after losing the scheduler, reconnect with backoff for this long (default 60 s; 0: do not). A local cluster never reconnects. */
   reconnectTimeoutMs?: number;
 }
@@ -69,6 +71,7 @@ export async function createDistributedScheduler(options: DistributedSchedulerOp
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       allowedFailures: options.allowedFailures,
       noWorkerTimeoutMs: options.noWorkerTimeoutMs,
+      memoryLimit: options.memoryLimit,
     };
     cluster = await startLocalCluster(clusterOptions);
     try {

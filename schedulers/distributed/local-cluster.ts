@@ -9,6 +9,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnChild, stopChild } from '../child-processes.js';
 import { OptionError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface LocalClusterOptions {
   heartbeatTimeoutMs?: number;
   allowedFailures?: number;
   noWorkerTimeoutMs?: number;
+  /** Each worker's memory limit (bytes or a size, see `schedlab worker --memory-limit`). Default: this machine's memory / workers. */
+  memoryLimit?: string | number;
   /** Give up if a process is not ready within this time. Default 20 s. */
   startTimeoutMs?: number;
 }
@@ -62,6 +65,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const count = options.workers ?? 2;
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
+  const memoryLimit = options.memoryLimit ?? Math.floor(totalmem() / count);
   const token = randomBytes(24).toString('hex');
   const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures, noWorkerTimeoutMs: options.noWorkerTimeoutMs }, timeoutMs);
   const workers = new Set<ChildProcess>();
@@ -78,7 +82,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0 }, timeoutMs);
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

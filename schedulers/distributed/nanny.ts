@@ -13,8 +13,14 @@
  * child closes itself when that pipe ends (`closeWhenNannyGoes`), so killing the nanny, even
  * with SIGKILL, never leaves an orphan worker. SIGINT/SIGTERM to the nanny close the child
  * the same way (SIGKILL after a grace period) and the nanny exits once it has.
+ *
+ * With a memory limit, the nanny also samples the worker's RSS (/proc, every 200 ms) and
+ * restarts a worker past 95 % of it (Dask's `terminate` threshold): its values are lost and
+ * the scheduler has them recomputed, as for any worker that died.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { MEMORY_TERMINATE } from './worker/value-store.js';
 
 export interface NannyOptions {
   /** Where the nanny's own lines go. Default: stderr. */
@@ -24,6 +30,8 @@ export interface NannyOptions {
   maxBackoffMs?: number;
   /** Install SIGINT/SIGTERM handlers. Default true. */
   handleSignals?: boolean;
+  /** The worker's memory limit (bytes): past 95 % of it in RSS the nanny restarts the worker. Linux (/proc) only. */
+  memoryLimit?: number;
 }
 
 /** Set in the child's environment: it then watches its stdin (see `closeWhenNannyGoes`). */
@@ -60,8 +68,21 @@ export function runNanny(args: string[], options: NannyOptions = {}): Promise<nu
     });
     child = current;
     current.stdin!.on('error', () => {});
+    const limit = options.memoryLimit;
+    const watch =
+      limit === undefined
+        ? undefined
+        : setInterval(() => {
+            const rss = rssOf(current.pid!);
+            if (rss === undefined || rss <= MEMORY_TERMINATE * limit) return;
+            clearInterval(watch);
+            log(`schedlab nanny: the worker (pid ${current.pid}) uses ${mib(rss)} of memory, over ${MEMORY_TERMINATE * 100} % of its ${mib(limit)} limit; restarting it`);
+            current.kill('SIGKILL');
+          }, 200);
+    watch?.unref();
     current.once('error', (err) => log(`schedlab nanny: cannot start the worker: ${err.message}`));
     current.once('exit', (code, signal) => {
+      clearInterval(watch);
       child = undefined;
       if (stopping) return resolveDone(code ?? 0);
       if (code !== null && FINAL_EXIT_CODES.has(code)) return resolveDone(code);
@@ -97,6 +118,18 @@ export function runNanny(args: string[], options: NannyOptions = {}): Promise<nu
   }
   start();
   return done;
+}
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** Resident bytes of process `pid` (Linux /proc), undefined where that cannot be read. */
+function rssOf(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 /** In a worker started by a nanny: call `close` when the nanny goes away (its pipe on stdin ends). */

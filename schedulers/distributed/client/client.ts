@@ -65,7 +65,7 @@ export class Client {
   private grpcClient!: ConnectClient;
   private stream!: grpc.ClientDuplexStream<ClientMessage, ClientUpdate>;
   private sendChain: Promise<void> = Promise.resolve();
-  private readonly counters: TransferStats = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 };
+  private readonly counters: Required<TransferStats> = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0, bytesSpilled: 0, bytesReadBack: 0 };
   private readonly data: DataClients;
   private readonly gatherer: Gatherer;
 
@@ -454,6 +454,8 @@ export class Client {
   private onProgress(progress: RunProgress): void {
     this.counters.tasks += progress.tasks_done;
     this.counters.bytesBetweenWorkers += progress.bytes_between_workers;
+    this.counters.bytesSpilled += progress.bytes_spilled ?? 0;
+    this.counters.bytesReadBack += progress.bytes_read_back ?? 0;
     const run = this.runs.get(progress.run);
     if (!run) return;
     if (run.onEvent) {

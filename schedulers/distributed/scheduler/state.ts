@@ -488,7 +488,12 @@ export class ClusterState {
 
   complete(worker: WorkerRecord, done: Completion): void {
     const record = this.tasks.get(done.data_id);
-    if (record) this.outbox.toRun(record.run).bytes_between_workers += done.fetched_bytes;
+    if (record) {
+      const progress = this.outbox.toRun(record.run);
+      progress.bytes_between_workers += done.fetched_bytes;
+      if (done.spilled_bytes) progress.bytes_spilled = (progress.bytes_spilled ?? 0) + done.spilled_bytes;
+      if (done.read_back_bytes) progress.bytes_read_back = (progress.bytes_read_back ?? 0) + done.read_back_bytes;
+    }
     // Inputs the worker fetched are now held there too (or dropped at once if nobody needs them).
     for (const id of done.fetched) {
       const input = this.tasks.get(id);

@@ -5,7 +5,8 @@
  * while this thread is busy in a long op (which is also why heartbeats never stall).
  *
  * Tasks arrive in batches; results go back in one message per batch, or every few
- * milliseconds during a long batch, so tiny tasks cost one postMessage per batch, not per task.
+ * milliseconds during a long batch, so tiny tasks cost one postMessage per batch, not per task
+ * (and after each large result, whose bytes then leave at once).
  * Synchronous ops run one after the other; an async op does not block the tasks after it.
  * A task whose input is still being computed in this thread (`later`) is parked until that
  * input is produced, or fails if the input's task failed.
@@ -16,6 +17,7 @@ import { loadedOp, loadOp, packError, type OpFunction } from '../../ops.js';
 import { decodeValue, encodeValue } from '../codec.js';
 import { keyOfDataId } from '../ids.js';
 import { now } from '../../../common/clock.js';
+import { collectGarbage } from './gc.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;
@@ -35,17 +37,35 @@ port.on('message', (message: ToThread) => {
     cancelParked(new Set(message.ids));
     return;
   }
-  // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
+  if (message.type === 'gc') {
+    collectGarbage();
+    return;
+  }
+  runBatch(JSON.parse(message.tasks) as ThreadTask[], 0, message.packed);
+});
+
+/**
+ * Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
+ * After a large result the rest of the batch waits a turn, so that the main thread's releases
+ * (memory limit: drop values already spilled) are read between large tasks.
+ */
+function runBatch(tasks: ThreadTask[], from: number, packed: ArrayBuffer): void {
   let lastFlush = performance.now();
-  for (const task of JSON.parse(message.tasks) as ThreadTask[]) {
-    start(task, message.packed);
+  for (let i = from; i < tasks.length; i++) {
+    const large = owned.length;
+    start(tasks[i]!, packed);
+    if (owned.length > large && i + 1 < tasks.length) {
+      flush();
+      setImmediate(() => runBatch(tasks, i + 1, packed));
+      return;
+    }
     if (performance.now() - lastFlush > FLUSH_MS) {
       flush();
       lastFlush = performance.now();
     }
   }
   flush();
-});
+}
 
 /** Tasks waiting for a value this thread is still computing (an async op), by that value's id. */
 const parked = new Map<string, Array<{ task: ThreadTask; packed: ArrayBuffer }>>();

@@ -179,6 +179,32 @@ export class WorkerState {
     return this.take();
   }
 
+  /** The ids whose live value each executor thread keeps, or gets with a task dispatched to it (for the memory limit). */
+  threadHoldings(): ReadonlyArray<ReadonlySet<string>> {
+    return this.executors.map((executor) => executor.holds);
+  }
+
+  /**
+   * Memory is short: the threads drop their live copies of `ids` (the store keeps the value;
+   * a later task gets its bytes again), except copies an unfinished task dispatched to that
+   * thread still reads.
+   */
+  dropFromThreads(ids: string[]): Instruction[] {
+    const inUse = this.executors.map(() => new Set<string>());
+    for (const task of this.pending.values()) {
+      const executor = task.phase === 'dispatched' ? this.computing.get(task.assignment.data_id) : undefined;
+      if (executor === undefined) continue;
+      for (const dep of task.assignment.deps) inUse[executor]!.add(dep.data_id);
+    }
+    const threads = new Map<number, string[]>();
+    this.executors.forEach((executor, index) => {
+      const dropped = ids.filter((dataId) => !inUse[index]!.has(dataId) && !this.computing.has(dataId) && executor.holds.delete(dataId));
+      if (dropped.length) threads.set(index, dropped);
+    });
+    if (threads.size) this.out.push({ type: 'release', ids: [], threads });
+    return this.take();
+  }
+
   // ---------------------------------------------------------------- transitions
 
   private arrive(dataId: string, bytes: Uint8Array | undefined, began: number, at: number): void {

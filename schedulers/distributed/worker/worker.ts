@@ -18,6 +18,11 @@
  * (`stopped` says `gaveUp`; the CLI exits 1). On registering again it starts empty: a
  * restarted scheduler knows none of the runs whose values this worker held, and each of
  * those runs already failed at its client with ConnectionError.
+ *
+ * With a memory limit (`value-store.ts`), stored values spill to disk least recently used
+ * first once managed memory (the store's bytes plus the threads' live copies) passes 60 % of
+ * it, and no new task starts past 80 %; a spilled value is read back only for the task or peer
+ * that needs it. Bytes spilled and read back travel with the next completions.
  */
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
@@ -52,6 +57,14 @@ import {
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
 import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
+import { collectGarbage } from './gc.js';
+import { MEMORY_GUARD_RSS, MEMORY_GUARD_TARGET, MEMORY_PAUSE, MEMORY_TARGET, ValueStore } from './value-store.js';
+
+/** Managed memory past this share of the limit: tasks go to threads a couple at a time (see `pump`). */
+const MEMORY_PRESSURE = MEMORY_TARGET / 2;
+const MAX_SENT_UNDER_PRESSURE = 2;
+/** Stored input bytes sent to one thread and not answered yet, as a share of the limit, under pressure. */
+const READ_BACK_BUDGET = 0.05;
 
 export interface WorkerOptions {
   security?: SecurityOptions;
@@ -66,6 +79,8 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Keep trying to reach the scheduler this long (at start and after losing it); 0: stop at once. Default 60 s. */
   reconnectTimeoutMs?: number;
+  /** Memory limit in bytes: values spill to disk past 60 % of it, no new task starts past 80 % (value-store.ts). Default: none. */
+  memoryLimit?: number;
   log?: (line: string) => void;
 }
 
@@ -77,6 +92,7 @@ export interface WorkerStop {
 }
 
 export const DEFAULT_RECONNECT_TIMEOUT_MS = 60_000;
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 /** Thread replacements within a minute after which the worker stops (something other than one op is wrong). */
 const MAX_THREAD_DEATHS_PER_MINUTE = 50;
 
@@ -91,6 +107,11 @@ interface Executor {
   thread: Worker;
   outbox: ThreadTask[];
   packer: Packer;
+  /** Dispatched by the state machine, not sent to the thread yet (held back under memory pressure). */
+  queue: DispatchTask[];
+  /** Sent and not answered: `id#seq` -> bytes of stored inputs sent with it. */
+  sent: Map<string, number>;
+  sentBytes: number;
 }
 
 type WorkClient = grpc.Client & {
@@ -105,7 +126,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const log = options.log ?? (() => {});
   const nthreads = Math.max(1, options.nthreads ?? 1);
 
-  const store = new Map<string, Uint8Array>();
+  const store = new ValueStore(options.memoryLimit);
   let state = new WorkerState(nthreads);
   /** Bumped when the worker starts over (registering again): late fetches and thread results of before are dropped. */
   let generation = 0;
@@ -184,10 +205,18 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
-    const executor: Executor = { thread, outbox: [], packer: new Packer() };
+    const executor: Executor = { thread, outbox: [], packer: new Packer(), queue: [], sent: new Map(), sentBytes: 0 };
     let crash: string | undefined;
     thread.on('message', (message: FromThread) => {
-      if (executors[index] === executor) perform(state.results(index, resultEvents(message)));
+      if (executors[index] !== executor) return;
+      const events = resultEvents(message);
+      for (const event of events) {
+        const key = `${event.id}#${event.seq}`;
+        executor.sentBytes -= executor.sent.get(key) ?? 0;
+        executor.sent.delete(key);
+      }
+      perform(state.results(index, events));
+      pump(index);
     });
     thread.on('error', (err) => (crash = `an executor thread crashed: ${err.stack ?? err}`));
     thread.on('exit', (code) => {
@@ -220,9 +249,31 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     }
   };
 
-  /** Queue `task` for executor `index` (sent in one message per thread per tick). */
+  /** Queue `task` for executor `index`; `pump` sends it (in one message per thread per tick). */
   function toThread(index: number, task: DispatchTask): void {
+    executors[index]!.queue.push(task);
+    pump(index);
+  }
+
+  /**
+   * Send executor `index` its queued tasks, in order. Under memory pressure (managed memory past
+   * half the target) only a couple at a time, with a budget for the stored inputs sent along,
+   * so that spilled values are read back only as the thread gets to the tasks that need them.
+   */
+  function pump(index: number): void {
     const executor = executors[index]!;
+    const pressure = limit !== undefined && lastManaged > MEMORY_PRESSURE * limit;
+    while (executor.queue.length && !paused) {
+      const task = executor.queue[0]!;
+      let cost = 0;
+      for (const dep of task.deps) if (dep.fromStore) cost += store.sizeOf(dep.id);
+      if (pressure && executor.sent.size > 0 && (executor.sent.size >= MAX_SENT_UNDER_PRESSURE || executor.sentBytes + cost > READ_BACK_BUDGET * limit!)) break;
+      executor.queue.shift();
+      send(executor, task, cost);
+    }
+  }
+
+  function send(executor: Executor, task: DispatchTask, cost: number): void {
     const packer = executor.packer;
     const deps: ThreadDep[] = task.deps.map((dep) => {
       if (dep.later) return { id: dep.id, inline: false, later: true };
@@ -232,6 +283,9 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     });
     const args = task.args ? packer.add(task.args) : undefined;
     executor.outbox.push({ id: task.id, seq: task.seq, op: task.op, args, argsId: task.argsId, deps });
+    executor.sent.set(`${task.id}#${task.seq}`, cost);
+    executor.sentBytes += cost;
+    storedSinceCheck += cost; // the thread keeps a copy: managed memory grew
     if (!dispatchScheduled) {
       dispatchScheduled = true;
       setImmediate(dispatch);
@@ -255,12 +309,92 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     });
   }
 
-  /** Carry out the state machine's instructions, in order. */
-  function perform(instructions: Instruction[]): void {
+  // ---------------------------------------------------------------- memory limit
+  const limit = options.memoryLimit;
+  /** Past MEMORY_PAUSE no queued task is sent to a thread until managed memory is below it again. */
+  let paused = false;
+  let pauseTimer: NodeJS.Timeout | undefined;
+  /** Managed bytes at the last check (decides whether dispatch is under memory pressure). */
+  let lastManaged = 0;
+  let lastCollect = 0;
+  // Also look every 250 ms: memory changes without values arriving (GC, threads' copies, reads back).
+  const memoryTimer = limit === undefined ? undefined : setInterval(() => checkMemory(), 250);
+  memoryTimer?.unref();
+  let storedSinceCheck = 0;
+
+  /**
+   * Live copies in the executor threads, by id (a count per id): those the state machine says a
+   * thread keeps, less those only promised to tasks still queued here (not sent yet).
+   */
+  function threadCopies(): Map<string, number> {
+    const copies = new Map<string, number>();
+    state.threadHoldings().forEach((holds, index) => {
+      const unsent = new Set<string>();
+      for (const task of executors[index]!.queue) for (const dep of task.deps) if (dep.fromStore) unsent.add(dep.id);
+      for (const dataId of holds) if (!unsent.has(dataId)) copies.set(dataId, (copies.get(dataId) ?? 0) + 1);
+    });
+    return copies;
+  }
+
+  /** Managed bytes: values in the store's memory plus the live copies the executor threads keep. */
+  function managedBytes(): number {
+    let bytes = store.inMemory;
+    for (const [dataId, copies] of threadCopies()) bytes += copies * store.sizeOf(dataId);
+    return bytes;
+  }
+
+  /** Spill least recently used values (and drop threads' copies) down to the target; pause past MEMORY_PAUSE. */
+  function checkMemory(): void {
+    if (limit === undefined) return;
+    storedSinceCheck = 0;
+    let managed = managedBytes();
+    const rss = process.memoryUsage.rss();
+    const goal = (rss > MEMORY_GUARD_RSS * limit ? MEMORY_GUARD_TARGET : MEMORY_TARGET) * limit;
+    if (managed > goal) {
+      const copies = threadCopies();
+      const victims: string[] = [];
+      for (const dataId of store.leastRecentlyUsed()) {
+        if (managed <= goal) break;
+        victims.push(dataId);
+        managed -= store.sizeOf(dataId) * (1 + (copies.get(dataId) ?? 0));
+      }
+      // Values already on disk whose only memory is a thread's copy.
+      for (const [dataId, n] of copies) {
+        if (managed <= goal) break;
+        if (!store.isSpilled(dataId)) continue;
+        victims.push(dataId);
+        managed -= store.sizeOf(dataId) * n;
+      }
+      for (const dataId of victims) store.spill(dataId);
+      perform(state.dropFromThreads(victims), false);
+      managed = managedBytes();
+    }
+    lastManaged = managed;
+    // Unmanaged memory is high (dropped values not collected yet): collect, here and in the threads, at most every 50 ms.
+    if (rss > managed + MEMORY_GUARD_TARGET * limit && Date.now() - lastCollect > 50) {
+      lastCollect = Date.now();
+      collectGarbage();
+      for (const executor of executors) executor.thread.postMessage({ type: 'gc' } satisfies ToThread);
+    }
+    const pause = managed > MEMORY_PAUSE * limit;
+    if (pause && !paused) {
+      paused = true;
+      log(`memory: ${mb(managed)} managed (RSS ${mb(rss)}) is over ${MEMORY_PAUSE * 100} % of the ${mb(limit)} limit: starting no new task until it is below`);
+      pauseTimer = setInterval(checkMemory, 100);
+    } else if (!pause && paused) {
+      paused = false;
+      clearInterval(pauseTimer);
+    }
+    if (!paused) executors.forEach((_, index) => pump(index));
+  }
+
+  /** Carry out the state machine's instructions, in order (`check`: then look at memory). */
+  function perform(instructions: Instruction[], check = true): void {
     for (const instruction of instructions) {
       switch (instruction.type) {
         case 'store':
           store.set(instruction.id, instruction.bytes);
+          storedSinceCheck += instruction.bytes.byteLength;
           break;
         case 'release':
           for (const dataId of instruction.ids) store.delete(dataId);
@@ -269,9 +403,20 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         case 'dispatch':
           toThread(instruction.executor, instruction.task);
           break;
-        case 'cancel-in-thread':
-          executors[instruction.executor]!.thread.postMessage({ type: 'cancel', ids: instruction.ids } satisfies ToThread);
+        case 'cancel-in-thread': {
+          // Still queued here: it never reaches the thread, so answer for it; else the thread drops it if parked.
+          const executor = executors[instruction.executor]!;
+          const cancelled = new Set(instruction.ids);
+          const unsent = executor.queue.filter((task) => cancelled.has(task.id));
+          executor.queue = executor.queue.filter((task) => !cancelled.has(task.id));
+          const at = now();
+          if (unsent.length) {
+            const error = errorInfo({ kind: 'task', name: 'AbortedError', message: 'cancelled' });
+            perform(state.results(instruction.executor, unsent.map((task) => ({ id: task.id, seq: task.seq, ok: false, start: at, end: at, error }))), false);
+          }
+          executor.thread.postMessage({ type: 'cancel', ids: instruction.ids } satisfies ToThread);
           break;
+        }
         case 'complete':
           complete(instruction.completion);
           break;
@@ -280,6 +425,8 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
           break;
       }
     }
+    // Values arrived: check memory (cheaply skipped while few bytes came in since the last check).
+    if (check && limit !== undefined && storedSinceCheck > Math.min(limit / 100, 4 << 20)) checkMemory();
   }
 
   // ---------------------------------------------------------------- inputs from peers
@@ -319,6 +466,9 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const flushCompletions = (): void => {
     flushScheduled = false;
     if (!completions.length || stopping || !registered) return;
+    const spilled = store.take();
+    completions[0]!.spilled_bytes = spilled.spilledBytes;
+    completions[0]!.read_back_bytes = spilled.readBackBytes;
     stream!.write({ completions: { items: completions } });
     completions = [];
   };
@@ -431,6 +581,9 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     }
     peers.close();
     server.forceShutdown();
+    clearInterval(pauseTimer);
+    clearInterval(memoryTimer);
+    store.close();
     for (const executor of executors) executor.thread.removeAllListeners('exit');
     void Promise.all(executors.map((e) => e.thread.terminate()))
       .then(() => new Promise((r) => setTimeout(r, crashed ? 200 : 0)))

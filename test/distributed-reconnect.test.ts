@@ -2,7 +2,7 @@
 // connected worker (with its nanny) and client: the get in flight fails with ConnectionError,
 // the next one works once the scheduler is back. A worker started before its scheduler keeps
 // trying, saying where; one that cannot reach it within --reconnect-timeout exits 1, and its
-// nanny does not start it again.
+// nanny does not start it again; a nanny restarts a worker past 95 % of its memory limit.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, createScheduler, opRef, type Scheduler } from '../dist/schedulers/index.js';
 import { CliCluster, freePort } from './cli-cluster.js';
@@ -71,4 +71,14 @@ describe('a worker and its scheduler at start', () => {
     expect(doomed.stderr()).not.toMatch(/nanny: .*starting it again/);
     expect(doomed.stderr()).not.toMatch(/Resolution note/);
   }, 30_000);
+
+  it("has its nanny restart a worker past 95 % of its memory limit (here below the worker's own baseline)", async () => {
+    cluster = new CliCluster();
+    const { address } = await cluster.scheduler();
+    const worker = cluster.start(['worker', address, '--name', 'small', '--memory-limit', '48MiB']);
+    const line = await worker.waitFor(/(schedlab nanny: the worker \(pid \d+\) uses \d+ MiB of memory, over 95 % of its 48 MiB limit; restarting it)/);
+    expect(line).toBeTruthy();
+    await worker.waitFor(/schedlab nanny: the worker \(pid \d+\) was killed by SIGKILL; starting it again in 1\.0 s/);
+  }, 30_000);
 });
+

@@ -2,7 +2,8 @@
 // three times the worker's memory limit (every block must stay until a gate that needs all of
 // their checksums has run) completes with the right answer, spilling to disk and reading back
 // only what each task needs, while the worker's peak RSS (VmHWM) stays under the limit. The
-// margins are generous: the limit is several times the worker's own baseline.
+// margins are generous: the limit is several times the worker's own baseline, and heartbeats
+// may be late for 30 s.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDistributedScheduler, type DistributedScheduler } from '../dist/schedulers/distributed/index.js';
@@ -20,7 +21,9 @@ const peakRss = (pid: number): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFil
 
 let scheduler: DistributedScheduler;
 beforeAll(async () => {
-  scheduler = await createDistributedScheduler({ workers: 1, memoryLimit: LIMIT, restartWorkers: false });
+  // Generous heartbeat margin: on a machine shared by several test runs (load 15-20 on 2 cores),
+  // a worker writing gigabytes to disk can miss 5 s of heartbeats; losing it is not what this tests.
+  scheduler = await createDistributedScheduler({ workers: 1, memoryLimit: LIMIT, restartWorkers: false, heartbeatTimeoutMs: 30_000, noWorkerTimeoutMs: 10_000 });
 }, 30_000);
 afterAll(() => scheduler?.close());
 

@@ -262,11 +262,12 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
    */
   function pump(index: number): void {
     const executor = executors[index]!;
-    const pressure = limit !== undefined && lastManaged > MEMORY_PRESSURE * limit;
     while (executor.queue.length && !paused) {
       const task = executor.queue[0]!;
       let cost = 0;
       for (const dep of task.deps) if (dep.fromStore) cost += store.sizeOf(dep.id);
+      // Pressure counts the bytes sent since the last check too: one pump cannot read everything back at once.
+      const pressure = limit !== undefined && lastManaged + storedSinceCheck > MEMORY_PRESSURE * limit;
       if (pressure && executor.sent.size > 0 && (executor.sent.size >= MAX_SENT_UNDER_PRESSURE || executor.sentBytes + cost > READ_BACK_BUDGET * limit!)) break;
       executor.queue.shift();
       send(executor, task, cost);

@@ -128,7 +128,7 @@ export function groupCharts(group: CellGroup, prefix: string): ChartSpec[] {
   });
 
   const b = byteUnit(Math.max(1, ...cells.map((c) => c.bytes.toWorkers + c.bytes.fromWorkers + c.bytes.betweenWorkers)));
-  const kinds: Array<[keyof Cell['bytes'], string, string]> = [
+  const kinds: Array<['toWorkers' | 'fromWorkers' | 'betweenWorkers', string, string]> = [
     ['toWorkers', 'to workers', '#2563eb'],
     ['fromWorkers', 'back from workers', '#d97706'],
     ['betweenWorkers', 'between workers', '#059669'],

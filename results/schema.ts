@@ -104,7 +104,14 @@ export const cellSchema = z.object({
   /** (wall × workers − workers' busy time) / tasks, median over samples, in microseconds: what each task costs beyond its own work. */
   perTaskOverheadUs: z.number().nullable(),
   /** Bytes moved per sample, from the scheduler's `stats()`. */
-  bytes: z.object({ toWorkers: z.number(), fromWorkers: z.number(), betweenWorkers: z.number() }),
+  bytes: z.object({
+    toWorkers: z.number(),
+    fromWorkers: z.number(),
+    betweenWorkers: z.number(),
+    /** distributed: spilled to disk by workers over their memory limit / read back (absent elsewhere and in older files). */
+    spilled: z.number().optional(),
+    readBack: z.number().optional(),
+  }),
   /** Peak resident memory of the main process plus every worker process, bytes. */
   peakMemoryBytes: z.number().nonnegative(),
   /** CPU time of the whole process tree per sample (user + system), seconds. */

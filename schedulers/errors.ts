@@ -101,3 +101,12 @@ export class AuthError extends SchedlabError {
     super('AUTH', message, options);
   }
 }
+
+/** distributed: no worker was connected to the scheduler for the no-worker timeout while tasks waited for one. */
+export class NoWorkersError extends SchedlabError {
+  readonly address: string | undefined;
+  constructor(message: string, address?: string) {
+    super('NO_WORKERS', message);
+    this.address = address;
+  }
+}

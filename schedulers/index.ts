@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { OptionError } from './errors.js';
 import { progressBar, type ProgressBarOptions } from './progress-bar.js';
 import { createSyncScheduler } from './sync/index.js';
+import type { Client as DistributedClient, ClientOptions } from './distributed/client/client.js';
 import { SCHEDULER_NAMES, type Graph, type Key, type RunOptions, type Scheduler, type SchedulerEvent, type SchedulerName, type SchedulerOptions } from './types.js';
 
 export * from './errors.js';
@@ -16,6 +17,20 @@ export { GraphBuilder, opRef, parseOp, isRef, isTask, validateGraph, taskDepende
 export { cull, fuseLinearChains, neededTasks } from './optimize.js';
 export { progressBar, type ProgressBar, type ProgressBarOptions } from './progress-bar.js';
 export { sharedFloat64Array, sharedTypedArray, isShared, type TypedArrayConstructor } from './shared-arrays.js';
+export type { Future, FutureStatus, ClientOptions } from './distributed/client/client.js';
+
+/**
+ * The distributed scheduler's futures client (as Dask's `distributed.Client`):
+ * `const client = await Client.connect({ address })`, then submit / gather / asCompleted /
+ * persist / get. gRPC loads on the first `connect`, so other users never load it.
+ */
+export const Client = {
+  async connect(options: ClientOptions): Promise<DistributedClient> {
+    const { Client: Real } = await import('./distributed/client/client.js');
+    return Real.connect(options);
+  },
+};
+export type Client = DistributedClient;
 
 function checkOptions(name: unknown, options: SchedulerOptions): void {
   if (typeof name !== 'string' || !(SCHEDULER_NAMES as readonly string[]).includes(name)) {

@@ -105,7 +105,9 @@ export type SchedulerEvent =
    * only): milliseconds it spent waiting, fetching inputs (transfer), decoding them
    * (deserialize), running (compute) and handing its result back (report).
    */
-  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean; phases?: TaskPhases };
+  | { type: 'task-end'; key: Key; worker: string; start: number; end: number; ok: boolean; phases?: TaskPhases }
+  /** distributed: no worker is connected, so the run waits (and fails after the scheduler's no-worker timeout). */
+  | { type: 'no-workers'; time: number; message: string };
 
 /** Where a distributed task's time went on its worker, in milliseconds. */
 export interface TaskPhases {
@@ -128,6 +130,10 @@ export interface TransferStats {
   bytesFromWorkers: number;
   /** Bytes sent directly from one worker to another (distributed only; 0 elsewhere). */
   bytesBetweenWorkers: number;
+  /** distributed: bytes workers wrote to disk to stay under their memory limit (absent elsewhere). */
+  bytesSpilled?: number;
+  /** distributed: bytes workers read back from disk for the tasks that needed them. */
+  bytesReadBack?: number;
 }
 
 /** A scheduler: run graphs, report cumulative stats, stop its workers. */

@@ -95,7 +95,7 @@ async function schedlabPool(label: string, create: Create, name: SchedulerName, 
         const [total] = await scheduler.get(independentGraph(command.n, command.ms), ['total'], { onEvent: (e) => events.push(e) });
         const seconds = (performance.now() - t) / 1000;
         if (total !== (command.n * (command.n - 1)) / 2) throw new Error(`${label}: wrong total ${total}`);
-        const workers = events.filter((e) => e.type === 'task-end' && e.key.startsWith('part-')).map((e) => e.worker);
+        const workers = events.flatMap((e) => (e.type === 'task-end' && e.key.startsWith('part-') ? [e.worker] : []));
         return { seconds, workers };
       }
       if (command.kind === 'trivial') {

@@ -92,7 +92,7 @@ describe('one error format and exit code on every command', () => {
     [['worker'], 2, /missing required argument 'address' \(see `schedlab worker --help`\)/],
     [['worker', 'nonsense'], 2, /<address>: "nonsense" is not host:port/],
     [['worker', '127.0.0.1:99999'], 2, /<address>: "127\.0\.0\.1:99999" is not host:port with a port 1\.\.65535/],
-    [['worker', '127.0.0.1:1'], 1, /could not open the connection to the scheduler at 127\.0\.0\.1:1/],
+    [['worker', '127.0.0.1:1', '--reconnect-timeout', '0'], 1, /gave up on the scheduler at 127\.0\.0\.1:1 .*could not open the connection to the scheduler at 127\.0\.0\.1:1: .*ECONNREFUSED 127\.0\.0\.1:1\)?\s*$/],
   ];
   for (const [args, code, message] of cases) {
     it(`schedlab ${args.join(' ')}`, async () => {

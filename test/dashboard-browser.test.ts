@@ -116,10 +116,10 @@ describe.skipIf(!hasChromium)('live dashboard in headless Chromium', () => {
       const scheduler = start(['scheduler', '--port', '0', '--dashboard-port', '0']);
       const [address, url] = await Promise.all([waitForLine(scheduler, /listening on (\S+)/), waitForLine(scheduler, /schedlab dashboard: (\S+)/)]);
       const first = waitForLine(scheduler, /worker w1-a joined/);
-      start(['worker', address, '--name', 'w1-a']);
+      start(['worker', address, '--name', 'w1-a', '--no-nanny']);
       await first;
       const second = waitForLine(scheduler, /worker w2-b joined/);
-      const doomed = start(['worker', address, '--name', 'w2-b']);
+      const doomed = start(['worker', address, '--name', 'w2-b', '--no-nanny']);
       await second;
       client = await createScheduler('distributed', { address });
       watched = await open(url);

@@ -86,7 +86,7 @@ describe('distributed scheduler faults', () => {
     const error = await scheduler.get({ bomb: { op: op('crash'), args: [] } }, ['bomb']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerLostError);
     expect((error as WorkerLostError).key).toBe('bomb');
-    expect((error as Error).message).toMatch(/3 workers that died.*giving up after 3 tries/);
+    expect((error as Error).message).toMatch(/3 workers or executor threads that died.*code 3.*giving up after 3 tries/);
     await waitForWorkers(2);
     expect(await scheduler.get({ ok: { op: op('inc'), args: [1] } }, ['ok'])).toEqual([2]);
   });

@@ -239,7 +239,42 @@ describe('ClusterState', () => {
     const { failed } = progress();
     expect(failed).toHaveLength(1);
     expect(failed[0]!.error.kind).toBe('worker-lost');
-    expect(failed[0]!.error.message).toMatch(/running on 2 workers that died.*code 3.*giving up after 2 tries/);
+    expect(failed[0]!.error.message).toMatch(/running on 2 workers or executor threads that died.*code 3.*giving up after 2 tries \(KilledWorker\)/);
+  });
+
+  it('counts a task whose executor thread died as a worker death: retried on a live worker, then failed', () => {
+    const { state, sent, progress } = harness({ allowedFailures: 2 });
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    submit(state, [task('a'), task('bomb', ['a'])], ['bomb']);
+    expect(keys(sent(w1))).toEqual(['a', 'bomb']);
+    state.complete(w1, { data_id: id('a'), ok: true, nbytes: 8, start: 0, end: 0.001, fetched_bytes: 0, fetched: [], missing: [] });
+    const lost = (reason: string) =>
+      state.complete(w1, {
+        data_id: id('bomb'), ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: 0, fetched: [], missing: [],
+        error: { kind: 'worker-lost', name: 'WorkerLostError', message: reason, stack: '', code: '', key: '', op: '', worker: '', keys: [] },
+      });
+    lost('an executor thread exited with code 3');
+    // The worker is still there (its thread was replaced) and so is "a": "bomb" runs there again.
+    expect(state.workers.has('w1')).toBe(true);
+    expect(keys(sent(w1))).toEqual(['bomb']);
+    expect(progress().failed).toEqual([]);
+    lost('an executor thread exited with code 3');
+    const { failed } = progress();
+    expect(failed.map((f) => [f.key, f.error.kind])).toEqual([['bomb', 'worker-lost']]);
+    expect(failed[0]!.error.message).toMatch(/task "bomb" .*2 workers or executor threads that died \(last: w1, an executor thread exited with code 3\).*giving up after 2 tries/);
+  });
+
+  it('fails tasks that waited for a worker longer than the no-worker timeout, naming the scheduler', async () => {
+    const { state, progress } = harness();
+    submit(state, [task('a'), task('b', ['a'])], ['b']);
+    expect(state.waitingForWorkers()).toEqual(['c1/1']);
+    state.failUnplaced(60_000, 'no worker');
+    expect(progress().failed).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    state.failUnplaced(10, 'no worker connected to the scheduler at h:0 within 10 ms');
+    const { failed } = progress();
+    expect(failed.map((f) => [f.key, f.error.kind, f.error.name])).toEqual([['b', 'no-workers', 'NoWorkersError']]);
+    expect(state.waitingForWorkers()).toEqual([]);
   });
 
   it('withdraws speculative dependents when their input cannot be computed where planned', () => {

@@ -190,4 +190,24 @@ describe('WorkerState', () => {
     expect(ofType(out, 'store')).toEqual([]);
     expect(ofType(out, 'complete').map((c) => [c.completion.ok, c.completion.error?.message])).toEqual([[false, 'boom']]);
   });
+  it('reports the tasks of a lost executor thread as lost, keeps the store, and re-sends held values to its replacement', () => {
+    const state = new WorkerState(2);
+    state.uploaded('c/1/a');
+    const first = assign(state, [task('c/1/x', [dep('c/1/a')]), task('c/1/y')]);
+    expect(ofType(first, 'dispatch').map((d) => [d.task.id, d.executor])).toEqual([['c/1/x', 0], ['c/1/y', 1]]);
+    const lost = state.threadLost(0, 'an executor thread exited with code 3');
+    const completions = ofType(lost, 'complete').map((c) => c.completion);
+    expect(completions.map((c) => [c.data_id, c.ok, c.error?.kind, c.error?.message])).toEqual([['c/1/x', false, 'worker-lost', 'an executor thread exited with code 3']]);
+    expect(state.inFlight(0)).toBe(0);
+    expect(state.held.has('c/1/a')).toBe(true);
+    expect([...state.phases().keys()]).toEqual(['c/1/y']);
+    // Assigned again: the new thread does not hold "a" yet, so its stored bytes go with the task.
+    const again = assign(state, [task('c/1/x', [dep('c/1/a')])]);
+    const dispatched = ofType(again, 'dispatch');
+    expect(dispatched.map((d) => d.executor)).toEqual([0]);
+    expect(dispatched[0]!.task.deps).toEqual([{ id: 'c/1/a', inline: false, fromStore: true }]);
+    // The other thread is untouched: its result still counts.
+    const done = state.results(1, [ok('c/1/y', ofType(first, 'dispatch')[1]!.task.seq)]);
+    expect(ofType(done, 'complete').map((c) => [c.completion.data_id, c.completion.ok])).toEqual([['c/1/y', true]]);
+  });
 });

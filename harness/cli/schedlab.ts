@@ -41,7 +41,7 @@ const EXIT_CODES: Array<[number, string]> = [
   [EXIT_UNEXPECTED, 'an unexpected error, such as a scheduler that cannot be reached (SCHEDLAB_DEBUG=1 prints the stack)'],
   [EXIT_USAGE, 'bad input: an option, argument or file was wrong; nothing was run or written'],
   [EXIT_CELLS_FAILED, 'bench: some cells failed or did not verify, or none verified (results and report are still written)'],
-  [EXIT_WORKER_CRASHED, 'worker: an executor thread crashed'],
+  [EXIT_WORKER_CRASHED, 'worker: its executor threads kept crashing (its nanny starts it again)'],
   [EXIT_INTERRUPTED, 'interrupted by Ctrl-C (bench: the finished cells are saved and the run is marked partial)'],
 ];
 
@@ -131,13 +131,15 @@ function buildProgram(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8786')
     .option('--dashboard-port <port>', 'port of the live dashboard (0 picks a free one)', '8787')
-    .option('--no-dashboard', 'serve no dashboard');
-  addSecurityOptions(scheduler).action(async (opts: RawSecurityOptions & { host: string; port: string; dashboardPort: string; dashboard: boolean }) => {
+    .option('--no-dashboard', 'serve no dashboard')
+    .option('--worker-wait-timeout <ms>', 'fail a run that waited this long while no worker was connected', '60000');
+  addSecurityOptions(scheduler).action(async (opts: RawSecurityOptions & { host: string; port: string; dashboardPort: string; dashboard: boolean; workerWaitTimeout: string }) => {
     const { runSchedulerCommand } = await importDistributedCommands();
-    const { dashboard, dashboardPort, ...rest } = opts;
+    const { dashboard, dashboardPort, workerWaitTimeout, ...rest } = opts;
     const running = await runSchedulerCommand({
       ...rest,
       port: wholeNumber('--port', opts.port),
+      noWorkerTimeoutMs: wholeNumber('--worker-wait-timeout', workerWaitTimeout),
       dashboardPort: dashboard ? wholeNumber('--dashboard-port', dashboardPort) : false,
     });
     await running.closed;
@@ -150,12 +152,32 @@ function buildProgram(): Command {
     .option('--nthreads <n>', 'ops this worker runs at once', '1')
     .option('--name <name>', 'worker name shown in logs and task streams')
     .option('--listen-host <host>', 'where this worker serves its results to peers')
-    .option('--advertise-host <host>', 'the host other workers and clients should dial to reach this worker');
+    .option('--advertise-host <host>', 'the host other workers and clients should dial to reach this worker')
+    .option('--reconnect-timeout <ms>', 'keep trying to reach the scheduler this long (at start and after losing it), then exit 1', '60000')
+    .option('--memory-limit <size>', "bytes, 4GB, 512MiB, a fraction of this machine's memory (0.5), auto (memory × nthreads / cores) or none; values spill to disk past 60 %, no new task past 80 %, the nanny restarts the worker past 95 %", 'auto')
+    .option('--no-nanny', 'run the worker in this process, without the supervising process that restarts it when it dies');
   addSecurityOptions(worker).action(
-    async (address: string, opts: RawSecurityOptions & { nthreads: string; name?: string; listenHost?: string; advertiseHost?: string }) => {
+    async (
+      address: string,
+      opts: RawSecurityOptions & { nthreads: string; name?: string; listenHost?: string; advertiseHost?: string; reconnectTimeout: string; nanny: boolean; memoryLimit: string },
+    ) => {
       checkHostPort('<address>', address);
-      const { runWorkerCommand } = await importDistributedCommands();
-      const running = await runWorkerCommand(address, { ...opts, nthreads: wholeNumber('--nthreads', opts.nthreads) });
+      const nthreads = wholeNumber('--nthreads', opts.nthreads);
+      const reconnectTimeoutMs = wholeNumber('--reconnect-timeout', opts.reconnectTimeout);
+      const { runWorkerCommand, workerMemoryLimit } = await importDistributedCommands();
+      const memoryLimit = workerMemoryLimit(opts.memoryLimit, nthreads);
+      if (opts.nanny) {
+        // The same command without the nanny, in a child process that the nanny restarts when it dies.
+        const { runNanny } = await import('../../schedulers/distributed/nanny.js');
+        process.exitCode = await runNanny([process.argv[1]!, ...process.argv.slice(2), '--no-nanny'], { memoryLimit });
+        return;
+      }
+      const { closeWhenNannyGoes } = await import('../../schedulers/distributed/nanny.js');
+      let running: Awaited<ReturnType<typeof runWorkerCommand>> | undefined;
+      // Under a nanny: stop when it goes away (before registering there is nothing to close).
+      closeWhenNannyGoes(() => (running ? void running.close() : process.exit(0)));
+      const { nanny: _nanny, reconnectTimeout: _timeout, ...rest } = opts;
+      running = await runWorkerCommand(address, { ...rest, nthreads, reconnectTimeoutMs });
       await running.closed;
     },
   );

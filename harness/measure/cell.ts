@@ -101,7 +101,11 @@ export class CellMeasurement {
       const run = await this.guard(() => runOnce(input, this.samples.length === 0));
       const statsAfter = input.scheduler.stats();
       this.childCpuSeconds += childCpuSecondsBetween(childBefore, await this.sampler.childCpuSnapshot(false));
-      for (const k of Object.keys(this.moved) as Array<keyof TransferStats>) this.moved[k] += statsAfter[k] - statsBefore[k];
+      for (const k of ['tasks', 'bytesToWorkers', 'bytesFromWorkers', 'bytesBetweenWorkers'] as const) this.moved[k] += statsAfter[k] - statsBefore[k];
+      if (statsAfter.bytesSpilled !== undefined) {
+        this.moved.bytesSpilled = (this.moved.bytesSpilled ?? 0) + statsAfter.bytesSpilled - (statsBefore.bytesSpilled ?? 0);
+        this.moved.bytesReadBack = (this.moved.bytesReadBack ?? 0) + (statsAfter.bytesReadBack ?? 0) - (statsBefore.bytesReadBack ?? 0);
+      }
       if (this.samples.length === 0) this.taskStream = run.recorder.taskStream();
       this.samples.push(run.getMs / 1000);
       this.computeSeconds.push(run.recorder.computeSeconds);
@@ -132,6 +136,9 @@ export class CellMeasurement {
         toWorkers: Math.round(this.moved.bytesToWorkers / runs),
         fromWorkers: Math.round(this.moved.bytesFromWorkers / runs),
         betweenWorkers: Math.round(this.moved.bytesBetweenWorkers / runs),
+        ...(this.moved.bytesSpilled === undefined
+          ? {}
+          : { spilled: Math.round(this.moved.bytesSpilled / runs), readBack: Math.round((this.moved.bytesReadBack ?? 0) / runs) }),
       },
       peakMemoryBytes: await this.peakMemoryBytes(),
       cpuSeconds: (this.mainCpuSeconds + this.childCpuSeconds) / runs,

@@ -64,7 +64,7 @@ export class EventRelay {
       const own = options?.onEvent;
       const onEvent = (e: SchedulerEvent): void => {
         if (e.type === 'task-start') this.count(run, e.key, e.worker, 3);
-        else {
+        else if (e.type === 'task-end') {
           this.count(run, e.key, e.worker, e.ok ? 4 : 5);
           if (this.batch.bars.length < MAX_BARS) this.batch.bars.push([e.worker, taskGroup(e.key), e.start, e.end > e.start ? e.end : e.start, e.ok ? 1 : 0]);
         }

@@ -58,7 +58,7 @@ export async function withDashboard(scheduler: Scheduler, options: DashboardOpti
       const onEvent = (e: SchedulerEvent): void => {
         if (!registered) onPlan(taskKeys(graph));
         if (e.type === 'task-start') state.taskStarted(run, e.key, e.worker);
-        else state.taskEnded(run, e.key, e.worker, e.start, e.end, e.ok);
+        else if (e.type === 'task-end') state.taskEnded(run, e.key, e.worker, e.start, e.end, e.ok);
         own?.(e);
       };
       let failure: string | undefined;

@@ -3,6 +3,7 @@
  * plain option objects (the CLI parses flags into these; the local cluster's entry files call
  * them too). Both run until SIGINT/SIGTERM, or until `close()`; TLS options are PEM file paths.
  */
+import { availableParallelism, totalmem } from 'node:os';
 import { OptionError } from '../errors.js';
 import { readPem } from '../pem-files.js';
 import type { TlsOptions } from '../types.js';
@@ -12,6 +13,7 @@ import { clusterObserver } from '../dashboard/cluster.js';
 import { startDashboard, type DashboardServer } from '../dashboard/server.js';
 import { DashboardState } from '../dashboard/state.js';
 import { startWorker } from './worker/worker.js';
+import { parseMemoryLimit } from './worker/value-store.js';
 
 /** TLS flags shared by both commands: paths of PEM files. */
 export interface TlsFileOptions {
@@ -34,6 +36,8 @@ export interface SchedulerCommandOptions extends TlsFileOptions {
   heartbeatTimeoutMs?: number;
   /** Workers a task may take down before it fails. Default 3. */
   allowedFailures?: number;
+  /** A task that waits this long with no worker connected fails with NoWorkersError. Default 60 s. */
+  noWorkerTimeoutMs?: number;
   /** Where progress lines go. Default: stderr. */
   log?: (line: string) => void;
   /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
@@ -54,6 +58,13 @@ export interface WorkerCommandOptions extends TlsFileOptions {
   listenHost?: string;
   /** Host other workers and clients should dial to reach this worker. */
   advertiseHost?: string;
+  /** Keep trying to reach the scheduler this long (at start and after losing it), then exit 1. Default 60 s; 0: give up at once. */
+  reconnectTimeoutMs?: number;
+  /**
+   * Bytes, a size ("4GB", "512MiB"), a fraction of this machine's memory ("0.5"), "auto" or
+   * "none". Default "auto": this machine's memory × nthreads / cores (at most all of it).
+   */
+  memoryLimit?: string | number;
   log?: (line: string) => void;
   handleSignals?: boolean;
 }
@@ -104,6 +115,7 @@ export async function runSchedulerCommand(options: SchedulerCommandOptions = {})
     security,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     allowedFailures: options.allowedFailures,
+    noWorkerTimeoutMs: options.noWorkerTimeoutMs,
     log,
     observer: board && clusterObserver(board),
   });
@@ -135,26 +147,44 @@ export async function runSchedulerCommand(options: SchedulerCommandOptions = {})
   return { address: server.address, dashboardUrl: dashboard?.url, closed, close };
 }
 
+/** A worker's memory limit in bytes (undefined: none) from the flag's text; OptionError if it is not a size. */
+export function workerMemoryLimit(text: string | number | undefined, nthreads: number): number | undefined {
+  const auto = Math.floor(totalmem() * Math.min(1, nthreads / availableParallelism()));
+  try {
+    return parseMemoryLimit(text ?? 'auto', totalmem(), auto);
+  } catch (err) {
+    throw new OptionError('--memory-limit', `--memory-limit: ${(err as Error).message}`);
+  }
+}
+
 /** Start a worker connected to the scheduler at `address`; resolves once the scheduler accepted it. */
 export async function runWorkerCommand(address: string, options: WorkerCommandOptions = {}): Promise<RunningCommand> {
   const log = options.log ?? stderrLog;
   if (options.nthreads !== undefined && (!Number.isInteger(options.nthreads) || options.nthreads < 1)) {
     throw new OptionError('--nthreads', `--nthreads must be a positive integer, got ${options.nthreads}`);
   }
+  if (options.reconnectTimeoutMs !== undefined && (!Number.isFinite(options.reconnectTimeoutMs) || options.reconnectTimeoutMs < 0)) {
+    throw new OptionError('--reconnect-timeout', `--reconnect-timeout must be a number of milliseconds >= 0, got ${options.reconnectTimeoutMs}`);
+  }
+  const memoryLimit = workerMemoryLimit(options.memoryLimit, options.nthreads ?? 1);
   const worker = await startWorker(address, {
+    memoryLimit,
     security: securityFromFlags(options),
     nthreads: options.nthreads,
     name: options.name,
     listenHost: options.listenHost,
     advertiseHost: options.advertiseHost,
+    reconnectTimeoutMs: options.reconnectTimeoutMs,
     log,
   });
   const id = await worker.id;
   let detach = (): void => {};
-  const closed = worker.stopped.then(({ reason, crashed }) => {
+  const closed = worker.stopped.then(({ reason, crashed, gaveUp }) => {
     detach();
     log(`schedlab worker ${id} stopped: ${reason}`);
+    // 70: crashed (a nanny restarts it); 1: gave up on its scheduler (a nanny does not).
     if (crashed) process.exitCode = 70;
+    else if (gaveUp) process.exitCode = 1;
   });
   const close = async (): Promise<void> => {
     await worker.close();

@@ -11,6 +11,7 @@ import { Client } from './client/client.js';
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
 
 export { Client, Future, type ClientOptions, type FutureStatus } from './client/client.js';
+export { runNanny, type NannyOptions } from './nanny.js';
 export { startLocalCluster, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
 
 export interface DistributedSchedulerOptions extends SchedulerOptions {
@@ -24,6 +25,16 @@ export interface DistributedSchedulerOptions extends SchedulerOptions {
   allowedFailures?: number;
   /** Connecting: give up after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * A run that waits this long with no worker connected fails with NoWorkersError (default
+   * 60 s). Local cluster: its scheduler's timeout; with `address`, the running scheduler's
+   * own `--worker-wait-timeout` applies to tasks and this one to uploads of large literals.
+   */
+  noWorkerTimeoutMs?: number;
+  /** Local cluster only: each worker's memory limit (bytes or "4GB", "0.25", "none"); default this machine's memory / workers. */
+  memoryLimit?: string | number;
+  /** With `address`: after losing the scheduler, reconnect with backoff for this long (default 60 s; 0: do not). A local cluster never reconnects. */
+  reconnectTimeoutMs?: number;
 }
 
 /** A distributed `Scheduler` that also exposes its futures `Client` and, if it owns one, its local cluster. */
@@ -44,7 +55,14 @@ export async function createDistributedScheduler(options: DistributedSchedulerOp
   let cluster: LocalCluster | undefined;
   let client: Client;
   if (address) {
-    client = await Client.connect({ address, token: options.token, tls: options.tls, connectTimeoutMs: options.connectTimeoutMs });
+    client = await Client.connect({
+      address,
+      token: options.token,
+      tls: options.tls,
+      connectTimeoutMs: options.connectTimeoutMs,
+      reconnectTimeoutMs: options.reconnectTimeoutMs,
+      noWorkerTimeoutMs: options.noWorkerTimeoutMs,
+    });
   } else {
     const clusterOptions: LocalClusterOptions = {
       workers: workers ?? availableParallelism(),
@@ -52,10 +70,18 @@ export async function createDistributedScheduler(options: DistributedSchedulerOp
       restartWorkers: options.restartWorkers,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       allowedFailures: options.allowedFailures,
+      noWorkerTimeoutMs: options.noWorkerTimeoutMs,
+      memoryLimit: options.memoryLimit,
     };
     cluster = await startLocalCluster(clusterOptions);
     try {
-      client = await Client.connect({ address: cluster.address, token: cluster.token, connectTimeoutMs: options.connectTimeoutMs });
+      client = await Client.connect({
+        address: cluster.address,
+        token: cluster.token,
+        connectTimeoutMs: options.connectTimeoutMs,
+        reconnectTimeoutMs: 0,
+        noWorkerTimeoutMs: options.noWorkerTimeoutMs,
+      });
       await client.waitForWorkers(clusterOptions.workers!);
     } catch (err) {
       await cluster.close();

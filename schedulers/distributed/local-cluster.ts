@@ -2,11 +2,14 @@
  * A local cluster: one scheduler process and n worker processes on 127.0.0.1, spawned from
  * the compiled entry files next to this module (not through the CLI). A random token guards
  * it, so other local users cannot submit work. Like Dask's nanny, the cluster restarts a
- * worker that dies (a crashing op, kill -9) so a graph can finish; `close()` stops them all,
- * and each child also exits by itself when its stdin closes (the parent is gone).
+ * worker process that dies (a native crash, kill -9) so a graph can finish; `close()` stops
+ * them all, and each child also exits by itself when its stdin closes (the parent is gone).
+ * Nothing here reconnects: the cluster lives and dies with the process that started it, so
+ * its workers stop when its scheduler does.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnChild, stopChild } from '../child-processes.js';
 import { OptionError } from '../errors.js';
@@ -20,6 +23,9 @@ export interface LocalClusterOptions {
   restartWorkers?: boolean;
   heartbeatTimeoutMs?: number;
   allowedFailures?: number;
+  noWorkerTimeoutMs?: number;
+  /** Each worker's memory limit (bytes or a size, see `schedlab worker --memory-limit`). Default: this machine's memory / workers. */
+  memoryLimit?: string | number;
   /** Give up if a process is not ready within this time. Default 20 s. */
   startTimeoutMs?: number;
 }
@@ -69,8 +75,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const count = options.workers ?? 2;
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
+  const memoryLimit = options.memoryLimit ?? Math.floor(totalmem() / count);
   const token = randomBytes(24).toString('hex');
-  const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures }, timeoutMs);
+  const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures, noWorkerTimeoutMs: options.noWorkerTimeoutMs }, timeoutMs);
   const workers = new Set<ChildProcess>();
   let closing = false;
   let port: string;
@@ -85,7 +92,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}` }, timeoutMs, WORKER_NODE_FLAGS);
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, WORKER_NODE_FLAGS);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

@@ -162,6 +162,8 @@ export interface RunProgress {
   tasks_done: number;
   bytes_between_workers: number;
   reupload: string[];
+  bytes_spilled?: number;
+  bytes_read_back?: number;
 }
 export type ClientUpdate =
   | { kind?: 'welcome'; welcome: { client_id: string; workers: WorkerInfo[] } }
@@ -185,6 +187,9 @@ export interface Completion {
   fetch_start?: number;
   fetch_end?: number;
   phases?: TaskPhases | null;
+  /** Bytes this worker spilled to disk / read back since its previous report (its memory limit). */
+  spilled_bytes?: number;
+  read_back_bytes?: number;
 }
 export type WorkerMessage =
   | { kind?: 'register'; register: Register }

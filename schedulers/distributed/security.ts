@@ -83,7 +83,8 @@ const TLS_FAILURE = /certificate|ssl|tls|handshake|alert|self[- ]signed|verify/i
 /** Turn a grpc error on a call to `address` into an AuthError or ConnectionError that says what to do. */
 export function callError(err: unknown, address: string, role: string): Error {
   const e = err as Partial<grpc.ServiceError>;
-  const details = e.details || e.message || String(err);
+  // grpc ends some details with an empty "Resolution note:"; it says nothing, so drop it.
+  const details = (e.details || e.message || String(err)).replace(/[\s.]*Resolution note:\s*$/, '');
   if (e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.PERMISSION_DENIED) {
     return new AuthError(`${role} at ${address} refused this connection: ${details}`, { cause: err });
   }

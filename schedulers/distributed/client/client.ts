@@ -10,11 +10,16 @@
  * futures are released or cancelled, so a later graph may refer to a live future's key with
  * `{ $ref: key }` without the key being in that graph (that is what `persist` is for).
  *
- * If the scheduler goes away every pending future fails with ConnectionError; a refused token
- * or certificate is an AuthError at connect time.
+ * If the scheduler goes away every pending future fails with ConnectionError, and the client
+ * reconnects with backoff for `reconnectTimeoutMs` (a `get` meanwhile waits for it; `submit`
+ * throws). A restarted scheduler knows none of the earlier runs, so persisted futures fail too.
+ * A refused token or certificate is an AuthError at connect time, and is never retried.
+ *
+ * When no worker is connected, each run emits a `no-workers` event at once; the scheduler
+ * fails its waiting tasks after its no-worker timeout (NoWorkersError).
  */
 import * as grpc from '@grpc/grpc-js';
-import { AbortedError, ConnectionError, GraphError, SchedulerClosedError, TaskError, WorkerLostError, type GraphErrorCode } from '../../errors.js';
+import { AbortedError, AuthError, ConnectionError, GraphError, NoWorkersError, SchedulerClosedError, TaskError, WorkerLostError, type GraphErrorCode } from '../../errors.js';
 import type { Graph, Key, RunOptions, TaskPhases, TlsOptions, TransferStats } from '../../types.js';
 import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type NodeSpec, type RunProgress, type TaskPhases as WirePhases, type WorkerInfo } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
@@ -35,7 +40,13 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** Fail with ConnectionError if the scheduler does not answer within this time. Default 10 s. */
   connectTimeoutMs?: number;
+  /** After losing the scheduler, keep trying to reconnect this long (0: do not). Default 60 s. */
+  reconnectTimeoutMs?: number;
+  /** Large literals wait this long for a worker to upload them to (NoWorkersError). Default 60 s. */
+  noWorkerTimeoutMs?: number;
 }
+
+export const DEFAULT_CLIENT_RECONNECT_TIMEOUT_MS = 60_000;
 
 type ConnectClient = grpc.Client & { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<ClientMessage, ClientUpdate> };
 
@@ -48,17 +59,20 @@ export class Client {
   private nextRun = 1;
   private nextUpload = 0;
   private broken: Error | undefined;
+  /** Set while reconnecting after losing the scheduler; resolves once connected again or given up. */
+  private reconnecting: Promise<void> | undefined;
   private closed = false;
+  private grpcClient!: ConnectClient;
+  private stream!: grpc.ClientDuplexStream<ClientMessage, ClientUpdate>;
   private sendChain: Promise<void> = Promise.resolve();
-  private readonly counters: TransferStats = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 };
+  private readonly counters: Required<TransferStats> = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0, bytesSpilled: 0, bytesReadBack: 0 };
   private readonly data: DataClients;
   private readonly gatherer: Gatherer;
 
   private constructor(
     readonly address: string,
-    security: SecurityOptions,
-    private readonly grpcClient: ConnectClient,
-    private readonly stream: grpc.ClientDuplexStream<ClientMessage, ClientUpdate>,
+    private readonly security: SecurityOptions,
+    private readonly options: ClientOptions,
   ) {
     this.data = new DataClients(security);
     this.gatherer = new Gatherer(
@@ -69,35 +83,44 @@ export class Client {
   }
 
   /** Connect to the scheduler at `options.address`; rejects with AuthError or ConnectionError. */
-  static connect(options: ClientOptions): Promise<Client> {
-    const security: SecurityOptions = { token: options.token, tls: options.tls };
-    const { credentials, options: channelOptions } = channelCredentials(security);
-    const grpcClient = new (protocol().Scheduler)(options.address, credentials, { ...CHANNEL_OPTIONS, ...channelOptions }) as unknown as ConnectClient;
-    const stream = grpcClient.Connect(callMetadata(options.token));
-    const client = new Client(options.address, security, grpcClient, stream);
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    return new Promise<Client>((resolve, reject) => {
+  static async connect(options: ClientOptions): Promise<Client> {
+    const client = new Client(options.address, { token: options.token, tls: options.tls }, options);
+    await client.open(options.connectTimeoutMs ?? 10_000);
+    return client;
+  }
+
+  /** Open the `Connect` stream (a new channel each time); resolves on the scheduler's welcome. */
+  private open(timeoutMs: number): Promise<void> {
+    const { address } = this;
+    const { credentials, options: channelOptions } = channelCredentials(this.security);
+    const grpcClient = new (protocol().Scheduler)(address, credentials, { ...CHANNEL_OPTIONS, ...channelOptions }) as unknown as ConnectClient;
+    const stream = grpcClient.Connect(callMetadata(this.security.token));
+    this.grpcClient = grpcClient;
+    this.stream = stream;
+    return new Promise<void>((resolve, reject) => {
+      let welcomed = false;
       const timer = setTimeout(() => {
-        client.shutdown();
-        reject(new ConnectionError(`the scheduler at ${options.address} did not answer within ${timeoutMs} ms; is \`schedlab scheduler\` running there?`, options.address));
+        this.shutdown();
+        reject(new ConnectionError(`the scheduler at ${address} did not answer within ${timeoutMs} ms; is \`schedlab scheduler\` running there?`, address));
       }, timeoutMs);
       stream.on('data', (update: ClientUpdate) => {
         if (update.kind === 'welcome') {
           clearTimeout(timer);
-          client.clientId = update.welcome.client_id;
-          client.setRoster(update.welcome.workers);
-          resolve(client);
-        } else client.onUpdate(update);
+          welcomed = true;
+          this.clientId = update.welcome.client_id;
+          this.setRoster(update.welcome.workers);
+          resolve();
+        } else this.onUpdate(update);
       });
       stream.on('error', (err) => {
         clearTimeout(timer);
-        const error = callError(err, options.address, 'the scheduler');
-        if (!client.clientId) {
-          client.shutdown();
+        const error = callError(err, address, 'the scheduler');
+        if (!welcomed) {
+          this.shutdown();
           reject(error);
-        } else client.lose(error);
+        } else this.lose(error);
       });
-      stream.on('end', () => client.lose(new ConnectionError(`the scheduler at ${options.address} closed the connection`, options.address)));
+      stream.on('end', () => this.lose(new ConnectionError(`the scheduler at ${address} closed the connection`, address)));
     });
   }
 
@@ -110,6 +133,7 @@ export class Client {
   async waitForWorkers(n: number, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.roster.length < n) {
+      if (this.reconnecting) await this.reconnecting;
       this.check();
       const left = deadline - Date.now();
       if (left <= 0) throw new ConnectionError(`only ${this.roster.length} of ${n} workers joined the scheduler at ${this.address} within ${timeoutMs} ms`, this.address);
@@ -181,6 +205,7 @@ export class Client {
   async get(graph: Graph, keys: Key[], options: RunOptions = {}): Promise<unknown[]> {
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+    if (this.reconnecting) await this.reconnecting;
     const futures = this.start(graph, keys, options, false);
     const run = futures[0]?.run;
     const work = this.gather(futures);
@@ -221,6 +246,24 @@ export class Client {
 
   // ---------------------------------------------------------------- internals
 
+  /** Uploads need a worker: wait for one for the no-worker timeout, then fail with NoWorkersError. */
+  private async waitForAWorker(): Promise<void> {
+    const timeoutMs = this.options.noWorkerTimeoutMs ?? 60_000;
+    try {
+      await this.waitForWorkers(1, timeoutMs);
+    } catch (err) {
+      if (this.roster.length === 0 && err instanceof ConnectionError && !this.broken && !this.closed) throw new NoWorkersError(noWorkersMessage(this.address, timeoutMs), this.address);
+      throw err;
+    }
+  }
+
+  /** Tell the runs listening for events that no worker is connected (at submit, or when the last one left). */
+  private tellNoWorkers(runs: Iterable<ClientRun>): void {
+    if (this.roster.length > 0) return;
+    const message = `no worker is connected to the scheduler at ${this.address}; start one with \`schedlab worker ${this.address}\``;
+    for (const run of runs) run.onEvent?.({ type: 'no-workers', time: performance.timeOrigin + performance.now(), message });
+  }
+
   private check(): void {
     if (this.closed) throw new SchedulerClosedError('distributed');
     if (this.broken) throw this.broken;
@@ -239,17 +282,50 @@ export class Client {
   }
 
   private setRoster(workers: WorkerInfo[]): void {
+    const had = this.roster.length;
     this.roster = workers;
     for (const wake of this.rosterWaiters.splice(0)) wake();
+    if (had > 0 && workers.length === 0) this.tellNoWorkers(this.runs.values());
   }
 
-  /** The scheduler went away: every pending future fails with `error`. */
+  /** The scheduler went away: every pending future fails with `error`; reconnect if allowed. */
   private lose(error: Error): void {
     if (this.broken || this.closed) return;
     this.broken = error;
     for (const run of this.runs.values()) for (const list of run.futures.values()) for (const f of list) f.settle('error', error);
+    this.runs.clear();
+    // The scheduler held the values of persisted futures: they are gone with it.
+    for (const future of this.live.values()) if (future.status === 'finished') future.settle('error', error);
+    this.live.clear();
+    this.roster = [];
     for (const wake of this.rosterWaiters.splice(0)) wake();
     this.shutdown();
+    const timeoutMs = this.options.reconnectTimeoutMs ?? DEFAULT_CLIENT_RECONNECT_TIMEOUT_MS;
+    if (timeoutMs > 0 && !(error instanceof AuthError)) this.reconnecting = this.reconnect(error, timeoutMs);
+  }
+
+  /** Try to reach the scheduler again with backoff (0.1 s doubling to 5 s) for `timeoutMs`. */
+  private async reconnect(lost: Error, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 100;
+    let last: Error = lost;
+    while (!this.closed && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+      delay = Math.min(5_000, delay * 2);
+      if (this.closed) break;
+      try {
+        await this.open(Math.max(1_000, Math.min(10_000, deadline - Date.now())));
+        if (this.closed) this.shutdown();
+        this.broken = undefined;
+        this.reconnecting = undefined;
+        return;
+      } catch (err) {
+        last = err as Error;
+        if (err instanceof AuthError) break;
+      }
+    }
+    this.reconnecting = undefined;
+    this.broken = new ConnectionError(`lost the scheduler at ${this.address} and could not reconnect within ${timeoutMs} ms: ${last.message}`, this.address, { cause: last });
   }
 
   private start(graph: Graph, keys: Key[], options: RunOptions, keep: boolean): Future[] {
@@ -273,6 +349,7 @@ export class Client {
       }
     }
     this.runs.set(run.run, run);
+    if (run.futures.size > run.local.size) queueMicrotask(() => this.tellNoWorkers([run]));
     const events = !!options.onEvent;
     this.sendChain = this.sendChain
       .then(() => this.upload(run, encoded.uploads))
@@ -284,7 +361,7 @@ export class Client {
   /** Upload large literals and args round-robin across the workers (straight to them, in chunks). */
   private async upload(run: ClientRun, uploads: Array<{ node: NodeSpec; bytes: Uint8Array }>): Promise<void> {
     if (!uploads.length) return;
-    await this.waitForWorkers(1);
+    await this.waitForAWorker();
     const byWorker = new Map<WorkerInfo, Array<{ node: NodeSpec; bytes: Uint8Array }>>();
     for (const item of uploads) {
       const worker = this.roster[this.nextUpload++ % this.roster.length]!;
@@ -315,7 +392,7 @@ export class Client {
     const bytes = encodeValue(value);
     let lastError: unknown;
     for (let attempt = 0; attempt < Math.max(1, this.roster.length); attempt++) {
-      await this.waitForWorkers(1);
+      await this.waitForAWorker();
       const worker = this.roster[this.nextUpload++ % this.roster.length]!;
       try {
         await this.data.put(worker.data_address, [{ dataId, bytes }]);
@@ -377,6 +454,8 @@ export class Client {
   private onProgress(progress: RunProgress): void {
     this.counters.tasks += progress.tasks_done;
     this.counters.bytesBetweenWorkers += progress.bytes_between_workers;
+    this.counters.bytesSpilled += progress.bytes_spilled ?? 0;
+    this.counters.bytesReadBack += progress.bytes_read_back ?? 0;
     const run = this.runs.get(progress.run);
     if (!run) return;
     if (run.onEvent) {
@@ -413,6 +492,9 @@ export class Client {
   }
 }
 
+const noWorkersMessage = (address: string, timeoutMs: number): string =>
+  `no worker connected to the scheduler at ${address} within ${timeoutMs} ms, so the run could not proceed; start one with \`schedlab worker ${address}\``;
+
 /** Rebuild the schedlab error class from its wire form. */
 function toError(info: ErrorInfo): Error {
   if (info.kind === 'graph' || info.code === 'UNKNOWN_OP') {
@@ -420,6 +502,7 @@ function toError(info: ErrorInfo): Error {
     return new GraphError(code, info.message, info.keys.length ? info.keys : info.key ? [info.key] : []);
   }
   if (info.kind === 'worker-lost') return new WorkerLostError(info.message, { key: info.key || undefined, worker: info.worker || undefined });
+  if (info.kind === 'no-workers') return new NoWorkersError(info.message);
   return new TaskError({
     key: info.key,
     op: info.op,

@@ -8,6 +8,9 @@
  * small tasks become a handful of messages. A malformed message ends only the call that sent
  * it (INVALID_ARGUMENT); grpc itself rejects oversized ones (RESOURCE_EXHAUSTED). A worker is
  * declared lost when its stream ends or its heartbeats stop for `heartbeatTimeoutMs`.
+ *
+ * No silent hang: a run that needs a worker while none is connected is logged at once (with
+ * the command that starts one), and its waiting tasks fail after `noWorkerTimeoutMs`.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -34,6 +37,8 @@ export interface SchedulerServerOptions {
   /** A worker silent this long is declared lost (default 5 s; workers beat every second). */
   heartbeatTimeoutMs?: number;
   allowedFailures?: number;
+  /** A task that waits this long with no worker connected fails with NoWorkersError (default 60 s). */
+  noWorkerTimeoutMs?: number;
   /** Progress lines (worker joined/lost); default: none. */
   log?: (line: string) => void;
   /** Told what happens on the cluster (the dashboard subscribes here). */
@@ -77,6 +82,8 @@ export interface SchedulerServer {
   close(): Promise<void>;
 }
 
+export const DEFAULT_NO_WORKER_TIMEOUT_MS = 60_000;
+
 /** Split an assignment batch so that each message stays well under the message limit. */
 const BATCH_BYTES = MAX_CONTROL_MESSAGE_BYTES / 4;
 
@@ -89,6 +96,19 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
   assertListenAllowed(host, security, 'scheduler');
   const log = options.log ?? (() => {});
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5_000;
+  const noWorkerTimeoutMs = options.noWorkerTimeoutMs ?? DEFAULT_NO_WORKER_TIMEOUT_MS;
+  let address = '';
+  const startWorkerHint = (): string => `start one with \`schedlab worker ${address}\``;
+  /** Runs already logged as waiting for a worker (logged once each). */
+  const toldWaiting = new Set<string>();
+  const logWaiting = (): void => {
+    if (state.workers.size > 0) return;
+    for (const run of state.waitingForWorkers()) {
+      if (toldWaiting.has(run)) continue;
+      toldWaiting.add(run);
+      log(`run ${run} is waiting: no worker is connected to this scheduler; ${startWorkerHint()} (the run fails after ${noWorkerTimeoutMs} ms)`);
+    }
+  };
   const observer = options.observer;
 
   const workerCalls = new Map<WorkerRecord, WorkerCall>();
@@ -146,6 +166,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
     log(`worker ${worker.id} (${worker.address}) lost: ${reason}`);
     observer?.workerLost(worker.id, reason);
     state.removeWorker(worker, reason);
+    logWaiting();
     const call = workerCalls.get(worker);
     workerCalls.delete(worker);
     call?.end();
@@ -184,6 +205,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           call.write({ accepted: { worker_id: id } });
           log(`worker ${id} joined from ${worker.address} (${worker.nthreads} thread(s))`);
           observer?.workerJoined(id, worker.address, worker.nthreads);
+          toldWaiting.clear();
           broadcastRoster();
           return;
         }
@@ -231,6 +253,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           const part = message.submit;
           if (!Number.isInteger(part.run) || part.run <= 0) throw new Error(`bad run number ${part.run}`);
           const problem = state.submit(clientId, part);
+          if (part.final && !problem) logWaiting();
           if (observer && problem) observer.runClosed(`${clientId}/${part.run}`, problem);
           else if (observer) observer.submitted(`${clientId}/${part.run}`, part.nodes.filter((n) => n.op).map((n) => n.key));
           if (problem) {
@@ -291,12 +314,20 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
     lastCheck = Date.now();
     if (late) return;
     for (const worker of state.silentWorkers(heartbeatTimeoutMs)) loseWorker(worker, `no heartbeat for ${heartbeatTimeoutMs} ms`);
-  }, checkEveryMs);
+    if (state.workers.size === 0) {
+      state.failUnplaced(
+        noWorkerTimeoutMs,
+        `no worker connected to the scheduler at ${address} within ${noWorkerTimeoutMs} ms, so the run could not proceed; ${startWorkerHint()}`,
+      );
+      scheduleFlush();
+    }
+  }, Math.min(checkEveryMs, Math.max(100, noWorkerTimeoutMs / 4)));
   heartbeatCheck.unref();
+  address = formatAddress(host, port);
 
   return {
     port,
-    address: formatAddress(host, port),
+    address,
     holdings: () =>
       [...state.workers.values()].map((w) => {
         let bytes = 0;

@@ -162,8 +162,8 @@ export class ClusterState {
   readonly tasks = new Map<string, TaskRecord>();
   private readonly runs = new Map<string, RunRecord>();
   private readonly partial = new Map<string, SubmitPart[]>();
-  /** Tasks in state no-worker, in the order they became ready. */
-  private readonly unplaced = new Set<TaskRecord>();
+  /** Tasks in state no-worker, in the order they became ready, with when (epoch ms). */
+  private readonly unplaced = new Map<TaskRecord, number>();
   private meanTaskSeconds = 0.001;
   /** Bytes per second the workers' fetches achieve (moving average). */
   bandwidth = INITIAL_BANDWIDTH;
@@ -197,7 +197,7 @@ export class ClusterState {
       lastSeen: Date.now(),
     };
     this.workers.set(id, worker);
-    for (const task of [...this.unplaced]) {
+    for (const task of [...this.unplaced.keys()]) {
       if (task.state !== 'no-worker') continue;
       this.transition(task, 'queued');
       this.place(task);
@@ -220,25 +220,7 @@ export class ClusterState {
       worker.processing.delete(task);
       this.endSteal(task);
       task.worker = undefined;
-      task.failures += 1;
-      if (task.failures >= this.allowedFailures) {
-        this.fail(
-          task,
-          errorInfo({
-            kind: 'worker-lost',
-            name: 'WorkerLostError',
-            message:
-              `task "${task.key}" (op ${task.op}) was running on ${task.failures} workers that died (last: ${worker.id}, ${reason}); ` +
-              `giving up after ${this.allowedFailures} tries: the task probably crashes or exhausts its worker`,
-            key: task.key,
-            op: task.op,
-            worker: worker.id,
-          }),
-        );
-      } else {
-        this.transition(task, 'waiting');
-        this.makeAvailable(task);
-      }
+      this.countDeath(task, worker, reason);
     }
     // Queued tasks simply go elsewhere.
     let task: TaskRecord | undefined;
@@ -248,6 +230,47 @@ export class ClusterState {
     }
     for (const value of lost) if (value.holders.length === 0 && value.state === 'memory' && this.isNeeded(value)) this.makeAvailable(value);
     for (const other of this.workers.values()) this.fill(other);
+  }
+
+  /**
+   * `task` was running where a worker or one of its executor threads died: count it against
+   * the task (Dask's KilledWorker after `allowedFailures`), else compute it again.
+   */
+  private countDeath(task: TaskRecord, worker: WorkerRecord, reason: string): void {
+    task.failures += 1;
+    if (task.failures < this.allowedFailures) {
+      this.transition(task, 'waiting');
+      this.makeAvailable(task);
+      return;
+    }
+    this.fail(
+      task,
+      errorInfo({
+        kind: 'worker-lost',
+        name: 'WorkerLostError',
+        message:
+          `task "${task.key}" (op ${task.op}) was running on ${task.failures} workers or executor threads that died (last: ${worker.id}, ${reason}); ` +
+          `giving up after ${this.allowedFailures} tries (KilledWorker): the task probably crashes or exhausts its worker`,
+        key: task.key,
+        op: task.op,
+        worker: worker.id,
+      }),
+    );
+  }
+
+  /** Runs with tasks parked in no-worker (no worker is connected), as "<client>/<run>". */
+  waitingForWorkers(): string[] {
+    return [...new Set([...this.unplaced.keys()].map((t) => `${t.run.client}/${t.run.run}`))];
+  }
+
+  /** Fail the tasks parked in no-worker for `timeoutMs` or longer (and what depends on them) with `message`. */
+  failUnplaced(timeoutMs: number, message: string): void {
+    const cutoff = Date.now() - timeoutMs;
+    const expired = [...this.unplaced].filter(([, since]) => since <= cutoff).map(([task]) => task);
+    for (const task of expired) {
+      if (task.state !== 'no-worker') continue;
+      this.fail(task, errorInfo({ kind: 'no-workers', name: 'NoWorkersError', message, key: task.key, op: task.op }));
+    }
   }
 
   // ------------------------------------------------------------------ clients
@@ -501,7 +524,12 @@ export class ClusterState {
 
   complete(worker: WorkerRecord, done: Completion): void {
     const record = this.tasks.get(done.data_id);
-    if (record) this.outbox.toRun(record.run).bytes_between_workers += done.fetched_bytes;
+    if (record) {
+      const progress = this.outbox.toRun(record.run);
+      progress.bytes_between_workers += done.fetched_bytes;
+      if (done.spilled_bytes) progress.bytes_spilled = (progress.bytes_spilled ?? 0) + done.spilled_bytes;
+      if (done.read_back_bytes) progress.bytes_read_back = (progress.bytes_read_back ?? 0) + done.read_back_bytes;
+    }
     const fetchSeconds = ((done.fetch_end ?? 0) - (done.fetch_start ?? 0)) / 1000;
     if (done.fetched_bytes >= BANDWIDTH_SAMPLE_BYTES && done.fetch_start && fetchSeconds > 0) {
       const sample = Math.min(10e9, Math.max(1e6, done.fetched_bytes / fetchSeconds));
@@ -527,6 +555,13 @@ export class ClusterState {
     this.endSteal(record);
     record.worker = undefined;
     const progress = this.outbox.toRun(record.run);
+    if (!done.ok && done.error?.kind === 'worker-lost') {
+      // Its executor thread died (the worker replaced it): as a worker death, for this task only.
+      this.retract(record, worker);
+      this.countDeath(record, worker, done.error.message);
+      this.fill(worker);
+      return;
+    }
     if (done.missing.length) {
       for (const id of done.missing) {
         const input = this.tasks.get(id);
@@ -608,7 +643,7 @@ export class ClusterState {
   private transition(record: TaskRecord, state: TaskState): void {
     checkTransition(record.key, record.state, state);
     if (record.state === 'no-worker') this.unplaced.delete(record);
-    else if (state === 'no-worker') this.unplaced.add(record);
+    else if (state === 'no-worker') this.unplaced.set(record, Date.now());
     const wasDone = isDone(record.state);
     record.state = state;
     const nowDone = isDone(state);

@@ -6,7 +6,8 @@
  *
  * Tasks arrive in batches; results go back in one message per batch, every few milliseconds
  * during a long batch, and at once after a task of a millisecond or more, so tiny tasks cost
- * one postMessage per batch, not per task, and a longer task's result never waits for others.
+ * one postMessage per batch, not per task, and a longer task's result never waits for others
+ * (nor a large result's bytes).
  * Synchronous ops run one after the other; an async op does not block the tasks after it.
  * A task whose input is still being computed in this thread (`later`) is parked until that
  * input is produced, or fails if the input's task failed.
@@ -17,6 +18,7 @@ import { loadedOp, loadOp, packError, type OpFunction } from '../../ops.js';
 import { decodeValue, encodeValue } from '../codec.js';
 import { keyOfDataId } from '../ids.js';
 import { now } from '../../../common/clock.js';
+import { collectGarbage } from './gc.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;
@@ -37,13 +39,31 @@ port.on('message', (message: ToThread) => {
     cancelParked(new Set(message.ids));
     return;
   }
-  // Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
-  // Results go back every FLUSH_MS, and at once after a task of SLOW_TASK_MS or more (its result
-  // should not wait for the rest of the batch; a message costs far less than such a task).
+  if (message.type === 'gc') {
+    collectGarbage();
+    return;
+  }
+  runBatch(JSON.parse(message.tasks) as ThreadTask[], 0, message.packed);
+});
+
+/**
+ * Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
+ * Results go back every FLUSH_MS, and at once after a task of SLOW_TASK_MS or more (its result
+ * should not wait for the rest of the batch; a message costs far less than such a task). After
+ * a large result the rest of the batch waits a turn, so that the main thread's releases (memory
+ * limit: drop values already spilled) are read between large tasks.
+ */
+function runBatch(tasks: ThreadTask[], from: number, packed: ArrayBuffer): void {
   let lastFlush = performance.now();
-  for (const task of JSON.parse(message.tasks) as ThreadTask[]) {
+  for (let i = from; i < tasks.length; i++) {
+    const large = owned.length;
     const began = performance.now();
-    start(task, message.packed);
+    start(tasks[i]!, packed);
+    if (owned.length > large && i + 1 < tasks.length) {
+      flush();
+      setImmediate(() => runBatch(tasks, i + 1, packed));
+      return;
+    }
     const ended = performance.now();
     if (ended - lastFlush > FLUSH_MS || ended - began >= SLOW_TASK_MS) {
       flush();
@@ -51,7 +71,7 @@ port.on('message', (message: ToThread) => {
     }
   }
   flush();
-});
+}
 
 /** Tasks waiting for a value this thread is still computing (an async op), by that value's id. */
 const parked = new Map<string, Array<{ task: ThreadTask; packed: ArrayBuffer }>>();

@@ -36,7 +36,12 @@ export interface ThreadTask {
 }
 
 /** `tasks` is JSON of ThreadTask[]; `cancel` drops tasks still parked waiting for inputs. */
-export type ToThread = { type: 'run'; tasks: string; packed: ArrayBuffer } | { type: 'release'; ids: string[] } | { type: 'cancel'; ids: string[] };
+export type ToThread =
+  | { type: 'run'; tasks: string; packed: ArrayBuffer }
+  | { type: 'release'; ids: string[] }
+  | { type: 'cancel'; ids: string[] }
+  /** Memory is short: collect garbage now (the values just released are freed). */
+  | { type: 'gc' };
 
 /** Exactly one result comes back for every task sent to a thread (a cancelled one: ok false). */
 export interface ThreadResult {

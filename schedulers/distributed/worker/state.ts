@@ -1,7 +1,7 @@
 /**
  * A distributed worker's bookkeeping as a pure state machine: events in (assignments from the
  * scheduler, values fetched from peers, results from executor threads, an executor thread
- * lost), instructions out (fetch these ids from that peer, store these bytes, dispatch this task
+ * lost and replaced), instructions out (fetch these ids from that peer, store these bytes, dispatch this task
  * to that thread, report this completion, release these values, cancel a task in a thread).
  * No network, no threads, no timers: `worker.ts` carries out the instructions, in order.
  *
@@ -207,6 +207,62 @@ export class WorkerState {
   results(index: number, results: ResultEvent[], at = 0): Instruction[] {
     for (const result of results) this.result(index, result, at);
     this.drain();
+    return this.take();
+  }
+
+  /**
+   * Executor thread `index` died (an op called process.exit or crashed it) and was replaced by
+   * a fresh one: every task in flight there is reported lost (the scheduler counts it as a
+   * worker death against the task and retries it or gives up); the store keeps its values.
+   */
+  threadLost(index: number, reason: string): Instruction[] {
+    const executor = this.executors[index]!;
+    executor.inFlight = 0;
+    executor.holds.clear();
+    for (const [dataId, producer] of [...this.computing]) {
+      if (producer !== index) continue;
+      this.computing.delete(dataId);
+      const task = this.pending.get(dataId);
+      if (!task || task.phase !== 'dispatched') continue;
+      this.pending.delete(dataId);
+      this.complete({
+        data_id: dataId,
+        ok: false,
+        nbytes: 0,
+        start: 0,
+        end: 0,
+        error: { kind: 'worker-lost', name: 'WorkerLostError', message: reason, stack: '', code: '', key: '', op: '', worker: '', keys: [] },
+        fetched_bytes: task.fetchedBytes,
+        fetched: task.fetched,
+        missing: [],
+      });
+    }
+    return this.take();
+  }
+
+  /** The ids whose live value each executor thread keeps, or gets with a task dispatched to it (for the memory limit). */
+  threadHoldings(): ReadonlyArray<ReadonlySet<string>> {
+    return this.executors.map((executor) => executor.holds);
+  }
+
+  /**
+   * Memory is short: the threads drop their live copies of `ids` (the store keeps the value;
+   * a later task gets its bytes again), except copies an unfinished task dispatched to that
+   * thread still reads.
+   */
+  dropFromThreads(ids: string[]): Instruction[] {
+    const inUse = this.executors.map(() => new Set<string>());
+    for (const task of this.pending.values()) {
+      const executor = task.phase === 'dispatched' ? this.computing.get(task.assignment.data_id) : undefined;
+      if (executor === undefined) continue;
+      for (const dep of task.assignment.deps) inUse[executor]!.add(dep.data_id);
+    }
+    const threads = new Map<number, string[]>();
+    this.executors.forEach((executor, index) => {
+      const dropped = ids.filter((dataId) => !inUse[index]!.has(dataId) && !this.computing.has(dataId) && executor.holds.delete(dataId));
+      if (dropped.length) threads.set(index, dropped);
+    });
+    if (threads.size) this.out.push({ type: 'release', ids: [], threads });
     return this.take();
   }
 

@@ -9,14 +9,26 @@
  * (ready to serve) and reported to the scheduler in batched `Completions`. The main thread
  * never runs ops, so it keeps serving peers and sending heartbeats during long tasks.
  *
- * If an executor thread dies (an op called process.exit or crashed it), the whole worker
- * stops: the scheduler then reschedules its tasks and counts the failure against them.
+ * If an executor thread dies (an op called process.exit or crashed it), it is replaced by a
+ * fresh one; the tasks it was running are reported lost (the scheduler counts a worker death
+ * against each and retries it, up to `allowed-failures`) and the stored values survive.
+ *
+ * If the scheduler cannot be reached (not started yet, restarted, network gone), the worker
+ * tries again with backoff for `reconnectTimeoutMs`, saying where it tries, then gives up
+ * (`stopped` says `gaveUp`; the CLI exits 1). On registering again it starts empty: a
+ * restarted scheduler knows none of the runs whose values this worker held, and each of
+ * those runs already failed at its client with ConnectionError.
+ *
+ * With a memory limit (`value-store.ts`), stored values spill to disk least recently used
+ * first once managed memory (the store's bytes plus the threads' live copies) passes 60 % of
+ * it, and no new task starts past 80 %; a spilled value is read back only for the task or peer
+ * that needs it. Bytes spilled and read back travel with the next completions.
  */
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { now } from '../../../common/clock.js';
 import { cpuMeter } from '../../../common/cpu-meter.js';
-import { ConnectionError } from '../../errors.js';
+import { AuthError, ConnectionError } from '../../errors.js';
 import {
   CHANNEL_OPTIONS,
   errorInfo,
@@ -45,6 +57,14 @@ import {
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
 import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
+import { collectGarbage } from './gc.js';
+import { MEMORY_GUARD_RSS, MEMORY_GUARD_TARGET, MEMORY_PAUSE, MEMORY_TARGET, ValueStore } from './value-store.js';
+
+/** Managed memory past this share of the limit: tasks go to threads a couple at a time (see `pump`). */
+const MEMORY_PRESSURE = MEMORY_TARGET / 2;
+const MAX_SENT_UNDER_PRESSURE = 2;
+/** Stored input bytes sent to one thread and not answered yet, as a share of the limit, under pressure. */
+const READ_BACK_BUDGET = 0.05;
 
 export interface WorkerOptions {
   security?: SecurityOptions;
@@ -57,12 +77,28 @@ export interface WorkerOptions {
   /** Host peers should dial; default: the address the scheduler sees this worker connect from. */
   advertiseHost?: string;
   heartbeatMs?: number;
+  /** Keep trying to reach the scheduler this long (at start and after losing it); 0: stop at once. Default 60 s. */
+  reconnectTimeoutMs?: number;
+  /** Memory limit in bytes: values spill to disk past 60 % of it, no new task starts past 80 % (value-store.ts). Default: none. */
+  memoryLimit?: number;
   log?: (line: string) => void;
 }
 
+/** Why a worker stopped: `crashed` (70 from the CLI), `gaveUp` on its scheduler (1), or closed. */
+export interface WorkerStop {
+  reason: string;
+  crashed: boolean;
+  gaveUp: boolean;
+}
+
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 60_000;
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+/** Thread replacements within a minute after which the worker stops (something other than one op is wrong). */
+const MAX_THREAD_DEATHS_PER_MINUTE = 50;
+
 export interface RunningWorker {
-  /** Resolves with the reason once the worker stopped (scheduler gone, thread crash, close). */
-  readonly stopped: Promise<{ reason: string; crashed: boolean }>;
+  /** Resolves with the reason once the worker stopped (gave up on the scheduler, thread crash loop, close). */
+  readonly stopped: Promise<WorkerStop>;
   readonly id: Promise<string>;
   close(): Promise<void>;
 }
@@ -71,6 +107,11 @@ interface Executor {
   thread: Worker;
   outbox: ThreadTask[];
   packer: Packer;
+  /** Dispatched by the state machine, not sent to the thread yet (held back under memory pressure). */
+  queue: DispatchTask[];
+  /** Sent and not answered: `id#seq` -> bytes of stored inputs sent with it. */
+  sent: Map<string, number>;
+  sentBytes: number;
 }
 
 type WorkClient = grpc.Client & {
@@ -85,15 +126,17 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   const log = options.log ?? (() => {});
   const nthreads = Math.max(1, options.nthreads ?? 1);
 
-  const store = new Map<string, Uint8Array>();
-  const state = new WorkerState(nthreads);
+  const store = new ValueStore(options.memoryLimit);
+  let state = new WorkerState(nthreads);
+  /** Bumped when the worker starts over (registering again): late fetches and thread results of before are dropped. */
+  let generation = 0;
   const peers = new DataClients(security);
   let completions: Completion[] = [];
   const stealReplies = { stolen: [] as string[], kept: [] as string[] };
   let flushScheduled = false;
   let stopping = false;
-  let resolveStopped!: (v: { reason: string; crashed: boolean }) => void;
-  const stopped = new Promise<{ reason: string; crashed: boolean }>((r) => (resolveStopped = r));
+  let resolveStopped!: (v: WorkerStop) => void;
+  const stopped = new Promise<WorkerStop>((r) => (resolveStopped = r));
   let resolveId!: (id: string) => void;
   let rejectId!: (err: Error) => void;
   const id = new Promise<string>((res, rej) => {
@@ -158,16 +201,44 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   // ---------------------------------------------------------------- executors
   const executors: Executor[] = [];
-  for (let i = 0; i < nthreads; i++) {
+  let deaths: number[] = [];
+  function startExecutor(index: number): Executor {
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type') && !flag.startsWith('--initial-heap-size'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
-    const executor: Executor = { thread, outbox: [], packer: new Packer() };
-    thread.on('message', (message: FromThread) => perform(state.results(i, resultEvents(message), now())));
-    thread.on('error', (err) => stop(`an executor thread crashed: ${err.stack ?? err}`, true));
-    thread.on('exit', (code) => stop(`an executor thread exited with code ${code} (did an op call process.exit?)`, true));
-    executors.push(executor);
+    const executor: Executor = { thread, outbox: [], packer: new Packer(), queue: [], sent: new Map(), sentBytes: 0 };
+    let crash: string | undefined;
+    thread.on('message', (message: FromThread) => {
+      if (executors[index] !== executor) return;
+      const events = resultEvents(message);
+      for (const event of events) {
+        const key = `${event.id}#${event.seq}`;
+        executor.sentBytes -= executor.sent.get(key) ?? 0;
+        executor.sent.delete(key);
+      }
+      perform(state.results(index, events, now()));
+      pump(index);
+    });
+    thread.on('error', (err) => (crash = `an executor thread crashed: ${err.stack ?? err}`));
+    thread.on('exit', (code) => {
+      if (stopping || executors[index] !== executor) return;
+      threadDied(index, crash ?? `an executor thread exited with code ${code} (did an op call process.exit?)`);
+    });
+    return executor;
   }
+  /** Replace a dead executor thread; its tasks are reported lost, the store keeps its values. */
+  function threadDied(index: number, reason: string): void {
+    const at = Date.now();
+    deaths = deaths.filter((t) => at - t < 60_000);
+    if (deaths.push(at) > MAX_THREAD_DEATHS_PER_MINUTE) {
+      stop(`${deaths.length} executor threads died within a minute (last: ${reason})`, true);
+      return;
+    }
+    log(`executor thread ${index} died and was replaced: ${reason.split('\n')[0]}`);
+    executors[index] = startExecutor(index);
+    perform(state.threadLost(index, reason));
+  }
+  for (let i = 0; i < nthreads; i++) executors.push(startExecutor(i));
   let dispatchScheduled = false;
   const dispatch = (): void => {
     dispatchScheduled = false;
@@ -179,9 +250,32 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     }
   };
 
-  /** Queue `task` for executor `index` (sent in one message per thread per tick). */
+  /** Queue `task` for executor `index`; `pump` sends it (in one message per thread per tick). */
   function toThread(index: number, task: DispatchTask): void {
+    executors[index]!.queue.push(task);
+    pump(index);
+  }
+
+  /**
+   * Send executor `index` its queued tasks, in order. Under memory pressure (managed memory past
+   * half the target) only a couple at a time, with a budget for the stored inputs sent along,
+   * so that spilled values are read back only as the thread gets to the tasks that need them.
+   */
+  function pump(index: number): void {
     const executor = executors[index]!;
+    while (executor.queue.length && !paused) {
+      const task = executor.queue[0]!;
+      let cost = 0;
+      for (const dep of task.deps) if (dep.fromStore) cost += store.sizeOf(dep.id);
+      // Pressure counts the bytes sent since the last check too: one pump cannot read everything back at once.
+      const pressure = limit !== undefined && lastManaged + storedSinceCheck > MEMORY_PRESSURE * limit;
+      if (pressure && executor.sent.size > 0 && (executor.sent.size >= MAX_SENT_UNDER_PRESSURE || executor.sentBytes + cost > READ_BACK_BUDGET * limit!)) break;
+      executor.queue.shift();
+      send(executor, task, cost);
+    }
+  }
+
+  function send(executor: Executor, task: DispatchTask, cost: number): void {
     const packer = executor.packer;
     const deps: ThreadDep[] = task.deps.map((dep) => {
       if (dep.later) return { id: dep.id, inline: false, later: true };
@@ -191,6 +285,9 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     });
     const args = task.args ? packer.add(task.args) : undefined;
     executor.outbox.push({ id: task.id, seq: task.seq, op: task.op, args, argsId: task.argsId, deps });
+    executor.sent.set(`${task.id}#${task.seq}`, cost);
+    executor.sentBytes += cost;
+    storedSinceCheck += cost; // the thread keeps a copy: managed memory grew
     if (!dispatchScheduled) {
       dispatchScheduled = true;
       setImmediate(dispatch);
@@ -214,12 +311,92 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     });
   }
 
-  /** Carry out the state machine's instructions, in order. */
-  function perform(instructions: Instruction[]): void {
+  // ---------------------------------------------------------------- memory limit
+  const limit = options.memoryLimit;
+  /** Past MEMORY_PAUSE no queued task is sent to a thread until managed memory is below it again. */
+  let paused = false;
+  let pauseTimer: NodeJS.Timeout | undefined;
+  /** Managed bytes at the last check (decides whether dispatch is under memory pressure). */
+  let lastManaged = 0;
+  let lastCollect = 0;
+  // Also look every 250 ms: memory changes without values arriving (GC, threads' copies, reads back).
+  const memoryTimer = limit === undefined ? undefined : setInterval(() => checkMemory(), 250);
+  memoryTimer?.unref();
+  let storedSinceCheck = 0;
+
+  /**
+   * Live copies in the executor threads, by id (a count per id): those the state machine says a
+   * thread keeps, less those only promised to tasks still queued here (not sent yet).
+   */
+  function threadCopies(): Map<string, number> {
+    const copies = new Map<string, number>();
+    state.threadHoldings().forEach((holds, index) => {
+      const unsent = new Set<string>();
+      for (const task of executors[index]!.queue) for (const dep of task.deps) if (dep.fromStore) unsent.add(dep.id);
+      for (const dataId of holds) if (!unsent.has(dataId)) copies.set(dataId, (copies.get(dataId) ?? 0) + 1);
+    });
+    return copies;
+  }
+
+  /** Managed bytes: values in the store's memory plus the live copies the executor threads keep. */
+  function managedBytes(): number {
+    let bytes = store.inMemory;
+    for (const [dataId, copies] of threadCopies()) bytes += copies * store.sizeOf(dataId);
+    return bytes;
+  }
+
+  /** Spill least recently used values (and drop threads' copies) down to the target; pause past MEMORY_PAUSE. */
+  function checkMemory(): void {
+    if (limit === undefined) return;
+    storedSinceCheck = 0;
+    let managed = managedBytes();
+    const rss = process.memoryUsage.rss();
+    const goal = (rss > MEMORY_GUARD_RSS * limit ? MEMORY_GUARD_TARGET : MEMORY_TARGET) * limit;
+    if (managed > goal) {
+      const copies = threadCopies();
+      const victims: string[] = [];
+      for (const dataId of store.leastRecentlyUsed()) {
+        if (managed <= goal) break;
+        victims.push(dataId);
+        managed -= store.sizeOf(dataId) * (1 + (copies.get(dataId) ?? 0));
+      }
+      // Values already on disk whose only memory is a thread's copy.
+      for (const [dataId, n] of copies) {
+        if (managed <= goal) break;
+        if (!store.isSpilled(dataId)) continue;
+        victims.push(dataId);
+        managed -= store.sizeOf(dataId) * n;
+      }
+      for (const dataId of victims) store.spill(dataId);
+      perform(state.dropFromThreads(victims), false);
+      managed = managedBytes();
+    }
+    lastManaged = managed;
+    // Unmanaged memory is high (dropped values not collected yet): collect, here and in the threads, at most every 50 ms.
+    if (rss > managed + MEMORY_GUARD_TARGET * limit && Date.now() - lastCollect > 50) {
+      lastCollect = Date.now();
+      collectGarbage();
+      for (const executor of executors) executor.thread.postMessage({ type: 'gc' } satisfies ToThread);
+    }
+    const pause = managed > MEMORY_PAUSE * limit;
+    if (pause && !paused) {
+      paused = true;
+      log(`memory: ${mb(managed)} managed (RSS ${mb(rss)}) is over ${MEMORY_PAUSE * 100} % of the ${mb(limit)} limit: starting no new task until it is below`);
+      pauseTimer = setInterval(checkMemory, 100);
+    } else if (!pause && paused) {
+      paused = false;
+      clearInterval(pauseTimer);
+    }
+    if (!paused) executors.forEach((_, index) => pump(index));
+  }
+
+  /** Carry out the state machine's instructions, in order (`check`: then look at memory). */
+  function perform(instructions: Instruction[], check = true): void {
     for (const instruction of instructions) {
       switch (instruction.type) {
         case 'store':
           store.set(instruction.id, instruction.bytes);
+          storedSinceCheck += instruction.bytes.byteLength;
           break;
         case 'release':
           for (const dataId of instruction.ids) store.delete(dataId);
@@ -228,9 +405,20 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         case 'dispatch':
           toThread(instruction.executor, instruction.task);
           break;
-        case 'cancel-in-thread':
-          executors[instruction.executor]!.thread.postMessage({ type: 'cancel', ids: instruction.ids } satisfies ToThread);
+        case 'cancel-in-thread': {
+          // Still queued here: it never reaches the thread, so answer for it; else the thread drops it if parked.
+          const executor = executors[instruction.executor]!;
+          const cancelled = new Set(instruction.ids);
+          const unsent = executor.queue.filter((task) => cancelled.has(task.id));
+          executor.queue = executor.queue.filter((task) => !cancelled.has(task.id));
+          const at = now();
+          if (unsent.length) {
+            const error = errorInfo({ kind: 'task', name: 'AbortedError', message: 'cancelled' });
+            perform(state.results(instruction.executor, unsent.map((task) => ({ id: task.id, seq: task.seq, ok: false, start: at, end: at, error }))), false);
+          }
+          executor.thread.postMessage({ type: 'cancel', ids: instruction.ids } satisfies ToThread);
           break;
+        }
         case 'complete':
           complete(instruction.completion);
           break;
@@ -243,15 +431,20 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
           break;
       }
     }
+    // Values arrived: check memory (cheaply skipped while few bytes came in since the last check).
+    if (check && limit !== undefined && storedSinceCheck > Math.min(limit / 100, 4 << 20)) checkMemory();
   }
 
   // ---------------------------------------------------------------- inputs from peers
   async function fetchGroup(address: string, ids: string[], alternatives: Map<string, string[]>): Promise<void> {
     const began = now();
+    const current = generation;
     try {
       const values = await peers.fetch(address, ids);
+      if (current !== generation) return;
       for (const [dataId, bytes] of values) perform(state.fetched(dataId, bytes, began, now()));
     } catch (err) {
+      if (current !== generation) return;
       log(`fetch of ${ids.length} value(s) from ${address} failed: ${(err as Error).message}`);
       for (const dataId of ids) {
         const rest = alternatives.get(dataId) ?? [];
@@ -263,13 +456,28 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
 
   // ---------------------------------------------------------------- scheduler stream
   const { credentials, options: channelOptions } = channelCredentials(security);
-  const schedulerClient = new (protocol().Scheduler)(schedulerAddress, credentials, { ...CHANNEL_OPTIONS, ...channelOptions }) as unknown as WorkClient;
-  const stream = schedulerClient.Work(callMetadata(security.token));
+  const reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+  const register = { data_port: dataPort, data_host: options.advertiseHost ?? '', nthreads, name: options.name ?? '' };
+  let schedulerClient: WorkClient | undefined;
+  let stream: grpc.ClientDuplexStream<WorkerMessage, WorkerOrders> | undefined;
+  /** Accepted on the current stream. */
+  let registered = false;
+  /** When trying to reach the scheduler began (start-up, or losing it). */
+  let tryingSince = Date.now();
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const cpu = cpuMeter();
 
   const flushCompletions = (): void => {
     flushScheduled = false;
-    if ((!completions.length && !stealReplies.stolen.length && !stealReplies.kept.length) || stopping) return;
-    stream.write({ completions: { items: completions, stolen: stealReplies.stolen, kept: stealReplies.kept } });
+    if ((!completions.length && !stealReplies.stolen.length && !stealReplies.kept.length) || stopping || !registered) return;
+    if (completions.length) {
+      const spilled = store.take();
+      completions[0]!.spilled_bytes = spilled.spilledBytes;
+      completions[0]!.read_back_bytes = spilled.readBackBytes;
+    }
+    stream!.write({ completions: { items: completions, stolen: stealReplies.stolen, kept: stealReplies.kept } });
     completions = [];
     stealReplies.stolen = [];
     stealReplies.kept = [];
@@ -290,46 +498,115 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     perform(state.assign({ tasks, cancel: batch.cancel, release: batch.release, steal: batch.steal, at: now() }));
   }
 
-  stream.on('data', (orders: WorkerOrders) => {
-    if (orders.kind === 'accepted') {
-      resolveId(orders.accepted.worker_id);
-      log(`registered with ${schedulerAddress} as ${orders.accepted.worker_id}; data server on ${formatAddress(listenHost, dataPort)}`);
-    } else if (orders.kind === 'assign') {
-      onAssignments(orders.assign);
-    }
-  });
-  stream.on('error', (err) => {
-    const error = callError(err, schedulerAddress, 'the scheduler');
-    rejectId(error);
-    stop(error.message, false);
-  });
-  stream.on('end', () => stop(`the scheduler at ${schedulerAddress} closed the connection`, false));
-  stream.write({ register: { data_port: dataPort, data_host: options.advertiseHost ?? '', nthreads, name: options.name ?? '' } });
-  const cpu = cpuMeter();
-  const heartbeat = setInterval(() => stream.write({ heartbeat: { time: Date.now(), rss: process.memoryUsage.rss(), cpu: cpu() } }), options.heartbeatMs ?? 1_000);
+  /** Open a `Work` stream (a new channel each time, so grpc's own reconnect backoff never delays a retry) and register. */
+  function connect(): void {
+    retryTimer = undefined;
+    if (stopping) return;
+    const client = new (protocol().Scheduler)(schedulerAddress, credentials, { ...CHANNEL_OPTIONS, ...channelOptions }) as unknown as WorkClient;
+    const call = client.Work(callMetadata(security.token));
+    schedulerClient = client;
+    stream = call;
+    let over = false;
+    const lost = (error: Error): void => {
+      if (over) return;
+      over = true;
+      call.removeAllListeners();
+      call.on('error', () => {});
+      call.cancel();
+      client.close();
+      schedulerLost(error);
+    };
+    call.on('data', (orders: WorkerOrders) => {
+      if (orders.kind === 'accepted') {
+        registered = true;
+        attempt = 0;
+        resolveId(orders.accepted.worker_id);
+        log(`registered with ${schedulerAddress} as ${orders.accepted.worker_id}; data server on ${formatAddress(listenHost, dataPort)}`);
+        heartbeat = setInterval(() => call.write({ heartbeat: { time: Date.now(), rss: process.memoryUsage.rss(), cpu: cpu() } }), options.heartbeatMs ?? 1_000);
+      } else if (orders.kind === 'assign') {
+        onAssignments(orders.assign);
+      }
+    });
+    call.on('error', (err) => lost(callError(err, schedulerAddress, 'the scheduler')));
+    call.on('end', () => lost(new ConnectionError(`the scheduler at ${schedulerAddress} closed the connection`, schedulerAddress)));
+    call.write({ register });
+  }
 
-  function stop(reason: string, crashed: boolean): void {
+  /** The stream failed or ended: start over empty and try again with backoff, or give up. */
+  function schedulerLost(error: Error): void {
+    clearInterval(heartbeat);
+    stream = undefined;
+    if (stopping) return;
+    if (registered) {
+      registered = false;
+      tryingSince = Date.now();
+      attempt = 0;
+      startOver();
+      log(`lost the scheduler at ${schedulerAddress} (${error.message}); dropped this worker's values and tasks`);
+    }
+    const elapsed = Date.now() - tryingSince;
+    if (error instanceof AuthError || elapsed >= reconnectTimeoutMs) {
+      const final =
+        error instanceof AuthError
+          ? error
+          : new ConnectionError(
+              `gave up on the scheduler at ${schedulerAddress} after ${(elapsed / 1000).toFixed(1)} s (reconnect timeout ${reconnectTimeoutMs} ms): ${error.message}`,
+              schedulerAddress,
+            );
+      rejectId(final);
+      stop(final.message, false, true);
+      return;
+    }
+    const delay = Math.min(5_000, 100 * 2 ** attempt++, reconnectTimeoutMs - elapsed);
+    const why = error.message.replace(/^lost or could not open the connection to the scheduler at \S+: /, '');
+    log(`cannot reach the scheduler at ${schedulerAddress} (${why}); trying again in ${(delay / 1000).toFixed(1)} s, for ${((reconnectTimeoutMs - elapsed) / 1000).toFixed(0)} s more`);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  /** Forget every value and task (a restarted scheduler knows none of them) and start fresh executor threads. */
+  function startOver(): void {
+    generation += 1;
+    state = new WorkerState(nthreads);
+    store.clear();
+    completions = [];
+    for (let i = 0; i < executors.length; i++) {
+      const old = executors[i]!;
+      executors[i] = startExecutor(i);
+      void old.thread.terminate();
+    }
+  }
+
+  function stop(reason: string, crashed: boolean, gaveUp = false): void {
     if (stopping) return;
     stopping = true;
     rejectId(new ConnectionError(`worker stopped before the scheduler at ${schedulerAddress} accepted it: ${reason}`, schedulerAddress));
     clearInterval(heartbeat);
-    if (crashed) stream.write({ farewell: { reason } });
-    stream.removeAllListeners('error');
-    stream.on('error', () => {});
-    // Half-close (so a farewell is delivered) and cancel shortly after if the scheduler lingers.
-    stream.end();
-    setTimeout(() => stream.cancel(), crashed ? 200 : 0).unref();
+    clearTimeout(retryTimer);
+    const call = stream;
+    if (call) {
+      if (crashed && registered) call.write({ farewell: { reason } });
+      call.removeAllListeners('error');
+      call.removeAllListeners('end');
+      call.on('error', () => {});
+      // Half-close (so a farewell is delivered) and cancel shortly after if the scheduler lingers.
+      call.end();
+      setTimeout(() => call.cancel(), crashed ? 200 : 0).unref();
+    }
     peers.close();
     server.forceShutdown();
+    clearInterval(pauseTimer);
+    clearInterval(memoryTimer);
+    store.close();
     for (const executor of executors) executor.thread.removeAllListeners('exit');
     void Promise.all(executors.map((e) => e.thread.terminate()))
       .then(() => new Promise((r) => setTimeout(r, crashed ? 200 : 0)))
       .finally(() => {
-        schedulerClient.close();
-        resolveStopped({ reason, crashed });
+        schedulerClient?.close();
+        resolveStopped({ reason, crashed, gaveUp });
       });
   }
 
+  connect();
   return {
     stopped,
     id,

@@ -1,0 +1,72 @@
+// Memory limit and spilling on a real worker process: a graph whose live intermediates are
+// three times the worker's memory limit (every block must stay until a gate that needs all of
+// their checksums has run) completes with the right answer, spilling to disk and reading back
+// only what each task needs, while the worker's peak RSS (VmHWM) stays under the limit. The
+// margins are generous: the limit is several times the worker's own baseline, and heartbeats
+// may be late for 30 s.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDistributedScheduler, type DistributedScheduler } from '../dist/schedulers/distributed/index.js';
+import { opRef } from '../dist/schedulers/graph.js';
+import type { Graph } from '../dist/schedulers/types.js';
+import { parseMemoryLimit } from '../dist/schedulers/distributed/worker/value-store.js';
+
+const ops = new URL('./fixtures/distributed-ops.mjs', import.meta.url).href;
+const op = (name: string) => opRef(ops, name);
+const LIMIT = 2 ** 30; // 1 GiB: several times the worker's own ~150 MB
+const BLOCK = (10 * 2 ** 20) / 8; // 10 MiB of doubles
+const BLOCKS = 300; // 3,000 MiB live at once: about 3x the limit
+
+const peakRss = (pid: number): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+let scheduler: DistributedScheduler;
+beforeAll(async () => {
+  // Generous heartbeat margin: on a machine shared by several test runs (load 15-20 on 2 cores),
+  // a worker writing gigabytes to disk can miss 5 s of heartbeats; losing it is not what this tests.
+  scheduler = await createDistributedScheduler({ workers: 1, memoryLimit: LIMIT, restartWorkers: false, heartbeatTimeoutMs: 30_000, noWorkerTimeoutMs: 10_000 });
+}, 30_000);
+afterAll(() => scheduler?.close());
+
+describe('a worker with a memory limit', () => {
+  it('computes a graph whose live intermediates are 3x its memory limit, spilling, with its RSS under the limit', async () => {
+    const graph: Graph = {};
+    for (let i = 0; i < BLOCKS; i++) {
+      graph[`block-${i}`] = { op: op('filled'), args: [BLOCK, i] };
+      graph[`sum-${i}`] = { op: op('total'), args: [{ $ref: `block-${i}` }] };
+    }
+    graph.gate = { op: op('sum'), args: Array.from({ length: BLOCKS }, (_, i) => ({ $ref: `sum-${i}` })) };
+    for (let i = 0; i < BLOCKS; i++) graph[`use-${i}`] = { op: op('ends'), args: [{ $ref: `block-${i}` }, { $ref: 'gate' }] };
+    graph.result = { op: op('sum'), args: Array.from({ length: BLOCKS }, (_, i) => ({ $ref: `use-${i}` })) };
+    const gate = (BLOCK * BLOCKS * (BLOCKS - 1)) / 2;
+    const expected = BLOCKS * (BLOCKS - 1) + BLOCKS * gate;
+
+    const before = scheduler.stats();
+    expect(await scheduler.get(graph, ['result'])).toEqual([expected]);
+    const after = scheduler.stats();
+    const spilled = after.bytesSpilled! - before.bytesSpilled!;
+    const readBack = after.bytesReadBack! - before.bytesReadBack!;
+    const [pid] = scheduler.cluster!.workerPids();
+    const peak = peakRss(pid!);
+    console.log(`memory limit ${LIMIT / 2 ** 20} MiB: peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB, spilled ${(spilled / 2 ** 20).toFixed(0)} MiB, read back ${(readBack / 2 ** 20).toFixed(0)} MiB`);
+    // At least everything over the 60 % target went to disk, and the blocks were read back for their `use` tasks.
+    expect(spilled).toBeGreaterThan(BLOCKS * BLOCK * 8 - LIMIT);
+    expect(readBack).toBeGreaterThan(0);
+    expect(readBack).toBeLessThanOrEqual(spilled * 1.05);
+    expect(peak).toBeLessThan(LIMIT);
+  }, 240_000);
+});
+
+describe('parseMemoryLimit', () => {
+  it('reads bytes, sizes, fractions, auto and none, and rejects anything else', () => {
+    const total = 16 * 2 ** 30;
+    expect(parseMemoryLimit('2000000000', total, 1)).toBe(2_000_000_000);
+    expect(parseMemoryLimit('4GB', total, 1)).toBe(4e9);
+    expect(parseMemoryLimit('512MiB', total, 1)).toBe(512 * 2 ** 20);
+    expect(parseMemoryLimit('1.5 GiB', total, 1)).toBe(1.5 * 2 ** 30);
+    expect(parseMemoryLimit('0.25', total, 1)).toBe(4 * 2 ** 30);
+    expect(parseMemoryLimit('auto', total, 123)).toBe(123);
+    expect(parseMemoryLimit('none', total, 1)).toBeUndefined();
+    expect(parseMemoryLimit('0', total, 1)).toBeUndefined();
+    expect(() => parseMemoryLimit('lots', total, 1)).toThrow(/"lots" is not a memory size/);
+  });
+});

@@ -54,9 +54,13 @@ interface Child {
  * buffers start a full mark-compact: ~30 per matmul run, a fifth of its main thread's time.
  * A larger initial heap lets the cheap scavenges free them instead (measured: mark-compacts
  * per run ~30 -> ~5, the report and transfer phases about halved). The heap still grows only
- * as used.
+ * as used. Under a memory limit the initial heap is at most 1/16 of it, so that garbage the
+ * scavenges leave (and the large buffers it holds) cannot push a worker past its limit.
  */
-export const WORKER_NODE_FLAGS = ['--initial-heap-size=256'];
+export function workerNodeFlags(memoryLimit: number | undefined): string[] {
+  const mb = Math.min(256, memoryLimit === undefined ? 256 : Math.floor(memoryLimit / 16 / 2 ** 20));
+  return mb >= 16 ? [`--initial-heap-size=${mb}`] : [];
+}
 
 function spawnNodeChild(file: string, options: object, timeoutMs: number, flags: string[] = []): Child {
   const child = spawnChild(process.execPath, {
@@ -92,7 +96,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, WORKER_NODE_FLAGS);
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, workerNodeFlags(typeof memoryLimit === 'number' ? memoryLimit : undefined));
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

@@ -43,15 +43,21 @@ port.on('message', (message: ToThread) => {
     collectGarbage();
     return;
   }
-  runBatch(JSON.parse(message.tasks) as ThreadTask[], 0, message.packed);
+  const batch = { tasks: JSON.parse(message.tasks) as ThreadTask[], packed: message.packed };
+  // Batches run in the order sent: a later task may rely on an input sent with an earlier one.
+  if (batches.push(batch) === 1) runBatch(batch.tasks, 0, batch.packed);
 });
+
+/** Batches received and not yet finished; the first is running (or waiting a turn after a large result). */
+const batches: Array<{ tasks: ThreadTask[]; packed: ArrayBuffer }> = [];
 
 /**
  * Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
  * Results go back every FLUSH_MS, and at once after a task of SLOW_TASK_MS or more (its result
  * should not wait for the rest of the batch; a message costs far less than such a task). After
  * a large result the rest of the batch waits a turn, so that the main thread's releases (memory
- * limit: drop values already spilled) are read between large tasks.
+ * limit: drop values already spilled) are read between large tasks; a batch that arrives
+ * meanwhile waits for this one to finish (its tasks may need inputs sent with this batch).
  */
 function runBatch(tasks: ThreadTask[], from: number, packed: ArrayBuffer): void {
   let lastFlush = performance.now();
@@ -71,6 +77,9 @@ function runBatch(tasks: ThreadTask[], from: number, packed: ArrayBuffer): void 
     }
   }
   flush();
+  batches.shift();
+  const next = batches[0];
+  if (next) setImmediate(() => runBatch(next.tasks, 0, next.packed));
 }
 
 /** Tasks waiting for a value this thread is still computing (an async op), by that value's id. */

@@ -2,9 +2,11 @@
  * Child processes a scheduler starts and owns (the distributed local cluster's scheduler and
  * workers, the bullmq scheduler's redis-server and workers): spawn with piped stdio, resolve
  * once a line of stdout says it is ready, keep the tail of stderr to explain a failed start,
- * and stop with SIGTERM (stdin closed too), then SIGKILL after a grace period.
+ * and stop with SIGTERM (stdin closed too), then SIGKILL after a grace period; and a free
+ * loopback port for a child that must be told where to listen.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export interface StartedChild {
@@ -75,5 +77,17 @@ export function stopChild(child: ChildProcess): Promise<void> {
     });
     child.stdin?.end();
     child.kill('SIGTERM');
+  });
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a child that must be told its port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
   });
 }

@@ -2,7 +2,6 @@
 // worker`), for tests: each process's stderr is kept and can be waited on line by line; `stopAll`
 // stops every process a test started (SIGTERM, then SIGKILL), nannies included.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { CLI } from './cli-helpers.js';
 
 export interface CliProcess {
@@ -76,14 +75,4 @@ export class CliCluster {
   }
 }
 
-/** A TCP port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../dist/schedulers/child-processes.js';

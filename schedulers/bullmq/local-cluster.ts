@@ -9,10 +9,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { spawnChild, stopChild } from '../child-processes.js';
+import { freePort, spawnChild, stopChild } from '../child-processes.js';
 import { ConnectionError } from '../errors.js';
 import type { TlsOptions } from '../types.js';
 
@@ -50,18 +49,6 @@ export interface WorkerProcessOptions {
 }
 
 const HOW_TO_GET_REDIS = 'install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or pass { redis: "redis://host:6379" }';
-
-/** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Start redis-server on a free loopback port; retries when another process took the port first. */
 export async function startRedisServer(binary: string, password: string, timeoutMs: number, port?: number): Promise<{ process: ChildProcess; port: number }> {

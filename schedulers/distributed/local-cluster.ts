@@ -13,6 +13,7 @@ import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnChild, stopChild } from '../child-processes.js';
 import { OptionError } from '../errors.js';
+import { parseMemoryLimit } from './worker/value-store.js';
 
 export interface LocalClusterOptions {
   /** Worker processes. Default 2. */
@@ -80,6 +81,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   const memoryLimit = options.memoryLimit ?? Math.floor(totalmem() / count);
+  let nodeFlags: string[];
+  try {
+    nodeFlags = workerNodeFlags(parseMemoryLimit(memoryLimit, totalmem(), Math.floor(totalmem() / count)));
+  } catch (err) {
+    throw new OptionError('memoryLimit', `memoryLimit: ${(err as Error).message}`);
+  }
   const token = randomBytes(24).toString('hex');
   const scheduler = spawnNodeChild('scheduler-process.js', { token, heartbeatTimeoutMs: options.heartbeatTimeoutMs, allowedFailures: options.allowedFailures, noWorkerTimeoutMs: options.noWorkerTimeoutMs }, timeoutMs);
   const workers = new Set<ChildProcess>();
@@ -96,7 +103,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, workerNodeFlags(typeof memoryLimit === 'number' ? memoryLimit : undefined));
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, nodeFlags);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

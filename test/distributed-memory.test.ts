@@ -7,12 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDistributedScheduler, type DistributedScheduler } from '../dist/schedulers/distributed/index.js';
-import { opRef } from '../dist/schedulers/graph.js';
-import type { Graph } from '../dist/schedulers/types.js';
 import { parseMemoryLimit } from '../dist/schedulers/distributed/worker/value-store.js';
+import { spillGraph } from './fixtures/spill-graph.mjs';
 
-const ops = new URL('./fixtures/distributed-ops.mjs', import.meta.url).href;
-const op = (name: string) => opRef(ops, name);
 const LIMIT = 2 ** 29; // 512 MiB: several times the worker's own ~150 MB
 const BLOCK = (8 * 2 ** 20) / 8; // 8 MiB of doubles
 const BLOCKS = 192; // 1,536 MiB live at once: 3x the limit (kept small: CI disks may be small)
@@ -29,19 +26,9 @@ afterAll(() => scheduler?.close());
 
 describe('a worker with a memory limit', () => {
   it('computes a graph whose live intermediates are 3x its memory limit, spilling, with its RSS under the limit', async () => {
-    const graph: Graph = {};
-    for (let i = 0; i < BLOCKS; i++) {
-      graph[`block-${i}`] = { op: op('filled'), args: [BLOCK, i] };
-      graph[`sum-${i}`] = { op: op('total'), args: [{ $ref: `block-${i}` }] };
-    }
-    graph.gate = { op: op('sum'), args: Array.from({ length: BLOCKS }, (_, i) => ({ $ref: `sum-${i}` })) };
-    for (let i = 0; i < BLOCKS; i++) graph[`use-${i}`] = { op: op('ends'), args: [{ $ref: `block-${i}` }, { $ref: 'gate' }] };
-    graph.result = { op: op('sum'), args: Array.from({ length: BLOCKS }, (_, i) => ({ $ref: `use-${i}` })) };
-    const gate = (BLOCK * BLOCKS * (BLOCKS - 1)) / 2;
-    const expected = BLOCKS * (BLOCKS - 1) + BLOCKS * gate;
-
+    const { graph, key, expected } = spillGraph(BLOCKS, BLOCK);
     const before = scheduler.stats();
-    expect(await scheduler.get(graph, ['result'])).toEqual([expected]);
+    expect(await scheduler.get(graph, [key])).toEqual([expected]);
     const after = scheduler.stats();
     const spilled = after.bytesSpilled! - before.bytesSpilled!;
     const readBack = after.bytesReadBack! - before.bytesReadBack!;

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnChild, stopChild } from '../child-processes.js';
 import { OptionError } from '../errors.js';
 import { parseMemoryLimit } from './worker/value-store.js';
+import { workerLaunch, type WorkerLaunch } from './worker-launch.js';
 
 export interface LocalClusterOptions {
   /** Worker processes. Default 2. */
@@ -49,24 +50,10 @@ interface Child {
   ready: Promise<string>;
 }
 
-/**
- * Node flags of a worker process. A worker's JS heap is small (~12 MB) but megabytes of values
- * pass through it every second, and with V8's default initial limits every few MB of promoted
- * buffers start a full mark-compact: ~30 per matmul run, a fifth of its main thread's time.
- * A larger initial heap lets the cheap scavenges free them instead (measured: mark-compacts
- * per run ~30 -> ~5, the report and transfer phases about halved). The heap still grows only
- * as used. Under a memory limit the initial heap is at most 1/16 of it, so that garbage the
- * scavenges leave (and the large buffers it holds) cannot push a worker past its limit.
- */
-export function workerNodeFlags(memoryLimit: number | undefined): string[] {
-  const mb = Math.min(256, memoryLimit === undefined ? 256 : Math.floor(memoryLimit / 16 / 2 ** 20));
-  return mb >= 16 ? [`--initial-heap-size=${mb}`] : [];
-}
-
-function spawnNodeChild(file: string, options: object, timeoutMs: number, flags: string[] = []): Child {
+function spawnNodeChild(file: string, options: object, timeoutMs: number, launch: WorkerLaunch = { nodeFlags: [], env: process.env }): Child {
   const child = spawnChild(process.execPath, {
-    args: [...flags, entry(file)],
-    env: { ...process.env, SCHEDLAB_CLUSTER_OPTIONS: JSON.stringify(options) },
+    args: [...launch.nodeFlags, entry(file)],
+    env: { ...launch.env, SCHEDLAB_CLUSTER_OPTIONS: JSON.stringify(options) },
     ready: /^ready (.+)$/,
     timeoutMs,
     label: file,
@@ -81,9 +68,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (!Number.isInteger(count) || count < 1) throw new OptionError('workers', `workers must be a positive integer, got ${count}`);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   const memoryLimit = options.memoryLimit ?? Math.floor(totalmem() / count);
-  let nodeFlags: string[];
+  let launch: WorkerLaunch;
   try {
-    nodeFlags = workerNodeFlags(parseMemoryLimit(memoryLimit, totalmem(), Math.floor(totalmem() / count)));
+    launch = workerLaunch(parseMemoryLimit(memoryLimit, totalmem(), Math.floor(totalmem() / count)));
   } catch (err) {
     throw new OptionError('memoryLimit', `memoryLimit: ${(err as Error).message}`);
   }
@@ -103,7 +90,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   let restartsInLastSecond: number[] = [];
 
   const addWorker = async (): Promise<void> => {
-    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, nodeFlags);
+    const child = spawnNodeChild('worker-process.js', { address, token, nthreads: options.nthreads, name: `w${nextName++}`, reconnectTimeoutMs: 0, memoryLimit }, timeoutMs, launch);
     workers.add(child.process);
     child.process.once('exit', () => {
       workers.delete(child.process);

@@ -9,9 +9,11 @@
  * scheduler after the reconnect timeout, or an unexpected error) or 2 (bad input): running it
  * again would fail the same way. The nanny then exits with the worker's code.
  *
- * The child's stdout and stderr are the nanny's own. Its stdin is a pipe from the nanny: the
- * child closes itself when that pipe ends (`closeWhenNannyGoes`), so killing the nanny, even
- * with SIGKILL, never leaves an orphan worker. SIGINT/SIGTERM to the nanny close the child
+ * The child gets a worker's node flags and environment (`worker-launch.ts`: the initial heap,
+ * malloc's threshold), as the local cluster's workers do. Its stdout and stderr are the
+ * nanny's own. Its stdin is a pipe from the nanny: the child closes itself when that pipe ends
+ * (`closeWhenNannyGoes`), so killing the nanny, even with SIGKILL, never leaves an orphan
+ * worker. SIGINT/SIGTERM to the nanny close the child
  * the same way (SIGKILL after a grace period) and the nanny exits once it has.
  *
  * With a memory limit, the nanny also samples the worker's RSS (/proc, every 200 ms) and
@@ -21,6 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { MEMORY_TERMINATE } from './worker/value-store.js';
+import { workerLaunch } from './worker-launch.js';
 
 export interface NannyOptions {
   /** Where the nanny's own lines go. Default: stderr. */
@@ -44,7 +47,7 @@ const HEALTHY_MS = 60_000;
 const GRACE_MS = 5_000;
 
 /**
- * Run `node <args>` (with this process's exec flags) and keep it running; resolves with the
+ * Run `node <args>` (with this process's exec flags and a worker's, see `workerLaunch`) and keep it running; resolves with the
  * exit code the nanny should exit with.
  */
 export function runNanny(args: string[], options: NannyOptions = {}): Promise<number> {
@@ -57,14 +60,16 @@ export function runNanny(args: string[], options: NannyOptions = {}): Promise<nu
   let restartTimer: NodeJS.Timeout | undefined;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
+  // The worker's node flags and environment, as the local cluster gives its workers (worker-launch.ts).
+  const launch = workerLaunch(options.memoryLimit, process.env, process.execArgv);
 
   const start = (): void => {
     restartTimer = undefined;
     if (stopping) return resolveDone(0);
     const started = Date.now();
-    const current = spawn(process.execPath, [...process.execArgv, ...args], {
+    const current = spawn(process.execPath, [...process.execArgv, ...launch.nodeFlags, ...args], {
       stdio: ['pipe', 'inherit', 'inherit'],
-      env: { ...process.env, [NANNY_ENV]: String(process.pid) },
+      env: { ...launch.env, [NANNY_ENV]: String(process.pid) },
     });
     child = current;
     current.stdin!.on('error', () => {});

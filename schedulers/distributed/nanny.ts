@@ -22,7 +22,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { MEMORY_TERMINATE } from './worker/value-store.js';
+import { MEMORY_TERMINATE, overTerminate } from './worker/memory-policy.js';
 import { workerLaunch } from './worker-launch.js';
 
 export interface NannyOptions {
@@ -79,7 +79,7 @@ export function runNanny(args: string[], options: NannyOptions = {}): Promise<nu
         ? undefined
         : setInterval(() => {
             const rss = rssOf(current.pid!);
-            if (rss === undefined || rss <= MEMORY_TERMINATE * limit) return;
+            if (rss === undefined || !overTerminate(rss, limit)) return;
             clearInterval(watch);
             log(`schedlab nanny: the worker (pid ${current.pid}) uses ${mib(rss)} of memory, over ${MEMORY_TERMINATE * 100} % of its ${mib(limit)} limit; restarting it`);
             current.kill('SIGKILL');

@@ -1,30 +1,16 @@
 /**
- * A distributed worker's value store (serialized values, ready to serve to peers) with a
- * memory limit, as Dask's worker memory manager:
+ * A distributed worker's value store: serialized values, ready to serve to peers, in memory or
+ * spilled to disk under a memory limit (when and what to spill is `memory-policy.ts`'s
+ * decision, as Dask's worker memory manager; this is the storage).
  *
- *   managed memory = bytes of the values held in memory here + bytes of the live copies the
- *                    executor threads keep (the worker adds those: `thread` in `managed`)
- *   above 60 % of the limit (target)  values go to disk, least recently used first
- *   above 70 % of the limit in RSS    (the guard: unmanaged memory is high) down to 30 %
- *   above 80 % (pause)                the worker starts no new task until it is below again
- *   above 95 % in RSS (terminate)     the nanny restarts the worker (nanny.ts)
- *
- * The thresholds are on managed bytes, not RSS: RSS lags (GC) and includes what no spill can
- * free, so deciding on it alone spills everything at the first spike and reads it all back.
- * RSS only guards. A spilled value is read back only for the task or peer that needs it, and
- * is not put back in memory (so reading back cannot itself push the worker over the limit).
- *
- * One file per spilled value under a private directory, removed by `close()`.
+ * In memory the values are kept least recently used first (`get` counts as a use). A spilled
+ * value is read back for each `get` (counted in `readBackBytes`) and not put back in memory, so
+ * reading back cannot itself push the worker over its limit. One file per spilled value under a
+ * private directory, removed by `close()`.
  */
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-export const MEMORY_TARGET = 0.6;
-export const MEMORY_GUARD_RSS = 0.7;
-export const MEMORY_GUARD_TARGET = 0.3;
-export const MEMORY_PAUSE = 0.8;
-export const MEMORY_TERMINATE = 0.95;
 
 export interface SpillCounters {
   spilledBytes: number;
@@ -107,9 +93,9 @@ export class ValueStore {
     }
   }
 
-  /** Ids held in memory, least recently used first. */
-  leastRecentlyUsed(): IterableIterator<string> {
-    return this.memory.keys();
+  /** Values held in memory as [id, bytes], least recently used first. */
+  *leastRecentlyUsed(): IterableIterator<[string, number]> {
+    for (const [id, bytes] of this.memory) yield [id, bytes.byteLength];
   }
 
   /** Write `id` to disk and drop it from memory; returns the bytes freed. */

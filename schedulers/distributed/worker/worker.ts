@@ -19,10 +19,11 @@
  * restarted scheduler knows none of the runs whose values this worker held, and each of
  * those runs already failed at its client with ConnectionError.
  *
- * With a memory limit (`value-store.ts`), stored values spill to disk least recently used
- * first once managed memory (the store's bytes plus the threads' live copies) passes 60 % of
- * it, and no new task starts past 80 %; a spilled value is read back only for the task or peer
- * that needs it. Bytes spilled and read back travel with the next completions.
+ * With a memory limit, `memory-policy.ts` decides (spill at 60 % of it in managed memory, least
+ * recently used first; no new task past 80 %; an RSS guard; how fast spilled values are read
+ * back) and this file carries it out: it reads the figures (the store's bytes, the threads'
+ * live copies, RSS), spills with `value-store.ts`, tells the threads what to drop, collects
+ * garbage. Bytes spilled and read back travel with the next completions.
  */
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
@@ -58,13 +59,8 @@ import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../tr
 import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
 import { collectGarbage } from './gc.js';
-import { MEMORY_GUARD_RSS, MEMORY_GUARD_TARGET, MEMORY_PAUSE, MEMORY_TARGET, ValueStore } from './value-store.js';
-
-/** Managed memory past this share of the limit: tasks go to threads a couple at a time (see `pump`). */
-const MEMORY_PRESSURE = MEMORY_TARGET / 2;
-const MAX_SENT_UNDER_PRESSURE = 2;
-/** Stored input bytes sent to one thread and not answered yet, as a share of the limit, under pressure. */
-const READ_BACK_BUDGET = 0.05;
+import { ValueStore } from './value-store.js';
+import { checkDue, managedBytes, maySend, memoryDecision, MEMORY_PAUSE, spillPlan, type MemoryView, type ThreadCopy } from './memory-policy.js';
 
 export interface WorkerOptions {
   security?: SecurityOptions;
@@ -79,7 +75,7 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Keep trying to reach the scheduler this long (at start and after losing it); 0: stop at once. Default 60 s. */
   reconnectTimeoutMs?: number;
-  /** Memory limit in bytes: values spill to disk past 60 % of it, no new task starts past 80 % (value-store.ts). Default: none. */
+  /** Memory limit in bytes: values spill to disk past 60 % of it, no new task starts past 80 % (memory-policy.ts). Default: none. */
   memoryLimit?: number;
   log?: (line: string) => void;
 }
@@ -257,19 +253,17 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   }
 
   /**
-   * Send executor `index` its queued tasks, in order. Under memory pressure (managed memory past
-   * half the target) only a couple at a time, with a budget for the stored inputs sent along,
-   * so that spilled values are read back only as the thread gets to the tasks that need them.
+   * Send executor `index` its queued tasks, in order, as the memory policy allows (under memory
+   * pressure a couple at a time, so spilled values are read back as the thread gets to them).
    */
   function pump(index: number): void {
     const executor = executors[index]!;
-    while (executor.queue.length && !paused) {
+    while (executor.queue.length) {
       const task = executor.queue[0]!;
       let cost = 0;
       for (const dep of task.deps) if (dep.fromStore) cost += store.sizeOf(dep.id);
-      // Pressure counts the bytes sent since the last check too: one pump cannot read everything back at once.
-      const pressure = limit !== undefined && lastManaged + storedSinceCheck > MEMORY_PRESSURE * limit;
-      if (pressure && executor.sent.size > 0 && (executor.sent.size >= MAX_SENT_UNDER_PRESSURE || executor.sentBytes + cost > READ_BACK_BUDGET * limit!)) break;
+      // Managed memory counts the bytes sent since the last check too: one pump cannot read everything back at once.
+      if (!maySend(limit, lastManaged + storedSinceCheck, paused, { sent: executor.sent.size, sentBytes: executor.sentBytes }, cost)) break;
       executor.queue.shift();
       send(executor, task, cost);
     }
@@ -338,52 +332,38 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     return copies;
   }
 
-  /** Managed bytes: values in the store's memory plus the live copies the executor threads keep. */
-  function managedBytes(): number {
-    let bytes = store.inMemory;
-    for (const [dataId, copies] of threadCopies()) bytes += copies * store.sizeOf(dataId);
-    return bytes;
+  /** What the store and the threads hold, for the memory policy. */
+  function memoryView(limit: number, rss: number): MemoryView {
+    const copies: ThreadCopy[] = [];
+    for (const [dataId, n] of threadCopies()) copies.push({ id: dataId, bytes: store.sizeOf(dataId), copies: n, spilled: store.isSpilled(dataId) });
+    return { limit, rss, storeBytes: store.inMemory, copies, leastRecentlyUsed: store.leastRecentlyUsed() };
   }
 
-  /** Spill least recently used values (and drop threads' copies) down to the target; pause past MEMORY_PAUSE. */
+  /** Spill and drop threads' copies as the memory policy says; pause or resume; collect garbage if RSS is far above managed memory. */
   function checkMemory(): void {
     if (limit === undefined) return;
     storedSinceCheck = 0;
-    let managed = managedBytes();
     const rss = process.memoryUsage.rss();
-    const goal = (rss > MEMORY_GUARD_RSS * limit ? MEMORY_GUARD_TARGET : MEMORY_TARGET) * limit;
-    if (managed > goal) {
-      const copies = threadCopies();
-      const victims: string[] = [];
-      for (const dataId of store.leastRecentlyUsed()) {
-        if (managed <= goal) break;
-        victims.push(dataId);
-        managed -= store.sizeOf(dataId) * (1 + (copies.get(dataId) ?? 0));
-      }
-      // Values already on disk whose only memory is a thread's copy.
-      for (const [dataId, n] of copies) {
-        if (managed <= goal) break;
-        if (!store.isSpilled(dataId)) continue;
-        victims.push(dataId);
-        managed -= store.sizeOf(dataId) * n;
-      }
+    let view = memoryView(limit, rss);
+    const victims = spillPlan(view);
+    if (victims.length) {
       for (const dataId of victims) store.spill(dataId);
       perform(state.dropFromThreads(victims), false);
-      managed = managedBytes();
+      view = memoryView(limit, rss); // some copies stay (a task sent to that thread still reads them)
     }
+    const managed = managedBytes(view);
     lastManaged = managed;
-    // Unmanaged memory is high (dropped values not collected yet): collect, here and in the threads, at most every 50 ms.
-    if (rss > managed + MEMORY_GUARD_TARGET * limit && Date.now() - lastCollect > 50) {
+    const decision = memoryDecision({ limit, managed, rss, msSinceCollect: Date.now() - lastCollect });
+    if (decision.collect) {
       lastCollect = Date.now();
       collectGarbage();
       for (const executor of executors) executor.thread.postMessage({ type: 'gc' } satisfies ToThread);
     }
-    const pause = managed > MEMORY_PAUSE * limit;
-    if (pause && !paused) {
+    if (decision.pause && !paused) {
       paused = true;
       log(`memory: ${mb(managed)} managed (RSS ${mb(rss)}) is over ${MEMORY_PAUSE * 100} % of the ${mb(limit)} limit: starting no new task until it is below`);
       pauseTimer = setInterval(checkMemory, 100);
-    } else if (!pause && paused) {
+    } else if (!decision.pause && paused) {
       paused = false;
       clearInterval(pauseTimer);
     }
@@ -432,7 +412,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       }
     }
     // Values arrived: check memory (cheaply skipped while few bytes came in since the last check).
-    if (check && limit !== undefined && storedSinceCheck > Math.min(limit / 100, 4 << 20)) checkMemory();
+    if (check && limit !== undefined && checkDue(storedSinceCheck, limit)) checkMemory();
   }
 
   // ---------------------------------------------------------------- inputs from peers

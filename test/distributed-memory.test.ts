@@ -1,9 +1,12 @@
-// Memory limit and spilling on a real worker process: a graph whose live intermediates are
-// three times the worker's memory limit (every block must stay until a gate that needs all of
-// their checksums has run) completes with the right answer, spilling to disk and reading back
-// only what each task needs, while the worker's peak RSS (VmHWM) stays under the limit. The
-// margins are generous: the limit is several times the worker's own baseline, and heartbeats
-// may be late for 30 s.
+// Memory limit and spilling on a real worker process (issue 13's goal): a graph whose live
+// intermediates are three times the worker's memory limit (test/fixtures/spill-graph.mjs: every
+// block must stay until a gate that needs all of their checksums has run, then each is needed
+// once more) completes with the right answer while the worker's peak RSS (VmHWM) stays under
+// the limit, spilling to disk and reading each spilled block back at most once, for the one task
+// that needs it: bytes read back <= bytes spilled. What keeps RSS under the limit besides
+// spilling: malloc returns freed large buffers to the OS (worker-launch.ts), and the RSS guard
+// of memory-policy.ts. The margins are generous: the limit is several times the worker's own
+// baseline (measured peak ~380-400 MiB of 512), and heartbeats may be late for 30 s.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDistributedScheduler, type DistributedScheduler } from '../dist/schedulers/distributed/index.js';
@@ -35,12 +38,12 @@ describe('a worker with a memory limit', () => {
     const [pid] = scheduler.cluster!.workerPids();
     const peak = peakRss(pid!);
     console.log(`memory limit ${LIMIT / 2 ** 20} MiB: peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB, spilled ${(spilled / 2 ** 20).toFixed(0)} MiB, read back ${(readBack / 2 ** 20).toFixed(0)} MiB`);
-    // At least everything over the 60 % target went to disk, and the blocks were read back for their `use` tasks
-    // (at most twice each: see the known gap at the top).
+    // At least everything over the 60 % target went to disk. Each block is needed once after the gate: it is read back
+    // at most once, and not at all only if the executor thread still held its copy (managed memory, under the limit).
     expect(spilled).toBeGreaterThan(BLOCKS * BLOCK * 8 - LIMIT);
-    expect(readBack).toBeGreaterThan(0);
-    expect(readBack).toBeLessThanOrEqual(spilled * 2);
-    expect(peak).toBeLessThan(LIMIT * 1.25);
+    expect(readBack).toBeLessThanOrEqual(spilled);
+    expect(readBack).toBeGreaterThan(spilled - LIMIT);
+    expect(peak).toBeLessThan(LIMIT);
   }, 240_000);
 });
 

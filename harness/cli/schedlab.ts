@@ -174,11 +174,15 @@ function buildProgram(): Command {
       }
       const { closeWhenNannyGoes } = await import('../../schedulers/distributed/nanny.js');
       let running: Awaited<ReturnType<typeof runWorkerCommand>> | undefined;
-      // Under a nanny: stop when it goes away (before registering there is nothing to close).
-      closeWhenNannyGoes(() => (running ? void running.close() : process.exit(0)));
+      // Under a nanny: stop when it goes away (before registering there is nothing to close); stop watching once stopped.
+      const stopWatching = closeWhenNannyGoes(() => (running ? void running.close() : process.exit(0)));
       const { nanny: _nanny, reconnectTimeout: _timeout, ...rest } = opts;
-      running = await runWorkerCommand(address, { ...rest, nthreads, reconnectTimeoutMs });
-      await running.closed;
+      try {
+        running = await runWorkerCommand(address, { ...rest, nthreads, reconnectTimeoutMs });
+        await running.closed;
+      } finally {
+        stopWatching();
+      }
     },
   );
 

@@ -137,10 +137,20 @@ function rssOf(pid: number): number | undefined {
   }
 }
 
-/** In a worker started by a nanny: call `close` when the nanny goes away (its pipe on stdin ends). */
-export function closeWhenNannyGoes(close: () => void): void {
-  if (!process.env[NANNY_ENV]) return;
+/**
+ * In a worker started by a nanny: call `close` when the nanny goes away (its pipe on stdin
+ * ends). Returns the function that stops watching, to call once the worker stopped: a stdin
+ * still read keeps the process alive (a worker that gave up would linger until the CLI's
+ * 3 s fallback exit).
+ */
+export function closeWhenNannyGoes(close: () => void): () => void {
+  if (!process.env[NANNY_ENV]) return () => {};
   process.stdin.on('end', close);
   process.stdin.on('error', close);
   process.stdin.resume();
+  return () => {
+    process.stdin.off('end', close);
+    process.stdin.off('error', close);
+    process.stdin.pause();
+  };
 }

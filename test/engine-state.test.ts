@@ -146,6 +146,8 @@ describe('engine state transitions', () => {
   });
 
   it('takeBatch adds units whose inputs all come from the batch, and keeps them out of ready', () => {
+    // A budget of two ready units per batch.
+    const upTo2 = { begin: () => ({ accept: (_entry: number, taken: number) => taken < 2 }) };
     const b = new GraphBuilder();
     const l = Array.from({ length: 4 }, (_, i) => b.task(`l${i}`, inc, [i]));
     const s01 = b.task('s01', add, [l[0]!, l[1]!]);
@@ -153,13 +155,13 @@ describe('engine state transitions', () => {
     b.task('root', add, [s01, s23]);
     const plan = buildPlan(b.graph, ['root'], { optimize: false });
     const s = startState(plan);
-    const batch = takeBatch(s, 2);
+    const batch = takeBatch(s, upTo2);
     expect(batch.map((e) => plan.keys[e])).toEqual(['l0', 'l1', 's01']);
     expect(s.running.reduce((n, r) => n + r, 0)).toBe(3);
     expect(s.scratch.every((c) => c === 0)).toBe(true);
     for (const e of batch) finishEntry(s, e, 1);
     expect(s.ready.items.map((e) => plan.keys[e]).sort()).toEqual(['l2', 'l3']);
-    const all = takeBatch(s, 2);
+    const all = takeBatch(s, upTo2);
     expect(all.map((e) => plan.keys[e])).toEqual(['l2', 'l3', 's23', 'root']);
   });
 });

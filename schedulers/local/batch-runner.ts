@@ -76,19 +76,38 @@ class BatchRun {
     this.#slots = batch.inputValues;
   }
 
-  /** Task i's arguments, decoded from its codes. */
-  #args(i: number): unknown[] {
-    const { argStart, args: codes, literals } = this.#batch;
+  /** The value of argument code `code` (consumes a literal when it takes one). */
+  #arg(code: number): unknown {
+    if (code >= 0) return this.#slots[code];
+    const literal = this.#batch.literals[this.#literal++];
+    return code === ARG_LITERAL ? literal : substituteRefs([literal], this.#nestedLookup())[0];
+  }
+
+  /** Call `fn` with task i's arguments, decoded from its codes (up to three without an array: most ops take few). */
+  #call(fn: OpFunction, i: number): unknown {
+    const { argStart, args: codes } = this.#batch;
     const from = argStart[i]!;
-    const n = argStart[i + 1]! - from;
-    const args = new Array<unknown>(n);
-    for (let a = 0; a < n; a++) {
-      const code = codes[from + a]!;
-      if (code >= 0) args[a] = this.#slots[code];
-      else if (code === ARG_LITERAL) args[a] = literals[this.#literal++];
-      else args[a] = substituteRefs([literals[this.#literal++]], this.#nestedLookup())[0];
+    switch (argStart[i + 1]! - from) {
+      case 0:
+        return fn();
+      case 1:
+        return fn(this.#arg(codes[from]!));
+      case 2: {
+        const a = this.#arg(codes[from]!);
+        return fn(a, this.#arg(codes[from + 1]!));
+      }
+      case 3: {
+        const a = this.#arg(codes[from]!);
+        const b = this.#arg(codes[from + 1]!);
+        return fn(a, b, this.#arg(codes[from + 2]!));
+      }
+      default: {
+        const n = argStart[i + 1]! - from;
+        const args = new Array<unknown>(n);
+        for (let a = 0; a < n; a++) args[a] = this.#arg(codes[from + a]!);
+        return fn(...args);
+      }
     }
-    return args;
   }
 
   #nestedLookup(): (key: Key) => unknown {
@@ -146,7 +165,7 @@ class BatchRun {
       const start = timed ? now() : 0;
       let out: unknown;
       try {
-        out = fn(...this.#args(i));
+        out = this.#call(fn, i);
       } catch (err) {
         return this.#fail(i, start, err);
       }

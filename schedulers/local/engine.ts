@@ -254,8 +254,11 @@ export function takeBatch(state: EngineState, sizer: { begin(first: number, read
   // Inputs each dependent gets from the batch, counted in the state's scratch array (reset below).
   const counts = state.scratch;
   const touched: number[] = [];
+  const { dependentStart, dependentList } = state.plan;
   for (let b = 0; b < batch.length && batch.length < cap; b++) {
-    for (const j of state.plan.dependents[batch[b]!]!) {
+    const e = batch[b]!;
+    for (let x = dependentStart[e]!; x < dependentStart[e + 1]!; x++) {
+      const j = dependentList[x]!;
       const n = ++counts[j]!;
       if (n === 1) touched.push(j);
       if (n === state.waiting[j] && batch.length < cap) {
@@ -311,7 +314,8 @@ function encodeBatch(
     const t1 = plan.taskStart[e + 1]!;
     taskCount += t1 - t0;
     codeCount += plan.argStart[t1]! - plan.argStart[t0]!;
-    for (const d of plan.deps[e]!) {
+    for (let x = plan.depStart[e]!; x < plan.depStart[e + 1]!; x++) {
+      const d = plan.depList[x]!;
       if (member[d] === stamp || slotBatch[d] === stamp) continue;
       slotBatch[d] = stamp;
       slot[d] = inputKeys.length;
@@ -366,7 +370,7 @@ function encodeBatch(
     }
     slot[e] = inputs + t - 1;
     slotBatch[e] = stamp;
-    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => member[j] !== stamp))) want.push(e);
+    if (state.pinned[e] || neededOutside(plan, e, single ? -1 : stamp, member)) want.push(e);
   }
   argStart[taskCount] = a;
   const wantSlots = new Int32Array(want.length);
@@ -383,9 +387,17 @@ function encodeBatch(
 function lastConsumers(state: EngineState, d: number, single: boolean, stamp: number): boolean {
   const waiting = state.waitingData[d]!;
   if (single) return waiting === 1;
+  const { dependentStart, dependentList } = state.plan;
   let here = 0;
-  for (const j of state.plan.dependents[d]!) if (state.member[j] === stamp) here++;
+  for (let x = dependentStart[d]!; x < dependentStart[d + 1]!; x++) if (state.member[dependentList[x]!] === stamp) here++;
   return here === waiting;
+}
+
+/** True when some dependent of entry e is outside the batch stamped `stamp` (any dependent when `stamp` is -1). */
+function neededOutside(plan: Plan, e: number, stamp: number, member: Int32Array): boolean {
+  const { dependentStart, dependentList } = plan;
+  for (let x = dependentStart[e]!; x < dependentStart[e + 1]!; x++) if (member[dependentList[x]!] !== stamp) return true;
+  return false;
 }
 
 function finishBatch(

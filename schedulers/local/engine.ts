@@ -9,9 +9,9 @@
  *    depth-first priority) and fuses linear chains into units, numbered by priority.
  * 2. While a slot is free (each worker runs one batch and may have `prefetch` more queued
  *    in its pool, so it never waits for main to read a result) and something is ready, the
- *    loop forms a batch: the
- *    highest-priority ready units (as many as keep every slot busy, bounded by a target
- *    batch duration learnt from the tasks' measured times), then every unit whose inputs
+ *    loop forms a batch: the highest-priority ready units, as many as batch-sizer.ts allows
+ *    (enough measured task time to cover two round trips of the pool, more up to a target
+ *    while within a balanced share of the ready work), then every unit whose inputs
  *    all come from the batch itself (so a subtree of a reduction runs in one submission
  *    and its intermediates never cross the boundary). Inputs computed elsewhere travel with
  *    the batch; only values needed outside it come back.

@@ -58,6 +58,15 @@ describe('batch sizer', { timeout: 10_000 }, () => {
     expect(batchUnits(sizer, 40)).toBe(Math.ceil(40 / (pool.slots * BALANCE_PIECES)));
   });
 
+  it('a slow round trip (a busy machine) raises the floor only up to the target', () => {
+    const memory = new SizerMemory();
+    memory.roundTripMs = 10;
+    const sizer = new BatchSizer(pool, memory, plan(new Array(1000).fill(0)));
+    teach(sizer, 0, 0.125);
+    // The floor would be 20 ms (160 units); it stops at the target, 4 ms (32 units).
+    expect(batchUnits(sizer, 1000)).toBe(TARGET_BATCH_MS / 0.125);
+  });
+
   it('never goes beyond the executor\'s task limit', () => {
     const memory = new SizerMemory();
     memory.roundTripMs = 10;

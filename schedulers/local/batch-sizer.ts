@@ -16,7 +16,10 @@
  *
  * The rule for pools: a batch takes ready units, highest priority first, until their
  * estimated time covers `ROUND_TRIPS` round trips (below that the pool spends more time
- * passing batches than running them, and main's per-batch work dominates: the floor); above
+ * passing batches than running them, and main's per-batch work dominates: the floor), but
+ * never more than `TARGET_BATCH_MS` (on an oversubscribed machine a round trip includes the
+ * wait for a core and was measured at 3-12 ms: a floor that follows it made 40 µs tasks go
+ * out in a few coarse batches and a starved thread held up the end of the run); above
  * the floor it grows toward `TARGET_BATCH_MS` only while it holds less than a
  * `1 / (slots * BALANCE_PIECES)` share of the ready units (Python's Pool.map chunk rule:
  * task times are uneven, and a mean learnt from cheap tasks must not turn into a static
@@ -127,8 +130,8 @@ export class BatchSizer {
       this.#targetMs = INLINE_BATCH_MS;
       this.#balanceUnits = Number.POSITIVE_INFINITY;
     } else {
-      this.#floorMs = ROUND_TRIPS * this.roundTripMs;
-      this.#targetMs = Math.max(this.#floorMs, TARGET_BATCH_MS);
+      this.#floorMs = Math.min(ROUND_TRIPS * this.roundTripMs, TARGET_BATCH_MS);
+      this.#targetMs = TARGET_BATCH_MS;
       this.#balanceUnits = Math.ceil((ready + 1) / (p.slots * BALANCE_PIECES));
     }
     return this.#budget;

@@ -286,6 +286,7 @@ async function main(): Promise<void> {
     runs: Number(args.runs),
   });
   console.log(formatRows(rows));
+  console.log(`load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (args.scenarios!.split(',').includes('matmul')) {
     const k = matmulKernelMs(Number(args.runs));
     const syncRows = rows.filter((r) => r.scenario === 'matmul' && r.scheduler === 'sync');

@@ -7,9 +7,10 @@
  * thread needs for it alone, measured, not assumed).
  *
  *   node dist/scripts/measure-metg.js [--schedulers threads,processes] [--workers 2]
- *     [--durations 2,5,10,20,50,100,200] [--tasks 3000] [--runs 3] [--json] [--lib DIR]
+ *     [--durations 2,5,10,20,50,100,200] [--tasks 3000] [--runs 3] [--json] [--before DIR]
  *
- * `--lib DIR` measures another build of schedlab (e.g. the parent commit's) instead of this one.
+ * `--before DIR` measures another build of schedlab too (e.g. main's, in DIR/dist), its runs
+ * interleaved with this build's so machine load hits both alike.
  *
  * `measureMetg` returns plain data (one point per scheduler, workers and duration, and the
  * interpolated METG per scheduler and workers), so calibration code can reuse it. Wall time
@@ -30,12 +31,13 @@ export interface MetgOptions {
   /** Spin tasks per graph (the reduction adds ~tasks/15). */
   tasks: number;
   runs: number;
-  /** The schedlab build to measure (default: this one). */
-  createScheduler?: Build['createScheduler'];
+  /** The schedlab builds to measure, runs interleaved (default: this one, labelled `after`). */
+  builds?: Build[];
 }
 
 /** One measured point. */
 export interface MetgPoint {
+  build: string;
   scheduler: SchedulerName;
   workers: number;
   /** Nominal task duration (µs) and the measured one-thread time of a task's op (µs). */
@@ -50,8 +52,8 @@ export interface MetgPoint {
 
 export interface MetgResult {
   points: MetgPoint[];
-  /** Per scheduler and workers: the interpolated duration (µs) at 50 % efficiency; null when no duration tried reached it, 0 when even the smallest did. */
-  metg: Array<{ scheduler: SchedulerName; workers: number; metgUs: number | null }>;
+  /** Per build, scheduler and workers: the interpolated duration (µs) at 50 % efficiency; null when no duration tried reached it, 0 when even the smallest did. */
+  metg: Array<{ build: string; scheduler: SchedulerName; workers: number; metgUs: number | null }>;
 }
 
 /** Time of one `spin(iterations)` call on this thread, µs (median of repetitions). */
@@ -87,48 +89,57 @@ export async function measureMetg(options: MetgOptions): Promise<MetgResult> {
     const iterations = Math.max(1, Math.round(d * perUs));
     return { durationUs: d, iterations, measuredUs: opTimeUs(iterations), expected: fineGrainedGraph(options.tasks, iterations, 'x').expected };
   });
+  const builds = options.builds ?? [{ label: 'after', createScheduler }];
   const points: MetgPoint[] = [];
   for (const scheduler of options.schedulers) {
     for (const workers of scheduler === 'sync' ? [1] : options.workers) {
-      const s = await (options.createScheduler ?? createScheduler)(scheduler, { workers });
+      const opened = await Promise.all(builds.map((b) => b.createScheduler(scheduler, { workers })));
       try {
         for (const g of graphs) {
-          const walls: number[] = [];
-          const cpus: number[] = [];
+          const samples = builds.map(() => ({ walls: [] as number[], cpus: [] as number[] }));
           let taskCount = 0;
           for (let run = -1; run < options.runs; run++) {
-            const built = fineGrainedGraph(options.tasks, g.iterations, `m${run + 1}`);
-            taskCount = built.taskCount;
-            const c0 = threadCpuMs();
-            const t0 = performance.now();
-            const [v] = await s.get(built.graph, [built.key]);
-            const wall = performance.now() - t0;
-            const cpu = threadCpuMs() - c0;
-            if (v !== g.expected) throw new Error(`${scheduler}: got ${String(v)}, expected ${g.expected}`);
-            if (run < 0) continue;
-            walls.push(wall);
-            cpus.push(cpu);
+            for (let b = 0; b < builds.length; b++) {
+              // New keys for every get (each build its own), as users build graphs.
+              const built = fineGrainedGraph(options.tasks, g.iterations, `m${run + 1}-${b}`);
+              taskCount = built.taskCount;
+              const c0 = threadCpuMs();
+              const t0 = performance.now();
+              const [v] = await opened[b]!.get(built.graph, [built.key]);
+              const wall = performance.now() - t0;
+              const cpu = threadCpuMs() - c0;
+              if (v !== g.expected) throw new Error(`${builds[b]!.label} ${scheduler}: got ${String(v)}, expected ${g.expected}`);
+              if (run < 0) continue;
+              samples[b]!.walls.push(wall);
+              samples[b]!.cpus.push(cpu);
+            }
           }
-          const wallMs = median(walls);
-          points.push({
-            scheduler,
-            workers,
-            durationUs: g.durationUs,
-            measuredUs: g.measuredUs,
-            wallMs,
-            efficiency: (options.tasks * g.measuredUs) / 1000 / (workers * wallMs),
-            mainCpuUsPerTask: (median(cpus) * 1000) / taskCount,
+          builds.forEach((build, b) => {
+            const wallMs = median(samples[b]!.walls);
+            points.push({
+              build: build.label,
+              scheduler,
+              workers,
+              durationUs: g.durationUs,
+              measuredUs: g.measuredUs,
+              wallMs,
+              efficiency: (options.tasks * g.measuredUs) / 1000 / (workers * wallMs),
+              mainCpuUsPerTask: (median(samples[b]!.cpus) * 1000) / taskCount,
+            });
           });
         }
       } finally {
-        await s.close();
+        await Promise.all(opened.map((s) => s.close()));
       }
     }
   }
   const metg: MetgResult['metg'] = [];
-  for (const scheduler of options.schedulers) {
-    for (const workers of scheduler === 'sync' ? [1] : options.workers) {
-      metg.push({ scheduler, workers, metgUs: interpolateMetg(points.filter((p) => p.scheduler === scheduler && p.workers === workers)) });
+  for (const build of builds) {
+    for (const scheduler of options.schedulers) {
+      for (const workers of scheduler === 'sync' ? [1] : options.workers) {
+        const mine = points.filter((p) => p.build === build.label && p.scheduler === scheduler && p.workers === workers);
+        metg.push({ build: build.label, scheduler, workers, metgUs: interpolateMetg(mine) });
+      }
     }
   }
   return { points, metg };
@@ -143,34 +154,37 @@ async function main(): Promise<void> {
       tasks: { type: 'string', default: '3000' },
       runs: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
-      lib: { type: 'string' },
+      before: { type: 'string' },
     },
   });
-  const build = args.lib ? await loadBuild(args.lib, args.lib) : undefined;
+  const builds: Build[] = [];
+  if (args.before) builds.push(await loadBuild('before', args.before));
+  builds.push({ label: 'after', createScheduler });
   const result = await measureMetg({
     schedulers: args.schedulers!.split(',') as SchedulerName[],
     workers: args.workers!.split(',').map(Number),
     durationsUs: args.durations!.split(',').map(Number),
     tasks: Number(args.tasks),
     runs: Number(args.runs),
-    createScheduler: build?.createScheduler,
+    builds,
   });
   if (args.json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores; ${args.tasks} tasks + 16-way reduction, fresh graph per run, median of ${args.runs}`);
-  console.log('scheduler   workers  task us (measured)  wall ms  efficiency  main CPU us/task');
+  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores; ${args.tasks} tasks + 16-way reduction, fresh graph per run, median of ${args.runs}${builds.length > 1 ? ', builds interleaved' : ''}`);
+  console.log('build   scheduler   workers  task us (measured)  wall ms  efficiency  main CPU us/task');
   for (const p of result.points) {
     console.log(
-      `${p.scheduler.padEnd(11)} ${String(p.workers).padStart(7)} ${String(p.durationUs).padStart(8)} (${p.measuredUs.toFixed(1).padStart(6)}) ${p.wallMs.toFixed(0).padStart(8)} ${(100 * p.efficiency).toFixed(0).padStart(10)} % ${p.mainCpuUsPerTask.toFixed(2).padStart(16)}`,
+      `${p.build.padEnd(7)} ${p.scheduler.padEnd(11)} ${String(p.workers).padStart(7)} ${String(p.durationUs).padStart(8)} (${p.measuredUs.toFixed(1).padStart(6)}) ${p.wallMs.toFixed(0).padStart(8)} ${(100 * p.efficiency).toFixed(0).padStart(10)} % ${p.mainCpuUsPerTask.toFixed(2).padStart(16)}`,
     );
   }
   console.log('\nMETG (50 % efficiency):');
   for (const m of result.metg) {
     const shown = m.metgUs === null ? `> ${Math.max(...args.durations!.split(',').map(Number))} us` : m.metgUs === 0 ? `<= ${Math.min(...args.durations!.split(',').map(Number))} us` : `${m.metgUs.toFixed(1)} us`;
-    console.log(`  ${m.scheduler} x${m.workers}: ${shown}`);
+    console.log(`  ${m.build.padEnd(7)} ${m.scheduler} x${m.workers}: ${shown}`);
   }
+  console.log(`load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

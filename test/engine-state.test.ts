@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cull, fuseLinearChains, GraphBuilder, opRef, type Graph, type TransferStats } from '../dist/schedulers/index.js';
-import { buildPlan, entryTaskKeys } from '../dist/schedulers/local/plan.js';
+import { buildPlan, entryDeps, entryTaskKeys } from '../dist/schedulers/local/plan.js';
 import { finishEntry, isDone, MinHeap, releaseData, startState, takeReady } from '../dist/schedulers/local/state.js';
 import { runGraph, takeBatch } from '../dist/schedulers/local/engine.js';
 import { syncExecutor } from '../dist/schedulers/sync/index.js';
@@ -53,10 +53,19 @@ describe('optimisations: cull and fuse', () => {
     expect(plan.taskCount).toBe(5);
     const chainEntry = plan.keys.indexOf('d');
     expect(entryTaskKeys(plan, chainEntry)).toEqual(['a', 'b', 'c', 'd']);
-    expect(plan.deps[chainEntry]!.map((e) => plan.keys[e])).toEqual(['lit']);
+    expect(entryDeps(plan, chainEntry).map((e) => plan.keys[e])).toEqual(['lit']);
     expect(plan.keys).not.toContain('unused');
     expect(plan.outputs.map((o) => plan.keys[o])).toEqual(['d', 'e']);
-    for (let e = 0; e < plan.keys.length; e++) for (const d of plan.deps[e]!) expect(d).toBeLessThan(e);
+    for (let e = 0; e < plan.keys.length; e++) for (const d of entryDeps(plan, e)) expect(d).toBeLessThan(e);
+    // Dependents are the same relation read the other way, each list ascending.
+    const dependents = (d: number): number[] => Array.from(plan.dependentList.subarray(plan.dependentStart[d], plan.dependentStart[d + 1]));
+    const lit = plan.keys.indexOf('lit');
+    expect(dependents(lit).map((e) => plan.keys[e])).toEqual(['e', 'd'].sort((x, y) => plan.keys.indexOf(x) - plan.keys.indexOf(y)));
+    for (let d = 0; d < plan.keys.length; d++) {
+      const mine = dependents(d);
+      expect(mine).toEqual([...mine].sort((x, y) => x - y));
+      for (const e of mine) expect(entryDeps(plan, e)).toContain(d);
+    }
     const plain = buildPlan(sample(), ['d', 'e'], { optimize: false });
     expect(plain.keys.every((_, e) => entryTaskKeys(plain, e).length === plain.isTask[e])).toBe(true);
     expect(plain.taskCount).toBe(5);
@@ -146,6 +155,8 @@ describe('engine state transitions', () => {
   });
 
   it('takeBatch adds units whose inputs all come from the batch, and keeps them out of ready', () => {
+    // A budget of two ready units per batch.
+    const upTo2 = { begin: () => ({ accept: (_entry: number, taken: number) => taken < 2 }) };
     const b = new GraphBuilder();
     const l = Array.from({ length: 4 }, (_, i) => b.task(`l${i}`, inc, [i]));
     const s01 = b.task('s01', add, [l[0]!, l[1]!]);
@@ -153,13 +164,13 @@ describe('engine state transitions', () => {
     b.task('root', add, [s01, s23]);
     const plan = buildPlan(b.graph, ['root'], { optimize: false });
     const s = startState(plan);
-    const batch = takeBatch(s, 2);
+    const batch = takeBatch(s, upTo2);
     expect(batch.map((e) => plan.keys[e])).toEqual(['l0', 'l1', 's01']);
     expect(s.running.reduce((n, r) => n + r, 0)).toBe(3);
     expect(s.scratch.every((c) => c === 0)).toBe(true);
     for (const e of batch) finishEntry(s, e, 1);
     expect(s.ready.items.map((e) => plan.keys[e]).sort()).toEqual(['l2', 'l3']);
-    const all = takeBatch(s, 2);
+    const all = takeBatch(s, upTo2);
     expect(all.map((e) => plan.keys[e])).toEqual(['l2', 'l3', 's23', 'root']);
   });
 });

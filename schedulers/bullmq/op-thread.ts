@@ -41,8 +41,8 @@ export async function run(task: OpThreadTask): Promise<OpThreadResult> {
       const index = body.want[w]! - body.inputKeys.length; // a wanted slot is a task's (inputs come first)
       const error = packError(err);
       error.message = `the value returned by "${body.keys[index]}" cannot be serialized to store in Redis (${error.message}); return plain data, typed arrays or other structured-cloneable values`;
-      return { worker, times: result.times, failed: { index, error }, outputs: [] };
+      return { worker, times: Array.from(result.times), failed: { index, error }, outputs: [] };
     }
   }
-  return { worker, times: result.times, failed: result.failed, outputs };
+  return { worker, times: Array.from(result.times), failed: result.failed, outputs };
 }

@@ -10,7 +10,7 @@
  * marker key exists while the `get` runs: a worker stores outputs only while it exists (one
  * Lua script), so a job that finishes after its `get` ended leaves nothing behind.
  */
-import type { BatchRequest } from '../local/protocol.js';
+import type { NamedBatchRequest } from '../local/protocol.js';
 
 /** The BullMQ queue every schedlab engine and worker on one Redis uses. */
 export const QUEUE_NAME = 'schedlab-batches';
@@ -40,7 +40,7 @@ export interface BatchJobData {
 }
 
 /** The batch without its values (v8 bytes inside the job: args may hold typed arrays, Maps...). */
-export type BatchBody = Omit<BatchRequest, 'inputValues'>;
+export type BatchBody = Omit<NamedBatchRequest, 'inputValues'>;
 
 /** A job's return value (JSON). */
 export interface BatchJobResult {

@@ -17,7 +17,7 @@ import { deserialize, serialize } from 'node:v8';
 import { WorkerLostError } from '../errors.js';
 import type { LocalExecutor, SubmitContext } from '../local/engine.js';
 import { poolFailure } from '../local/pool-failure.js';
-import type { BatchRequest, BatchResult } from '../local/protocol.js';
+import type { BatchResult, NamedBatchRequest } from '../local/protocol.js';
 import type { Key, TransferStats } from '../types.js';
 import { JOB_ATTEMPTS, JobFailure, type BatchQueue } from './batch-queue.js';
 import { CANCEL_CHANNEL, runKeys, type BatchBody, type BatchJobData, type BatchJobResult } from './protocol.js';
@@ -80,7 +80,7 @@ export class BullmqRun implements LocalExecutor {
     return this.#names.name(tag);
   }
 
-  submit(batch: BatchRequest, { signal }: SubmitContext): Promise<BatchResult> {
+  submit(batch: NamedBatchRequest, { signal }: SubmitContext): Promise<BatchResult> {
     // Readers are counted before the engine's next step: it may release an input the moment it is handed over.
     const read = batch.inputValues.filter((v): v is StoredValue => v instanceof StoredValue).map((v) => v.key);
     for (const key of read) this.#readers.set(key, (this.#readers.get(key) ?? 0) + 1);
@@ -139,7 +139,7 @@ export class BullmqRun implements LocalExecutor {
     await Promise.allSettled([data.del(...keys), failed ? data.publish(CANCEL_CHANNEL, this.#keys.marker) : undefined]);
   }
 
-  async #submit(batch: BatchRequest): Promise<BatchResult> {
+  async #submit(batch: NamedBatchRequest): Promise<BatchResult> {
     const inputs = await Promise.all(batch.inputKeys.map((key, i) => this.#inputKey(key, batch.inputValues[i])));
     const { inputValues: _values, ...rest } = batch;
     const body: BatchBody = rest;
@@ -184,7 +184,7 @@ export class BullmqRun implements LocalExecutor {
     this.#queue.data.del(key).catch(() => this.#live.add(key)); // retried by `end`
   }
 
-  #failure(err: JobFailure, batch: BatchRequest): WorkerLostError {
+  #failure(err: JobFailure, batch: NamedBatchRequest): WorkerLostError {
     const keys = batch.keys.map((k) => `"${k}"`);
     const shown = keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
     return new WorkerLostError(`the BullMQ job ${err.jobId} running task(s) ${shown} failed (BullMQ gives a job ${JOB_ATTEMPTS} attempts): ${err.reason}`, { key: batch.keys[0]! });

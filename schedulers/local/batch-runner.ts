@@ -46,8 +46,8 @@ export function runBatch(batch: BatchRequest, options: RunBatchOptions): BatchRe
   return new BatchRun(batch, options).runFrom(0);
 }
 
-/** Shared empty `times` of untimed runs (never mutated). */
-const NO_TIMES: number[] = [];
+/** Shared empty `times` of untimed runs (never written). */
+const NO_TIMES = new Float64Array(0);
 
 /** One batch in progress (a class rather than closures: few allocations on the hot path). */
 class BatchRun {
@@ -59,7 +59,9 @@ class BatchRun {
   #literal = 0;
   /** Key → slot, built at the first `ARG_NESTED` argument. */
   #slotOf: Map<Key, number> | undefined;
-  readonly #times: number[];
+  /** Start and end of each task, filled up to `2 * #ran`. */
+  readonly #times: Float64Array;
+  #ran = 0;
   readonly #timed: boolean;
   readonly #lookup = (key: Key): unknown => {
     const slot = this.#slotOf!.get(key);
@@ -70,28 +72,48 @@ class BatchRun {
     this.#batch = batch;
     this.#options = options;
     this.#timed = options.timed ?? true;
-    this.#times = this.#timed ? [] : NO_TIMES;
+    this.#times = this.#timed ? new Float64Array(2 * batch.opOf.length) : NO_TIMES;
     this.#slots = batch.inputValues;
   }
 
-  /** Task i's arguments, decoded from its codes. */
-  #args(i: number): unknown[] {
-    const { argStart, args: codes, literals } = this.#batch;
+  /** The value of argument code `code` (consumes a literal when it takes one). */
+  #arg(code: number): unknown {
+    if (code >= 0) return this.#slots[code];
+    const literal = this.#batch.literals[this.#literal++];
+    return code === ARG_LITERAL ? literal : substituteRefs([literal], this.#nestedLookup())[0];
+  }
+
+  /** Call `fn` with task i's arguments, decoded from its codes (up to three without an array: most ops take few). */
+  #call(fn: OpFunction, i: number): unknown {
+    const { argStart, args: codes } = this.#batch;
     const from = argStart[i]!;
-    const n = argStart[i + 1]! - from;
-    const args = new Array<unknown>(n);
-    for (let a = 0; a < n; a++) {
-      const code = codes[from + a]!;
-      if (code >= 0) args[a] = this.#slots[code];
-      else if (code === ARG_LITERAL) args[a] = literals[this.#literal++];
-      else args[a] = substituteRefs([literals[this.#literal++]], this.#nestedLookup())[0];
+    switch (argStart[i + 1]! - from) {
+      case 0:
+        return fn();
+      case 1:
+        return fn(this.#arg(codes[from]!));
+      case 2: {
+        const a = this.#arg(codes[from]!);
+        return fn(a, this.#arg(codes[from + 1]!));
+      }
+      case 3: {
+        const a = this.#arg(codes[from]!);
+        const b = this.#arg(codes[from + 1]!);
+        return fn(a, b, this.#arg(codes[from + 2]!));
+      }
+      default: {
+        const n = argStart[i + 1]! - from;
+        const args = new Array<unknown>(n);
+        for (let a = 0; a < n; a++) args[a] = this.#arg(codes[from + a]!);
+        return fn(...args);
+      }
     }
-    return args;
   }
 
   #nestedLookup(): (key: Key) => unknown {
     if (this.#slotOf === undefined) {
       const { inputKeys, keys } = this.#batch;
+      if (!inputKeys || !keys) throw new Error('internal: a batch with nested $refs was sent without its keys');
       const slotOf = new Map<Key, number>();
       for (let i = 0; i < inputKeys.length; i++) slotOf.set(inputKeys[i]!, i);
       for (let t = 0; t < keys.length; t++) slotOf.set(keys[t]!, inputKeys.length + t);
@@ -100,21 +122,33 @@ class BatchRun {
     return this.#lookup;
   }
 
+  #record(start: number): void {
+    this.#times[2 * this.#ran] = start;
+    this.#times[2 * this.#ran + 1] = now();
+    this.#ran++;
+  }
+
+  /** The times of the tasks that ran, when not all did (a copy: a view would clone the whole buffer). */
+  #partialTimes(): Float64Array {
+    return this.#times.slice(0, 2 * this.#ran);
+  }
+
   #fail(index: number, start: number, err: unknown): BatchResult {
-    if (this.#timed) this.#times.push(start, now());
+    if (this.#timed) this.#record(start);
     const failed: NonNullable<BatchResult['failed']> = { index, error: packError(err) };
     if (this.#options.keepOriginal) failed.original = err;
-    return { workerTag: this.#options.workerTag, values: [], times: this.#times, failed };
+    return { workerTag: this.#options.workerTag, values: [], times: this.#partialTimes(), failed };
   }
 
   runFrom(first: number): BatchResult | Promise<BatchResult> {
     const { keys, opOf, ops } = this.#batch;
+    const count = opOf.length;
     const onTaskStart = this.#options.onTaskStart;
     const timed = this.#timed;
     const signal = this.#options.signal;
     const slots = this.#slots;
-    for (let i = first; i < keys.length; i++) {
-      if (signal?.aborted) return { workerTag: this.#options.workerTag, values: [], times: this.#times };
+    for (let i = first; i < count; i++) {
+      if (signal?.aborted) return { workerTag: this.#options.workerTag, values: [], times: this.#partialTimes() };
       const op = ops[opOf[i]!]!;
       // Consecutive tasks usually share an op: skip the Map lookup (and its string hashing) then.
       const fn = op === lastOp ? lastFn : loadedOp(op);
@@ -127,11 +161,11 @@ class BatchRun {
       }
       lastOp = op;
       lastFn = fn;
-      onTaskStart?.(keys[i]!);
+      onTaskStart?.(keys![i]!);
       const start = timed ? now() : 0;
       let out: unknown;
       try {
-        out = fn(...this.#args(i));
+        out = this.#call(fn, i);
       } catch (err) {
         return this.#fail(i, start, err);
       }
@@ -139,14 +173,14 @@ class BatchRun {
         return Promise.resolve(out).then(
           (v) => {
             slots.push(v);
-            if (timed) this.#times.push(start, now());
+            if (timed) this.#record(start);
             return this.runFrom(i + 1);
           },
           (err: unknown) => this.#fail(i, start, err),
         );
       }
       slots.push(out);
-      if (timed) this.#times.push(start, now());
+      if (timed) this.#record(start);
     }
     const want = this.#batch.want;
     const values = new Array<unknown>(want.length);

@@ -9,9 +9,9 @@
  *    depth-first priority) and fuses linear chains into units, numbered by priority.
  * 2. While a slot is free (each worker runs one batch and may have `prefetch` more queued
  *    in its pool, so it never waits for main to read a result) and something is ready, the
- *    loop forms a batch: the
- *    highest-priority ready units (as many as keep every slot busy, bounded by a target
- *    batch duration learnt from the tasks' measured times), then every unit whose inputs
+ *    loop forms a batch: the highest-priority ready units, as many as batch-sizer.ts allows
+ *    (enough measured task time to cover two round trips of the pool, more up to a target
+ *    while within a balanced share of the ready work), then every unit whose inputs
  *    all come from the batch itself (so a subtree of a reduction runs in one submission
  *    and its intermediates never cross the boundary). Inputs computed elsewhere travel with
  *    the batch; only values needed outside it come back.
@@ -44,10 +44,12 @@ import { now } from '../../common/clock.js';
 import { checkOpSet } from '../ops.js';
 import type { Graph, Key, RunOptions, SchedulerEvent, TransferStats } from '../types.js';
 import { buildPlan, type Plan } from './plan.js';
-import type { BatchRequest, BatchResult } from './protocol.js';
+import type { BatchResult, NamedBatchRequest } from './protocol.js';
 import { CHAIN_ARG } from './plan.js';
+import { ARG_NESTED } from './protocol.js';
 import { addMovableBuffers, movableBytes, sharedCopy } from './movable.js';
 import { finishEntry, isDone, releaseData, startState, takeReady, valueOf, type EngineState } from './state.js';
+import { BatchSizer, SizerMemory, type BatchBudget } from './batch-sizer.js';
 
 /** Per-submission context the engine hands to an executor. */
 export interface SubmitContext {
@@ -72,6 +74,7 @@ export interface LocalExecutor {
   readonly maxBatchTasks: number;
   /** True when `submit` runs the batch on the calling thread. */
   readonly inline: boolean;
+
   /** Bytes a value costs to cross to or from a worker; `undefined` when values never cross. */
   readonly sizeOf: ((value: unknown) => number) | undefined;
   /**
@@ -85,7 +88,7 @@ export interface LocalExecutor {
    * Run one batch. Rejects only for failures outside the ops (lost worker, uncloneable value): op errors come back in `failed`.
    * `transfer` (only when `moves`): buffers of the inputs main gives up; move them, do not copy.
    */
-  submit(batch: BatchRequest, context: SubmitContext, transfer?: ArrayBuffer[]): BatchResult | Promise<BatchResult>;
+  submit(batch: NamedBatchRequest, context: SubmitContext, transfer?: ArrayBuffer[]): BatchResult | Promise<BatchResult>;
   /** Worker id for events (`main`, `thread-0`, `process-1`) from the tag a batch result carries. */
   workerName(tag: number): string;
   /** Called when the engine drops the value of `key` (no pending task needs it): executors that keep values elsewhere free them here. */
@@ -109,17 +112,6 @@ export interface EngineOptions extends RunOptions {
   onPlan?: (taskKeys: readonly Key[]) => void;
 }
 
-/** Batches are sized to take about this long on a worker (amortises the per-submission cost). */
-const TARGET_BATCH_MS = 4;
-/**
- * Inline batches are kept shorter: values consumed inside a batch are only dropped when it
- * ends, so long inline batches of big values would raise peak memory for nothing.
- */
-const INLINE_BATCH_MS = 0.25;
-/** Each worker's share of the ready work is cut into at least this many batches, for balance. */
-const BALANCE_PIECES = 4;
-/** Batch size before any task time has been measured. */
-const FIRST_BATCH_TASKS = 1;
 /** How often a long synchronous run yields to the event loop (lets an abort or a timer in). */
 const YIELD_EVERY_MS = 20;
 
@@ -137,11 +129,20 @@ interface InFlightBatch {
   /** Entries whose values come back, in batch order. */
   want: number[];
   /** What was sent (its `keys` and `opOf` name the batch's tasks, in run order). */
-  request: BatchRequest;
+  request: NamedBatchRequest;
+  /** Epoch ms of the submission (for `task-start` events). */
   submitted: number;
+  /** `performance.now()` at submission and when the result was handed back (round trip). */
+  submittedAt: number;
+  arrivedAt: number;
+  /** Submitted while every worker already had a batch (it may have waited behind one). */
+  queued: boolean;
   result?: BatchResult;
   error?: unknown;
 }
+
+/** Each executor's sizing memory (op means, round trip), kept for the life of its scheduler. */
+const sizerMemories = new WeakMap<LocalExecutor, SizerMemory>();
 
 /** Compute `keys` of `graph` with `executor`; adds to `stats`. */
 export async function runGraph(
@@ -164,7 +165,9 @@ export async function runGraph(
   let wake: (() => void) | undefined;
   const onAbort = (): void => wake?.();
   signal?.addEventListener('abort', onAbort);
-  const sizer = new BatchSizer(executor);
+  let memory = sizerMemories.get(executor);
+  if (!memory) sizerMemories.set(executor, (memory = new SizerMemory()));
+  const sizer = new BatchSizer({ slots: executor.slots, maxBatchTasks: executor.maxBatchTasks, inline: executor.inline }, memory, plan);
   const maxInFlight = executor.slots * (1 + (executor.prefetch ?? 0));
   const share = executor.sharesMemory === true && options.fanOut !== 'copy';
   /** Entries whose value shares a buffer with another entry's (one result message): never moved. */
@@ -176,13 +179,14 @@ export async function runGraph(
   try {
     while (!isDone(state)) {
       while (inFlight < maxInFlight && state.ready.size > 0) {
-        const batch = takeBatch(state, sizer.size(state.ready.size));
+        const batch = takeBatch(state, sizer);
         const transfer: ArrayBuffer[] | undefined = executor.moves ? [] : undefined;
         const sent = encodeBatch(state, batch, executor, stats, transfer, share, aliased);
         const request = sent.request;
+        sent.queued = inFlight >= executor.slots;
         inFlight++;
         let outcome: BatchResult | Promise<BatchResult>;
-        const submittedAt = performance.now();
+        const submittedAt = (sent.submittedAt = performance.now());
         try {
           outcome = executor.submit(request, context, transfer?.length ? transfer : undefined);
         } catch (err) {
@@ -192,6 +196,7 @@ export async function runGraph(
           void outcome.then(
             (result) => {
               sent.result = result;
+              sent.arrivedAt = performance.now();
               finishedBatches.push(sent);
               wake?.();
             },
@@ -203,7 +208,7 @@ export async function runGraph(
           );
         } else {
           // Finished inline: the call's own duration is the tasks' time (no worker clock needed).
-          sizer.learn((performance.now() - submittedAt) / request.keys.length);
+          if (!context.timed) sizer.learnElapsed(request.opOf, request.opOf.length, performance.now() - submittedAt);
           sent.result = outcome;
           finishedBatches.push(sent);
         }
@@ -223,7 +228,7 @@ export async function runGraph(
       let c: InFlightBatch | undefined;
       while ((c = finishedBatches.shift()) !== undefined) {
         inFlight--;
-        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.request);
+        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c);
         finishBatch(state, c, executor, stats, onEvent, sizer, aliased);
       }
     }
@@ -234,20 +239,26 @@ export async function runGraph(
 }
 
 /**
- * Take up to `limit` ready units, then grow the batch with units whose inputs all come from
- * the batch (never beyond twice the limit). Every unit taken is marked running.
+ * Take the highest-priority ready unit and more while the sizer's budget accepts them
+ * (batch-sizer.ts), then grow the batch with units whose inputs all come from the batch
+ * (never beyond twice the units taken). Every unit taken is marked running.
  */
-export function takeBatch(state: EngineState, limit: number): number[] {
+export function takeBatch(state: EngineState, sizer: { begin(first: number, ready: number): BatchBudget }): number[] {
   const first = takeReady(state);
   const batch = [first];
-  if (limit <= 1) return batch;
-  while (batch.length < limit && state.ready.size > 0) batch.push(takeReady(state));
-  const cap = limit * 2;
+  const budget = sizer.begin(first, state.ready.size);
+  const ready = state.ready;
+  while (ready.size > 0 && budget.accept(ready.items[0]!, batch.length)) batch.push(takeReady(state));
+  if (batch.length === 1) return batch;
+  const cap = batch.length * 2;
   // Inputs each dependent gets from the batch, counted in the state's scratch array (reset below).
   const counts = state.scratch;
   const touched: number[] = [];
+  const { dependentStart, dependentList } = state.plan;
   for (let b = 0; b < batch.length && batch.length < cap; b++) {
-    for (const j of state.plan.dependents[batch[b]!]!) {
+    const e = batch[b]!;
+    for (let x = dependentStart[e]!; x < dependentStart[e + 1]!; x++) {
+      const j = dependentList[x]!;
       const n = ++counts[j]!;
       if (n === 1) touched.push(j);
       if (n === state.waiting[j] && batch.length < cap) {
@@ -303,7 +314,8 @@ function encodeBatch(
     const t1 = plan.taskStart[e + 1]!;
     taskCount += t1 - t0;
     codeCount += plan.argStart[t1]! - plan.argStart[t0]!;
-    for (const d of plan.deps[e]!) {
+    for (let x = plan.depStart[e]!; x < plan.depStart[e + 1]!; x++) {
+      const d = plan.depList[x]!;
       if (member[d] === stamp || slotBatch[d] === stamp) continue;
       slotBatch[d] = stamp;
       slot[d] = inputKeys.length;
@@ -334,6 +346,7 @@ function encodeBatch(
   const args = new Int32Array(codeCount);
   const literals: unknown[] = [];
   const want: number[] = [];
+  let nested = false;
   let t = 0;
   let a = 0;
   for (const e of batch) {
@@ -349,6 +362,7 @@ function encodeBatch(
         if (code >= 0) args[a++] = slot[code]!;
         else if (code > CHAIN_ARG) {
           args[a++] = code;
+          if (code === ARG_NESTED) nested = true;
           literals.push(plan.taskArgs[pt]![k - from]);
         } else args[a++] = base + (CHAIN_ARG - code);
       }
@@ -356,13 +370,13 @@ function encodeBatch(
     }
     slot[e] = inputs + t - 1;
     slotBatch[e] = stamp;
-    if (state.pinned[e] || (single ? plan.dependents[e]!.length > 0 : plan.dependents[e]!.some((j) => member[j] !== stamp))) want.push(e);
+    if (state.pinned[e] || neededOutside(plan, e, single ? -1 : stamp, member)) want.push(e);
   }
   argStart[taskCount] = a;
   const wantSlots = new Int32Array(want.length);
   for (let w = 0; w < want.length; w++) wantSlots[w] = slot[want[w]!]!;
-  const request: BatchRequest = { ops: plan.ops, keys, opOf, argStart, args, literals, inputKeys, inputValues, want: wantSlots };
-  return { batch, want, request, submitted: executor.inline ? 0 : now() };
+  const request: NamedBatchRequest = { ops: plan.ops, keys, opOf, argStart, args, literals, inputKeys, inputValues, want: wantSlots, nested };
+  return { batch, want, request, submitted: executor.inline ? 0 : now(), submittedAt: 0, arrivedAt: 0, queued: false };
 }
 
 /**
@@ -373,9 +387,17 @@ function encodeBatch(
 function lastConsumers(state: EngineState, d: number, single: boolean, stamp: number): boolean {
   const waiting = state.waitingData[d]!;
   if (single) return waiting === 1;
+  const { dependentStart, dependentList } = state.plan;
   let here = 0;
-  for (const j of state.plan.dependents[d]!) if (state.member[j] === stamp) here++;
+  for (let x = dependentStart[d]!; x < dependentStart[d + 1]!; x++) if (state.member[dependentList[x]!] === stamp) here++;
   return here === waiting;
+}
+
+/** True when some dependent of entry e is outside the batch stamped `stamp` (any dependent when `stamp` is -1). */
+function neededOutside(plan: Plan, e: number, stamp: number, member: Int32Array): boolean {
+  const { dependentStart, dependentList } = plan;
+  for (let x = dependentStart[e]!; x < dependentStart[e + 1]!; x++) if (member[dependentList[x]!] !== stamp) return true;
+  return false;
 }
 
 function finishBatch(
@@ -405,7 +427,10 @@ function finishBatch(
     if (result.failed.original !== undefined) err.cause = result.failed.original;
     throw err;
   }
-  if (ran > 0) sizer.learn((result.times[2 * ran - 1]! - result.times[0]!) / ran);
+  if (ran > 0) {
+    sizer.learnTimes(c.request.opOf, result.times);
+    if (!executor.inline) sizer.learnRoundTrip(c.arrivedAt - c.submittedAt, result.times[2 * ran - 1]! - result.times[0]!, c.queued);
+  }
   stats.tasks += c.request.keys.length;
   if (executor.sizeOf) {
     for (const v of result.values) stats.bytesFromWorkers += executor.sizeOf(v) - (executor.moves ? movableBytes(v) : 0);
@@ -436,30 +461,7 @@ function markAliased(entries: number[], values: unknown[], aliased: Set<number>)
   }
 }
 
-function wrapUnexpected(err: unknown, request: BatchRequest): Error {
+function wrapUnexpected(err: unknown, c: InFlightBatch): Error {
   const e = err as Error;
-  return new TaskError({ key: request.keys[0]!, op: request.ops[request.opOf[0]!]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
-}
-
-/** Learns the mean task time and sizes batches to a target duration without starving free slots. */
-class BatchSizer {
-  #meanMs: number | undefined;
-  constructor(private readonly executor: LocalExecutor) {}
-  learn(msPerTask: number): void {
-    this.#meanMs = this.#meanMs === undefined ? msPerTask : 0.8 * this.#meanMs + 0.2 * msPerTask;
-  }
-  size(ready: number): number {
-    const max = this.executor.maxBatchTasks;
-    if (max <= 1) return 1;
-    const target = this.executor.inline ? INLINE_BATCH_MS : TARGET_BATCH_MS;
-    const byTime = this.#meanMs === undefined ? FIRST_BATCH_TASKS : Math.floor(target / Math.max(this.#meanMs, 1e-6));
-    // Inline: one slot, nothing to balance; batches only amortise the per-submission work.
-    if (this.executor.inline) return Math.max(1, Math.min(max, byTime, ready));
-    // Never hand one worker more than a quarter of its share of the ready work (the chunk size
-    // rule of Python's Pool.map): task times are uneven (a Mandelbrot tile near the set costs
-    // 100x one far from it), and a mean learnt from a few cheap tasks must not turn into a
-    // static split of the whole graph between the workers.
-    const balanced = Math.ceil(ready / (this.executor.slots * BALANCE_PIECES));
-    return Math.max(1, Math.min(max, byTime, balanced, ready));
-  }
+  return new TaskError({ key: c.request.keys[0]!, op: c.request.ops[c.request.opOf[0]!]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
 }

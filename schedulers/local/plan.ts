@@ -9,7 +9,9 @@
  * The tasks are stored flat, in entry order (a chain's tasks dependencies first), with their
  * top-level arguments already classified (`argCode`): the engine encodes a batch (protocol.ts)
  * by renumbering these codes, with no key lookup and no object per task. A fresh graph per
- * `get` is the common case, so the plan allocates per array, not per task.
+ * `get` is the common case, so the plan allocates per array, not per task: dependencies and
+ * dependents are stored flat too (one Int32Array of entries and one of offsets each, not
+ * an array per entry), which keeps a 100,000-task plan out of the garbage collector's way.
  */
 import { orderIndices, validateGraph } from '../graph.js';
 import { cullIndices, fuseIndices } from '../optimize.js';
@@ -26,10 +28,12 @@ export interface Plan {
   isTask: Uint8Array;
   /** Value of a literal entry (undefined for task entries). */
   literals: unknown[];
-  /** Entries whose values entry i needs. */
-  deps: number[][];
-  /** Entries that need entry i's value. */
-  dependents: number[][];
+  /** Entries whose values entry i needs: `depList[depStart[i] .. depStart[i + 1])`. */
+  depStart: Int32Array;
+  depList: Int32Array;
+  /** Entries that need entry i's value (ascending): `dependentList[dependentStart[i] .. dependentStart[i + 1])`. */
+  dependentStart: Int32Array;
+  dependentList: Int32Array;
   /** Entry of each requested key, in the order requested. */
   outputs: number[];
   /** Number of original tasks (a chain counts as its tasks). */
@@ -65,6 +69,7 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
   let neededCount = 0;
   let taskTotal = 0;
   let argTotal = 0;
+  let depTotal = 0; // an upper bound: a chain's inputs from itself or repeated are dropped
   const lastByPriority = new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     if (!needed[i]) continue;
@@ -72,6 +77,7 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
     if (index.isTaskNode[i]) {
       taskTotal++;
       argTotal += nodeArgStart[i + 1]! - nodeArgStart[i]!;
+      depTotal += nodeDeps[i]!.length;
     }
     lastByPriority[priority[i]!] = links && links.next[i]! >= 0 ? -1 : i;
   }
@@ -89,8 +95,10 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
     keys: new Array<Key>(n),
     isTask: new Uint8Array(n),
     literals: new Array<unknown>(n),
-    deps: new Array<number[]>(n),
-    dependents: new Array<number[]>(n),
+    depStart: new Int32Array(n + 1),
+    depList: new Int32Array(depTotal),
+    dependentStart: new Int32Array(n + 1),
+    dependentList: new Int32Array(0),
     outputs: outputs.map((o) => entryOf[o]!),
     taskCount: taskTotal,
     ops: index.ops,
@@ -105,22 +113,24 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
   let a = 0;
   // The nodes of the entry being filled, dependencies first (a buffer, not an array per entry).
   const chain = new Int32Array(links ? nodes.length : 1);
+  // The chain entry that last listed each entry as an input (dedupes a chain's inputs).
+  const listedBy = links ? new Int32Array(n).fill(-1) : undefined;
+  const { depStart, depList } = plan;
+  let dl = 0;
   for (let e = 0; e < n; e++) {
     plan.taskStart[e] = t;
+    depStart[e] = dl;
     const last = lastNodes[e]!;
     plan.keys[e] = index.keys[last]!;
     if (!index.isTaskNode[last]) {
       plan.literals[e] = (nodes[last] as { value: unknown }).value;
-      plan.deps[e] = NO_ENTRIES;
       continue;
     }
     plan.isTask[e] = 1;
-    let deps: number[];
     let length = 0;
     if (!links || links.prev[last]! < 0) {
-      // A single task: its dependencies are unique already; renumber them in place (the index is ours).
-      deps = nodeDeps[last]!;
-      for (let k = 0; k < deps.length; k++) deps[k] = entryOf[deps[k]!]!;
+      // A single task: its dependencies are unique already.
+      for (const d of nodeDeps[last]!) depList[dl++] = entryOf[d]!;
       chain[length++] = last;
     } else {
       // A fused chain: its links' inputs may repeat (a shared literal) or come from the chain itself.
@@ -129,14 +139,12 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
         chain[at] = k;
         posOf![k] = at;
       }
-      deps = [];
-      const seen = new Set<number>();
       for (let k = 0; k < length; k++) {
         for (const d of nodeDeps[chain[k]!]!) {
           const de = entryOf[d]!;
-          if (de === e || seen.has(de)) continue;
-          seen.add(de);
-          deps.push(de);
+          if (de === e || listedBy![de] === e) continue;
+          listedBy![de] = e;
+          depList[dl++] = de;
         }
       }
     }
@@ -152,16 +160,19 @@ export function buildPlan(graph: Graph, keys: readonly Key[], options: { optimiz
       }
       t++;
     }
-    plan.deps[e] = deps;
   }
   plan.taskStart[n] = t;
   plan.argStart[t] = a;
-  // Dependents in arrays of their exact size (most entries have one): counted, then filled.
-  const counts = new Int32Array(n);
-  for (let e = 0; e < n; e++) for (const d of plan.deps[e]!) counts[d]!++;
-  for (let e = 0; e < n; e++) plan.dependents[e] = counts[e] ? new Array<number>(counts[e]!) : NO_ENTRIES;
-  counts.fill(0);
-  for (let e = 0; e < n; e++) for (const d of plan.deps[e]!) plan.dependents[d]![counts[d]!++] = e;
+  depStart[n] = dl;
+  if (dl < depList.length) plan.depList = depList.subarray(0, dl);
+  // Dependents: counted per entry, offsets summed, then filled in ascending entry order.
+  const { dependentStart } = plan;
+  for (let x = 0; x < dl; x++) dependentStart[depList[x]! + 1]!++;
+  for (let e = 0; e < n; e++) dependentStart[e + 1]! += dependentStart[e]!;
+  const dependentList = new Int32Array(dl);
+  const fill = dependentStart.slice(0, n);
+  for (let e = 0; e < n; e++) for (let x = depStart[e]!; x < depStart[e + 1]!; x++) dependentList[fill[depList[x]!]!++] = e;
+  plan.dependentList = dependentList;
   return plan;
 }
 
@@ -170,5 +181,7 @@ export function entryTaskKeys(plan: Plan, e: number): Key[] {
   return plan.taskKey.slice(plan.taskStart[e], plan.taskStart[e + 1]);
 }
 
-/** Shared empty list for entries without dependencies or dependents (never mutated). */
-const NO_ENTRIES: number[] = [];
+/** The entries entry e needs, as an array (for tests and messages; the engine reads `depList` directly). */
+export function entryDeps(plan: Plan, e: number): number[] {
+  return Array.from(plan.depList.subarray(plan.depStart[e], plan.depStart[e + 1]));
+}

@@ -6,7 +6,7 @@
  */
 import { AbortedError, SchedlabError, TaskError, WorkerLostError } from '../errors.js';
 import { taskDependencies } from '../graph.js';
-import { RESULT_NOT_CLONEABLE_EXIT_CODE, type BatchRequest } from './protocol.js';
+import { RESULT_NOT_CLONEABLE_EXIT_CODE, type NamedBatchRequest } from './protocol.js';
 
 function isCloneFailure(err: Error): boolean {
   return (
@@ -36,7 +36,7 @@ function canClone(value: unknown): boolean {
 }
 
 /** Task t's argument codes and the literals it takes (error path only: walks the batch from its start). */
-function taskArgs(batch: BatchRequest, t: number): { codes: number[]; literals: unknown[] } {
+function taskArgs(batch: NamedBatchRequest, t: number): { codes: number[]; literals: unknown[] } {
   let literal = 0;
   for (let i = 0; i < t; i++) for (let a = batch.argStart[i]!; a < batch.argStart[i + 1]!; a++) if (batch.args[a]! < 0) literal++;
   const codes = Array.from(batch.args.subarray(batch.argStart[t]!, batch.argStart[t + 1]!));
@@ -45,7 +45,7 @@ function taskArgs(batch: BatchRequest, t: number): { codes: number[]; literals: 
 }
 
 /** The first task of the batch that refers to input `slot` (or the first task when none does). */
-function consumerOf(batch: BatchRequest, slot: number): { key: string; op: string } {
+function consumerOf(batch: NamedBatchRequest, slot: number): { key: string; op: string } {
   const key = batch.inputKeys[slot]!;
   let found = 0;
   for (let t = 0; t < batch.keys.length; t++) {
@@ -59,7 +59,7 @@ function consumerOf(batch: BatchRequest, slot: number): { key: string; op: strin
 }
 
 /** Map a pool's rejection of `batch` to a TaskError, AbortedError or WorkerLostError. */
-export function poolFailure(raw: unknown, batch: BatchRequest, boundary: 'thread' | 'process', signal: AbortSignal | undefined): SchedlabError {
+export function poolFailure(raw: unknown, batch: NamedBatchRequest, boundary: 'thread' | 'process', signal: AbortSignal | undefined): SchedlabError {
   if (raw instanceof SchedlabError) return raw;
   const err = raw instanceof Error ? raw : new Error(String(raw));
   if (signal?.aborted) return new AbortedError(undefined, { cause: signal.reason });

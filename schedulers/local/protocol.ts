@@ -12,7 +12,12 @@
  * value of `literals` is an array or plain object with `$ref`s inside, resolved by key
  * against `inputKeys` and `keys`). The worker runs the tasks in order and sends back only the
  * slots in `want` (what tasks outside the batch or the caller still need): intermediates
- * produced and consumed inside one batch never cross the boundary.
+ * produced and consumed inside one batch never cross the boundary. Keys cost a string each
+ * to clone, so the pools send them only when a task has nested `$ref`s (`forWorker`); the
+ * main side keeps them to name tasks in events and errors.
+ *
+ * Results carry each task's start and end in a Float64Array (cloned as one block of bytes,
+ * not as 2 numbers per task).
  */
 import type { Key, PackedError } from '../types.js';
 
@@ -23,8 +28,8 @@ export { ARG_LITERAL, ARG_NESTED } from '../graph.js';
 export interface BatchRequest {
   /** Op strings (`"<module>#<export>"`) the tasks refer to by index (each long URL is sent once per batch, not once per task). */
   ops: string[];
-  /** Key of each task, in run order (for `ARG_NESTED` lookups and messages). */
-  keys: Key[];
+  /** Key of each task, in run order (for `ARG_NESTED` lookups and messages; absent when `nested` is false and the batch crossed to a pool). */
+  keys?: Key[];
   /** Op of each task: an index into `ops`. */
   opOf: Int32Array;
   /** Task t's argument codes are `args[argStart[t] .. argStart[t + 1])` (slot, `ARG_LITERAL` or `ARG_NESTED`). */
@@ -32,11 +37,23 @@ export interface BatchRequest {
   args: Int32Array;
   /** The literal arguments, in the order the codes take them. */
   literals: unknown[];
-  /** Keys and values of the inputs (slots 0 .. inputs - 1), as parallel arrays. */
-  inputKeys: Key[];
+  /** Keys and values of the inputs (slots 0 .. inputs - 1), as parallel arrays (keys absent as `keys` is). */
+  inputKeys?: Key[];
   inputValues: unknown[];
   /** Slots whose values must come back, in order. */
   want: Int32Array;
+  /** True when some argument is `ARG_NESTED` (the worker then needs `keys` and `inputKeys`). */
+  nested: boolean;
+}
+
+/** A request as the engine builds it: with its keys (what executors and their error messages see). */
+export type NamedBatchRequest = BatchRequest & { keys: Key[]; inputKeys: Key[] };
+
+/** What a pool sends across: the request without its keys unless the worker needs them. */
+export function forWorker(batch: NamedBatchRequest): BatchRequest {
+  if (batch.nested) return batch;
+  const { keys: _keys, inputKeys: _inputKeys, ...rest } = batch;
+  return rest;
 }
 
 /** Worker → engine. Times are epoch milliseconds (`performance.timeOrigin + performance.now()`). */
@@ -46,7 +63,7 @@ export interface BatchResult {
   /** Values of `want`, in order (only those that were computed before a failure). */
   values: unknown[];
   /** Start and end time of each task that ran, in batch order (`[s0, e0, s1, e1, ...]`); empty when the run was not timed. */
-  times: number[];
+  times: Float64Array | number[];
   /**
    * Set when a task failed: its index in `tasks` and the packed error. Tasks after it did not
    * run. `original` is the thrown value itself, kept only by inline (sync) execution.

@@ -108,14 +108,14 @@ export function startState(plan: Plan): EngineState {
   };
   for (const o of plan.outputs) state.pinned[o] = 1;
   for (let i = 0; i < n; i++) {
-    state.waitingData[i] = plan.dependents[i]!.length;
+    state.waitingData[i] = plan.dependentStart[i + 1]! - plan.dependentStart[i]!;
     if (!plan.isTask[i]) {
       state.values[i] = plan.literals[i];
       state.held[i] = 1;
       continue;
     }
     let unfinished = 0;
-    for (const d of plan.deps[i]!) unfinished += plan.isTask[d]!;
+    for (let x = plan.depStart[i]!; x < plan.depStart[i + 1]!; x++) unfinished += plan.isTask[plan.depList[x]!]!;
     state.waiting[i] = unfinished;
     if (unfinished === 0) state.ready.push(i);
   }
@@ -148,10 +148,13 @@ export function finishEntry(state: EngineState, i: number, value: unknown): void
     state.values[i] = value;
     state.held[i] = 1;
   }
-  for (const d of plan.deps[i]!) {
+  const { depStart, depList, dependentStart, dependentList } = plan;
+  for (let x = depStart[i]!; x < depStart[i + 1]!; x++) {
+    const d = depList[x]!;
     if (--state.waitingData[d]! === 0 && !state.pinned[d]) releaseData(state, d);
   }
-  for (const j of plan.dependents[i]!) {
+  for (let x = dependentStart[i]!; x < dependentStart[i + 1]!; x++) {
+    const j = dependentList[x]!;
     // A dependent already running was batched together with its inputs (engine's takeBatch).
     if (--state.waiting[j]! === 0 && !state.running[j]) state.ready.push(j);
   }

@@ -11,7 +11,7 @@ import workerpool from 'workerpool';
 import type { LocalExecutor } from '../local/engine.js';
 import { poolFailure } from '../local/pool-failure.js';
 import { WorkerNames } from '../local/worker-names.js';
-import type { BatchRequest, BatchResult } from '../local/protocol.js';
+import { forWorker, type BatchResult, type NamedBatchRequest } from '../local/protocol.js';
 import { localScheduler } from '../local/scheduler.js';
 import { estimateSize } from '../size-estimate.js';
 import { waitForWorkers } from '../local/warm-up.js';
@@ -46,10 +46,10 @@ export async function createProcessesScheduler(workers: number): Promise<Schedul
     submit: (batch, { signal }) => run(batch, signal),
     workerName: (tag) => names.name(tag),
   };
-  function run(batch: BatchRequest, signal: AbortSignal | undefined): Promise<BatchResult> {
+  function run(batch: NamedBatchRequest, signal: AbortSignal | undefined): Promise<BatchResult> {
     let pending: ReturnType<typeof pool.exec>;
     try {
-      pending = pool.exec('run', [batch]);
+      pending = pool.exec('run', [forWorker(batch)]);
     } catch (err) {
       // Serialising the batch for IPC failed synchronously (an argument cannot be cloned).
       return Promise.reject(poolFailure(err, batch, 'process', signal));

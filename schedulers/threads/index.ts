@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import type { LocalExecutor } from '../local/engine.js';
 import { poolFailure } from '../local/pool-failure.js';
 import { WorkerNames } from '../local/worker-names.js';
-import type { BatchRequest, BatchResult } from '../local/protocol.js';
+import { forWorker, type BatchRequest, type BatchResult } from '../local/protocol.js';
 import { localScheduler } from '../local/scheduler.js';
 import { estimateSize } from '../size-estimate.js';
 import { waitForWorkers } from '../local/warm-up.js';
@@ -29,6 +29,12 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     maxThreads: workers,
     idleTimeout: 2 ** 31 - 1,
     recordTiming: false, // piscina's run and wait histograms: a cost per batch nobody reads
+    // The engine keeps two batches per thread in flight (`prefetch: 1`): posted at once, the
+    // second waits in the thread's own queue and starts the moment the first ends, instead of
+    // in piscina's queue until main has read the first one's answer. (Batches carry all their
+    // inputs, so their order on a thread does not matter; a run with an abort signal makes
+    // its batches abortable, which piscina never puts two to a thread.)
+    concurrentTasksPerWorker: 2,
   });
   // piscina emits 'error' on the pool when a thread answers a task it no longer tracks: a
   // batch aborted (its signal fired) just as the thread finished it. The get has already
@@ -54,7 +60,7 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     moves: true,
     sharesMemory: true,
     submit: (batch, { signal }, transferList) =>
-      (pool.run(batch, { name: 'run', signal, transferList }) as Promise<BatchResult>).catch((err: unknown) => {
+      (pool.run(forWorker(batch), { name: 'run', signal, transferList }) as Promise<BatchResult>).catch((err: unknown) => {
         throw poolFailure(err, batch, 'thread', signal);
       }),
     workerName: (tag) => names.name(tag),

@@ -118,16 +118,17 @@ describe('race', () => {
     expect(order).toEqual([0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3]);
   });
 
-  it(`lets the pair go past the budget, up to ${PAIR_BUDGET} times it; the minimum is always taken`, () => {
-    // A tie too noisy to decide: each sample costs 1 s of a 5 s budget.
-    const race = startRace(pools('sync', 'threads×1'), { ...settings, budgetSeconds: 5 });
-    const order = run(race, [stream(1.0, 0.2, 17), stream(1.0, 0.2, 18)], 1);
-    // 6 s of minimum, then the pair's rounds until 10 s are spent.
-    expect(order).toHaveLength(10);
-    expect(race.cells.map((c) => c.end).sort()).toEqual(['budget', 'leader']);
+  it(`lets the pair go past the budget, up to ${PAIR_BUDGET} times it; the minimum and the pair's minimum are always taken`, () => {
+    // A tie too noisy to decide, and a cell outside the pair: each sample costs 1 s of a 6 s budget.
+    const race = startRace(pools('sync', 'threads×1', 'threads×2'), { ...settings, budgetSeconds: 6 });
+    const order = run(race, [stream(1.0, 0.4, 17), stream(1.0, 0.4, 18), stream(1.4, 0.02, 19)], 1);
+    // 9 s of minimum (past the budget), then the pair's rounds until 12 s are spent.
+    expect(order).toHaveLength(13);
+    expect(order.slice(9)).toEqual([0, 1, 0, 1]);
+    expect(race.cells.map((c) => c.end)).toEqual(['leader', 'budget', 'slower']);
 
     const short = startRace(pools('sync', 'threads×1'), { ...settings, budgetSeconds: 0.5 });
-    expect(run(short, [stream(1.0, 0.2, 19), stream(1.0, 0.2, 20)], 1)).toHaveLength(6);
+    expect(run(short, [stream(1.0, 0.4, 20), stream(1.0, 0.4, 21)], 1)).toHaveLength(2 * PAIR_MIN_SAMPLES);
   });
 
   it('leaves failed cells out and names the leader by median', () => {

@@ -18,7 +18,9 @@
  *          TIE_SAMPLES samples each (the runner-up ends `within-noise`);
  *        - the cap: both have `maxSamples` samples (`within-noise`, or `slower` when the
  *          verdict is beyond noise at 95 % only);
- *        - the budget: PAIR_BUDGET times the workload's budget is spent (`budget`, or `slower`).
+ *        - the budget: PAIR_BUDGET times the workload's budget is spent (`budget`, or `slower`),
+ *          once each side has PAIR_MIN_SAMPLES: on a slow or loaded machine, where the minimum
+ *          alone may spend the budget, the verdict still rests on more than the minimum.
  *      The pair is found again after every round, so when the fastest cell turns out faster than
  *      the simple pick beyond noise, the next simplest cell within noise becomes the pick and
  *      is raced in turn.
@@ -64,7 +66,7 @@ export const FAR_SLOWER = 2;
  * with PAIR_MIN_SAMPLES, in about one in twenty. The verdict itself is stated at the report's 95 %.
  */
 export const RACE_LEVEL = 0.99;
-/** The pair is not decided beyond noise before each side has this many samples (or the minimum, if more). */
+/** The pair is not decided before each side has this many samples (or the minimum, if more), whatever the budget. */
 export const PAIR_MIN_SAMPLES = 5;
 /** A pair within noise whose interval of the ratio lies inside 1 ± this is a tie, decided... */
 export const TIE_BAND = 0.05;
@@ -156,10 +158,13 @@ function pairDecision(race: Race, verdict: Choice<RaceContender>, elapsedSeconds
   const [a, b] = comparison.n;
   const beyond = verdict.verdict === 'beyond-noise';
   const least = Math.min(a, b);
-  if (beyond && least >= Math.max(PAIR_MIN_SAMPLES, minSamples) && compareSamples(pick.samples, runnerUp.samples, RACE_LEVEL).verdict === 'slower') return 'slower';
+  const pairMinimum = Math.max(PAIR_MIN_SAMPLES, minSamples);
+  if (beyond && least >= pairMinimum && compareSamples(pick.samples, runnerUp.samples, RACE_LEVEL).verdict === 'slower') return 'slower';
   const [low, high] = comparison.ci ?? [0, Infinity];
   if (!beyond && least >= TIE_SAMPLES && low >= 1 - TIE_BAND && high <= 1 + TIE_BAND) return 'within-noise';
-  if (least >= maxSamples || elapsedSeconds >= PAIR_BUDGET * budgetSeconds) return beyond ? 'slower' : least >= maxSamples ? 'within-noise' : 'budget';
+  if (least >= maxSamples || (least >= pairMinimum && elapsedSeconds >= PAIR_BUDGET * budgetSeconds)) {
+    return beyond ? 'slower' : least >= maxSamples ? 'within-noise' : 'budget';
+  }
   return null;
 }
 

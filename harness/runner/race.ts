@@ -6,7 +6,7 @@
  *   1. Every cell first gets `minSamples` samples (the test's minimum), in rounds. From the first
  *      round on, a cell whose every sample took at least FAR_SLOWER times the leader's slowest
  *      stops at once (`far-slower`): it cannot be the pick, and its samples are the race's most
- *      expensive.
+ *      expensive (slow bullmq and distributed cells). The pair below is never stopped so.
  *   2. Then only the pair the verdict rests on races: the verdict's pick and runner-up, found on
  *      the samples so far by the report's own rule (report/verdict.ts `choose`: the simplest cell
  *      within noise of the fastest, against the fastest, or against the fastest cell of another

@@ -100,7 +100,7 @@ function recommendationTable(rows: Recommendation[], test: string): Html {
 <thead><tr><th>Workload</th><th>Size</th><th>Use</th><th class="num">Speedup vs sync</th><th>Runner-up</th><th class="num">Margin</th><th>Why</th></tr></thead>
 <tbody>${rows.map(recommendationRow)}</tbody></table>
 <p class="lead">Margin: how much longer the runner-up’s median takes than the pick’s (+25 % = 1.25 times as long); negative when a simpler scheduler was picked over a faster one within noise.</p>
-<p class="lead" id="verdict-test">Every verdict is tested: ${test}. The cells of each workload raced: each got a minimum of samples, then samples went to the cells still undecided against the fastest, interleaved, until each was slower beyond noise, within noise at the sample cap, or the workload’s budget was spent; a cell whose every sample took over 4 times the leader’s slowest stopped early (far-slower), never the fastest cell of another scheduler.</p>`;
+<p class="lead" id="verdict-test">Every verdict is tested: ${test}. The cells of each workload raced: each got a minimum of samples (a cell whose every sample took at least twice the leader’s slowest stopped after one: far-slower), then only the pair the verdict rests on (the pick and its runner-up on the samples so far) was sampled, in turn, until it was beyond noise at 99 %, a tie inside ±5 % with 10 samples each, at the sample cap, or at twice the workload’s budget; the other cells kept their minimum (slower: beyond noise at 99 %; off-pair: neither out nor in the pair).</p>`;
 }
 
 function recommendationRow(r: Recommendation): Html {

@@ -14,8 +14,12 @@
  * `beyond-noise`: the runner-up is slower than the pick beyond noise. `within-noise`: tested,
  * and the two cannot be told apart (the simpler one was picked). `no-verdict`: nothing to
  * compare (no usable cell, a single one, or too few samples to test).
+ *
+ * `choose` is the rule on plain contenders (pool, samples, median), so the bench's race
+ * (harness/runner/race.ts) finds the pair a verdict rests on with the same code while samples
+ * come in.
  */
-import { comparePools } from '../common/cells.js';
+import { comparePools, type PoolId } from '../common/cells.js';
 import type { CellGroup, UsableCell } from './cells.js';
 import { compareSamples, type Comparison } from './compare.js';
 
@@ -37,16 +41,30 @@ export interface GroupVerdict {
   againstFastest: Array<{ cell: UsableCell; comparison: Comparison | null }>;
 }
 
-export function groupVerdict(group: CellGroup): GroupVerdict {
-  const base = { workload: group.workload, size: group.size };
-  if (group.usable.length === 0) {
-    return { ...base, pick: null, runnerUp: null, margin: null, comparison: null, verdict: 'no-verdict', preferredSimpler: false, againstFastest: [] };
-  }
-  const fastest = group.usable.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
-  const againstFastest = group.usable.map((cell) => ({ cell, comparison: cell === fastest ? null : compareSamples(fastest.samples, cell.samples) }));
-  const bySimplicity = [...againstFastest].sort((a, b) => comparePools(a.cell, b.cell) || a.cell.stats.median - b.cell.stats.median);
+/** A cell as a verdict sees it: its pool, its timing samples and their median. */
+export interface Contender extends PoolId {
+  samples: readonly number[];
+  median: number;
+}
+
+/** The verdict's choice among contenders (the core of `groupVerdict`, also run by the bench's race on live samples). */
+export interface Choice<T extends Contender> {
+  fastest: T;
+  pick: T;
+  runnerUp: T | null;
+  comparison: Comparison | null;
+  verdict: VerdictKind;
+  againstFastest: Array<{ cell: T; comparison: Comparison | null }>;
+}
+
+/** Pick and runner-up among cells with samples (see the top of this file); null when there are none. */
+export function choose<T extends Contender>(cells: readonly T[]): Choice<T> | null {
+  if (cells.length === 0) return null;
+  const fastest = cells.reduce((best, c) => (c.median < best.median ? c : best));
+  const againstFastest = cells.map((cell) => ({ cell, comparison: cell === fastest ? null : compareSamples(fastest.samples, cell.samples) }));
+  const bySimplicity = [...againstFastest].sort((a, b) => comparePools(a.cell, b.cell) || a.cell.median - b.cell.median);
   const pick = bySimplicity.find((c) => c.cell === fastest || c.comparison?.verdict === 'noise')?.cell ?? fastest;
-  const runnerUp = pick !== fastest ? fastest : fastestOtherScheduler(group.usable, pick);
+  const runnerUp = pick !== fastest ? fastest : fastestOtherScheduler(cells, pick);
   const comparison = runnerUp ? compareSamples(pick.samples, runnerUp.samples) : null;
   const verdict: VerdictKind =
     comparison === null || comparison.verdict === 'untested'
@@ -54,15 +72,25 @@ export function groupVerdict(group: CellGroup): GroupVerdict {
       : pick !== fastest || comparison.verdict === 'noise'
         ? 'within-noise'
         : 'beyond-noise';
+  return { fastest, pick, runnerUp, comparison, verdict, againstFastest };
+}
+
+export function groupVerdict(group: CellGroup): GroupVerdict {
+  const base = { workload: group.workload, size: group.size };
+  const choice = choose(group.usable.map((cell) => ({ scheduler: cell.scheduler, workers: cell.workers, samples: cell.samples, median: cell.stats.median, cell })));
+  if (!choice) {
+    return { ...base, pick: null, runnerUp: null, margin: null, comparison: null, verdict: 'no-verdict', preferredSimpler: false, againstFastest: [] };
+  }
+  const { fastest, pick, runnerUp, comparison, verdict } = choice;
   return {
     ...base,
-    pick,
-    runnerUp,
-    margin: runnerUp ? runnerUp.stats.median / pick.stats.median - 1 : null,
+    pick: pick.cell,
+    runnerUp: runnerUp?.cell ?? null,
+    margin: runnerUp ? runnerUp.median / pick.median - 1 : null,
     comparison,
     verdict,
     preferredSimpler: pick !== fastest,
-    againstFastest,
+    againstFastest: choice.againstFastest.map(({ cell, comparison }) => ({ cell: cell.cell, comparison })),
   };
 }
 
@@ -73,9 +101,9 @@ export function withinNoiseOfPick(v: GroupVerdict, pool: { scheduler: string; wo
   return entry.cell === v.pick || entry.comparison === null || entry.comparison.verdict === 'noise';
 }
 
-function fastestOtherScheduler(cells: readonly UsableCell[], pick: UsableCell): UsableCell | null {
+function fastestOtherScheduler<T extends Contender>(cells: readonly T[], pick: T): T | null {
   const others = cells.filter((c) => c.scheduler !== pick.scheduler);
   const pool = others.length ? others : cells.filter((c) => c !== pick);
   if (pool.length === 0) return null;
-  return pool.reduce((best, c) => (c.stats.median < best.stats.median ? c : best));
+  return pool.reduce((best, c) => (c.median < best.median ? c : best));
 }

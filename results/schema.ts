@@ -124,11 +124,12 @@ export const cellSchema = z.object({
     .nullable(),
   /**
    * Why the cell stopped sampling in its workload's race (harness/runner/race.ts): leader, slower
-   * (than the leader beyond noise), far-slower (every sample over 4 × the leader's slowest, so
-   * stopped before its minimum), within-noise (of the leader, at the sample cap), budget (the
-   * workload's budget was spent), failed. null in version-1 files.
+   * (than the leader beyond noise), far-slower (every sample at least 2 × the leader's slowest, so
+   * stopped at once), within-noise (the pair's runner-up, tied with the leader or at the sample
+   * cap), off-pair (neither out nor in the pair the verdict rests on: it kept its minimum),
+   * budget (the pair's budget was spent), failed. null in version-1 files.
    */
-  raceEnd: z.enum(['leader', 'slower', 'far-slower', 'within-noise', 'budget', 'failed']).nullable().default(null),
+  raceEnd: z.enum(['leader', 'slower', 'far-slower', 'within-noise', 'off-pair', 'budget', 'failed']).nullable().default(null),
   /** Outside load during the samples; null where it cannot be read (no /proc) and in version-1 files. */
   noise: cellNoiseSchema.nullable().default(null),
 });

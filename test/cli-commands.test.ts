@@ -125,7 +125,7 @@ describe('commands', () => {
       '--schedulers', 'sync,threads', '--workers', '1,2', '--size', 'quick,small', '--out-dir', out]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.split('\n')).toEqual([
-      expect.stringMatching(/^preset quick: 6 cells in 3 pools; the cells of each workload and size race for 8 s of samples \(3 to 20 per cell\)/),
+      expect.stringMatching(/^preset quick: 6 cells in 3 pools; the cells of each workload and size race for 8 s of samples \(3 per cell, then up to 20 each for the pair the verdict rests on\)/),
       '  sync: sum-squares/quick, sum-squares/small',
       '  threads×1: sum-squares/quick, sum-squares/small',
       '  threads×2: sum-squares/quick, sum-squares/small',

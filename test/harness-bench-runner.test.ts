@@ -1,8 +1,10 @@
 // A pool session in-process, as the racing runner drives it: a scheduler that cannot be loaded
-// fails its cells with the reason at prepare, the others prepare, sample one at a time and finish.
+// fails its cells with the reason at prepare, the others prepare, sample one at a time and finish;
+// a costly check of the answer runs once per distinct answer.
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { PoolSession } from '../dist/harness/runner/pool.js';
+import { CellMeasurement } from '../dist/harness/measure/cell.js';
 import { createScheduler } from '../dist/schedulers/index.js';
 import { loadWorkloadFile } from '../dist/workloads/index.js';
 
@@ -35,5 +37,45 @@ it('turns a scheduler whose module fails to load into failed cells, and measures
     expect((await sync.finish('budget')).size).toBe('small');
   } finally {
     await Promise.all([sync.close(), threads.close()]);
+  }
+});
+
+it('verifies every answer when the check is cheap, and byte-identical answers once when it is costly', { timeout: 30_000 }, async () => {
+  const ops = new URL('./fixtures/harness/ops.mjs', import.meta.url).href;
+  const scheduler = await createScheduler('sync');
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    const measure = async (verifyMs: number) => {
+      const built = { graph: { x: { value: 1 } as object, total: { op: `${ops}#sleep`, args: [20, { $ref: 'x' }] } }, keys: ['total'] };
+      const counted = { verifies: 0 };
+      const workload = {
+        name: 'answer-check',
+        description: 'an answer after 20 ms, checked in verifyMs',
+        sizes: { quick: {} },
+        build: () => built,
+        verify: async () => {
+          counted.verifies++;
+          if (verifyMs > 0) await pause(verifyMs);
+        },
+      };
+      const input = { scheduler, workers: 1, workload, size: 'quick' as const, params: {}, built, startupSeconds: 0, interrupt: new AbortController().signal, settings: { budgetSeconds: 1, minSamples: 3, maxSamples: 3, runTimeoutSeconds: 30 } };
+      const cell = await CellMeasurement.prepare(input);
+      const counts = [counted.verifies];
+      for (let i = 0; i < 3; i++) {
+        await cell.sample();
+        counts.push(counted.verifies);
+      }
+      built.graph.x = { value: 2 }; // another answer: verified in full
+      await cell.sample();
+      counts.push(counted.verifies);
+      expect((await cell.result('leader')).verified).toBe(true);
+      return counts;
+    };
+    // Verifying costs 3 × the run: the first answer is verified, identical ones are not, a new one is.
+    expect(await measure(60)).toEqual([0, 1, 1, 1, 2]);
+    // A cheap check runs on every answer.
+    expect(await measure(0)).toEqual([0, 1, 2, 3, 4]);
+  } finally {
+    await scheduler.close();
   }
 });

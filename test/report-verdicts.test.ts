@@ -87,5 +87,14 @@ describe('verdicts', () => {
     expect(noisy.line).toMatch(/^noisy run: other processes used 8\.25 % of the 2 cores during the samples; 1 of 2 cells ran under heavy outside load .*stop other jobs/);
     expect(runNoise([quiet], 2).line).toBeNull();
     expect(runNoise([cell('old', [1, 1, 1], null)], 2)).toMatchObject({ outsideShare: null, line: null });
+    // The hum of a shared machine (0.66 % outside, 2.1 % steal) is no warning; a tenth of the cores is.
+    const hum = (stealSeconds: number, outsideCpuSeconds = 0.0132) => cell('hum', [1, 1, 1], { windowSeconds: 1, outsideCpuSeconds, stealSeconds });
+    expect(runNoise([hum(0.042)], 2).line).toBeNull();
+    expect(runNoise([hum(0.2)], 2).line).toMatch(/^noisy run: other processes used 0\.66 % of the 2 cores during the samples and VM steal took 10 %.*without CPU steal/);
+    expect(runNoise([hum(0, 0.2)], 2).line).toMatch(/^noisy run: other processes used 10 %/);
+    // One heavy cell in eleven is under a tenth of the run; one in ten is not.
+    const many = (n: number) => [busy, ...Array.from({ length: n - 1 }, () => quiet)].map((c) => ({ ...c, noise: { ...c.noise!, windowSeconds: 1, outsideCpuSeconds: c === busy ? 0.6 : 0 } }));
+    expect(runNoise(many(11), 2).line).toBeNull();
+    expect(runNoise(many(10), 2).line).toMatch(/1 of 10 cells ran under heavy outside load/);
   });
 });

@@ -194,7 +194,7 @@ class RaceRunner {
     const parts: Cell[][] = group.cells.map(() => []);
     /** Whether the cell is prepared in its pool's live process. */
     const prepared = group.cells.map(() => false);
-    const race = startRace(group.cells.length, this.plan.settings, group.cells.map((c) => c.spec.pool.scheduler));
+    const race = startRace(group.cells.map((c) => c.spec.pool), this.plan.settings);
     const cellOf = (pool: number): number => group.cells.findIndex((c) => c.pool === pool);
     const prepare = async (i: number): Promise<void> => {
       const { spec, pool } = group.cells[i]!;

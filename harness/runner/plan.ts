@@ -26,7 +26,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   quick: {
     name: 'quick',
     description:
-      'every workload at size "quick"; the cells of each workload race for 8 s of samples (3 to 20 per cell): about 3 minutes on 2 cores',
+      'every workload at size "quick"; the cells of each workload race for 8 s of samples (3 per cell, then up to 20 each for the pair the verdict rests on, which may take 16 s): about 3 minutes on 2 cores',
     sizes: ['quick'],
     budgetSeconds: 8,
     minSamples: 3,
@@ -36,7 +36,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   full: {
     name: 'full',
     description:
-      'every workload at sizes "small" and "medium"; the cells of each workload and size race for 60 s of samples (5 to 50 per cell): for many-core machines, about 300 cells and under an hour on 64 cores',
+      'every workload at sizes "small" and "medium"; the cells of each workload and size race for 60 s of samples (5 per cell, then up to 50 each for the pair the verdict rests on, which may take 120 s): for many-core machines, about 300 cells and under an hour on 64 cores',
     sizes: ['small', 'medium'],
     budgetSeconds: 60,
     minSamples: 5,
@@ -110,7 +110,7 @@ export function describePlan(plan: { preset: Preset; settings: MeasureSettings; 
   const live = plan.maxLivePools !== undefined && plan.maxLivePools < plan.pools.length ? `; at most ${plan.maxLivePools} pools alive at once (rounds alternate)` : '';
   const lines = [
     `preset ${plan.preset.name}: ${countCells(plan.pools)} cells in ${plan.pools.length} pools; ` +
-      `the cells of each workload and size race for ${settings.budgetSeconds} s of samples (${settings.minSamples} to ${settings.maxSamples} per cell), ` +
+      `the cells of each workload and size race for ${settings.budgetSeconds} s of samples (${settings.minSamples} per cell, then up to ${settings.maxSamples} each for the pair the verdict rests on), ` +
       `runs longer than ${settings.runTimeoutSeconds} s fail${live}; results in ${plan.outDir}`,
   ];
   for (const { pool, cells } of plan.pools) {

@@ -53,7 +53,7 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-/** A failed sample waits this long for a Ctrl-C that may be on its way (see raceGroup). */
+/** A failed warm-up or sample waits this long for a Ctrl-C that may be on its way (unlessInterrupted). */
 const INTERRUPT_GRACE_MS = 250;
 /** The reference probe runs between rounds at most this often. */
 const PROBE_INTERVAL_MS = 1000;
@@ -202,6 +202,7 @@ class RaceRunner {
       const reply = await this.ask(pool, spec, { type: 'prepare', workload: spec.workload.name, size: spec.size });
       if (reply === null) prepared[i] = true;
       else {
+        await this.unlessInterrupted();
         outcome[i] = reply as Cell;
         recordFailure(race, i);
       }
@@ -260,10 +261,7 @@ class RaceRunner {
           if (before && after) noise[step.cell] = addNoise(noise[step.cell], window, outsideUseBetween(before, after));
           continue;
         }
-        // Ctrl-C in a terminal signals the whole process group: worker processes may die
-        // (failing the cell) a moment before our own handler runs. Such a cell is not a result.
-        await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
-        if (ctx.interrupt.aborted) return null;
+        await this.unlessInterrupted();
         outcome[step.cell] = reply as Cell;
         prepared[step.cell] = false;
         recordFailure(race, step.cell);
@@ -280,6 +278,17 @@ class RaceRunner {
       if (err instanceof InterruptedError || ctx.interrupt.aborted) return null;
       throw err;
     }
+  }
+
+  /**
+   * Before a failed warm-up or sample is recorded: Ctrl-C in a terminal signals the whole
+   * process group, so worker processes may die (failing the cell) a moment before our own
+   * handler runs. Throws InterruptedError if a Ctrl-C came within the grace: such a cell is
+   * not a result.
+   */
+  private async unlessInterrupted(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
+    if (this.ctx.interrupt.aborted) throw new InterruptedError();
   }
 
   /** A request to the cell's pool; a pool that died or could not run answers with the failed cell. */

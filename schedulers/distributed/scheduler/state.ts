@@ -321,8 +321,7 @@ export class ClusterState {
     }
     for (const key of wanted) if (!specs.has(key) && !externals.has(key)) return `wanted key "${key}" is not in the graph`;
 
-    // Build records: literals and blobs first, then tasks (deps may be listed in any order).
-    const records = new Map<string, TaskRecord>(externals);
+    // Build records: all nodes first, then link the tasks to their inputs (deps may be listed in any order).
     const make = (key: string, op: string, payload: Uint8Array, inline: boolean, argsBlob: TaskRecord | undefined, priority: number, id: string, state: TaskState): TaskRecord => ({
       id,
       key,
@@ -356,24 +355,25 @@ export class ClusterState {
       this.tasks.set(id, record);
       return record;
     };
+    const tasks: Array<[TaskRecord, SubmitPart['nodes'][number]]> = [];
     for (const [key, node] of specs) {
       const id = dataIdOf(client, runNumber, key);
+      let record: TaskRecord;
       if (node.op) {
         const blob = node.placed?.data_id ? placedRecord(`${key} (args)`, node, node.placed.data_id) : undefined;
-        records.set(key, make(key, node.op, node.payload, false, blob, node.priority, id, 'waiting'));
+        record = make(key, node.op, node.payload, false, blob, node.priority, id, 'waiting');
+        tasks.push([record, node]);
       } else if (node.placed?.data_id) {
-        records.set(key, placedRecord(key, node, id));
+        record = placedRecord(key, node, id);
       } else {
-        records.set(key, make(key, '', node.payload, true, undefined, node.priority, id, 'memory'));
+        record = make(key, '', node.payload, true, undefined, node.priority, id, 'memory');
       }
-      this.tasks.set(id, records.get(key)!);
-      run.tasks.set(key, records.get(key)!);
+      this.tasks.set(id, record);
+      run.tasks.set(key, record);
     }
-    for (const [key, node] of specs) {
-      const record = records.get(key)!;
-      if (!record.op) continue;
+    for (const [record, node] of tasks) {
       for (const dep of node.deps) {
-        const input = records.get(dep)!;
+        const input = run.tasks.get(dep) ?? externals.get(dep)!;
         record.deps.push(input);
         input.dependents.push(record);
         input.pendingDependents += 1;
@@ -391,21 +391,19 @@ export class ClusterState {
     }
     this.runs.set(`${client}/${runNumber}`, run);
     for (const key of wanted) {
-      const record = records.get(key)!;
+      const record = run.tasks.get(key) ?? externals.get(key)!;
       if (!record.wantedBy.includes(run)) record.wantedBy.push(run);
       run.wanted.set(key, record);
       if (record.run !== run && this.available(record)) this.reportDone(record, run);
     }
     const ready: TaskRecord[] = [];
-    for (const record of run.tasks.values()) {
-      if (!record.op) continue;
+    for (const [record] of tasks) {
       if (record.state === 'waiting') {
         record.waitingOn = 0;
         for (const dep of record.deps) if (!this.available(dep)) record.waitingOn += 1;
       }
     }
-    for (const record of run.tasks.values()) {
-      if (!record.op) continue;
+    for (const [record] of tasks) {
       for (const dep of record.deps) if (dep.run !== run && !this.available(dep)) this.makeAvailable(dep);
       if (record.waitingOn === 0 && record.state === 'waiting') ready.push(record);
       else if (record.waitingOn > 0) {

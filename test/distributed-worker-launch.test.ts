@@ -13,12 +13,14 @@ const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 
 const children = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
 describe('workerLaunch', () => {
-  it('gives an initial heap of 1/16 of the limit (at most 256 MiB, none under 16) and the 1 MiB mmap threshold under a limit', () => {
+  it('gives an initial heap of 1/16 of the limit (at most 256 MiB, none under 16) and an mmap threshold of 1/128 of a limit (1 to 32 MiB)', () => {
     expect(workerLaunch(512 * MiB, {}).nodeFlags).toEqual(['--initial-heap-size=32']);
     expect(workerLaunch(16 * 2 ** 30, {}).nodeFlags).toEqual(['--initial-heap-size=256']);
     expect(workerLaunch(128 * MiB, {}).nodeFlags).toEqual([]);
     expect(workerLaunch(undefined, {}).nodeFlags).toEqual(['--initial-heap-size=256']);
-    expect(workerLaunch(512 * MiB, { PATH: '/bin' }).env).toEqual({ PATH: '/bin', MALLOC_MMAP_THRESHOLD_: '1048576' });
+    expect(workerLaunch(512 * MiB, { PATH: '/bin' }).env).toEqual({ PATH: '/bin', MALLOC_MMAP_THRESHOLD_: String(4 * MiB) });
+    expect(workerLaunch(64 * MiB, {}).env.MALLOC_MMAP_THRESHOLD_).toBe(String(MiB));
+    expect(workerLaunch(12 * 1024 * MiB, {}).env.MALLOC_MMAP_THRESHOLD_).toBe(String(32 * MiB));
     expect(workerLaunch(undefined, { PATH: '/bin' }).env).toEqual({ PATH: '/bin' });
   });
 
@@ -40,7 +42,7 @@ describe('a worker process as started', () => {
     try {
       const [pid] = scheduler.cluster!.workerPids();
       expect(cmdline(pid!)).toContain('--initial-heap-size=32');
-      expect(environ(pid!)).toContain('MALLOC_MMAP_THRESHOLD_=1048576');
+      expect(environ(pid!)).toContain(`MALLOC_MMAP_THRESHOLD_=${4 * MiB}`);
     } finally {
       await scheduler.close();
     }
@@ -53,6 +55,6 @@ describe('a worker process as started', () => {
     const [pid] = children(nanny.child.pid!);
     expect(cmdline(pid!)).toContain('--initial-heap-size=32');
     expect(cmdline(pid!)).toContain('--no-nanny');
-    expect(environ(pid!)).toContain('MALLOC_MMAP_THRESHOLD_=1048576');
+    expect(environ(pid!)).toContain(`MALLOC_MMAP_THRESHOLD_=${4 * MiB}`);
   }, 30_000);
 });

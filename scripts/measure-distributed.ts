@@ -1,11 +1,15 @@
 /**
  * Measures the distributed scheduler (run after `npm run build`):
  *   node dist/scripts/measure-distributed.js [--workers 2] [--runs 5] [--tasks 10000] [--matmul small]
+ *                                            [--fresh] [--warmup 1]
  *
  * 1. Per-task overhead: a graph of `--tasks` trivial tasks (half leaves, half a pairwise tree
  *    reduction over them: measure-overhead.ts's graph), timed end to end on a warm local cluster; prints the median of
  *    `--runs` runs in microseconds per task (Dask distributed: 494 us/task on this class of
- *    2-core machine), with the processes scheduler alongside for scale.
+ *    2-core machine), with the processes scheduler alongside for scale. `--fresh`: a new graph
+ *    with new keys for every get (as users build them; issue 14's measure), built before its
+ *    timer starts; `--warmup N` gets first, untimed (a new cluster's first gets cost 3-4x
+ *    more while the workers' JIT and heaps settle).
  * 2. Bytes moved: the catalog's blocked matmul at `--matmul` size on distributed and on
  *    processes, with the stats() counters of each (to, from and between workers).
  */
@@ -21,14 +25,20 @@ function flag(name: string, fallback: string): string {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function overhead(scheduler: Scheduler, tasks: number, runs: number): Promise<{ usPerTask: number; samples: number[] }> {
+async function overhead(scheduler: Scheduler, tasks: number, runs: number, fresh: boolean, warmup: number): Promise<{ usPerTask: number; samples: number[] }> {
   // The same graph as measure-overhead.ts, so the local and distributed figures compare.
-  const { graph, key: root, tasks: count } = treeReductionGraph(Math.ceil(tasks / 2));
-  await scheduler.get(graph, [root]); // warm-up: imports, JIT, scheduler's task-time estimate
+  let made = 0;
+  const reused = treeReductionGraph(Math.ceil(tasks / 2));
+  const next = () => (fresh ? treeReductionGraph(Math.ceil(tasks / 2), `f${made++}-`) : reused);
+  for (let w = 0; w < warmup; w++) {
+    const { graph, key } = next();
+    await scheduler.get(graph, [key]); // warm-up: imports, JIT, scheduler's task-time estimate
+  }
   const samples: number[] = [];
   for (let r = 0; r < runs; r++) {
+    const { graph, key, tasks: count } = next();
     const started = performance.now();
-    await scheduler.get(graph, [root]);
+    await scheduler.get(graph, [key]);
     samples.push(((performance.now() - started) * 1000) / count);
   }
   return { usPerTask: median(samples), samples };
@@ -59,11 +69,13 @@ async function main(): Promise<void> {
   const runs = Number(flag('runs', '5'));
   const tasks = Number(flag('tasks', '10000'));
   const size = flag('matmul', 'small') as SizeName;
+  const fresh = process.argv.includes('--fresh');
+  const warmup = Number(flag('warmup', '1'));
   for (const name of ['distributed', 'processes'] as const) {
     const scheduler = await createScheduler(name, { workers });
     try {
-      const { usPerTask, samples } = await overhead(scheduler, tasks, runs);
-      console.log(`${name}: ${tasks} trivial tasks (tree reduction), ${workers} workers: ${usPerTask.toFixed(1)} us/task median of ${runs} [${samples.map((s) => s.toFixed(1)).join(', ')}]; start-up ${scheduler.startupSeconds.toFixed(2)} s`);
+      const { usPerTask, samples } = await overhead(scheduler, tasks, runs, fresh, warmup);
+      console.log(`${name}: ${tasks} trivial tasks (tree reduction${fresh ? ', a fresh graph per get' : ''}, ${warmup} warm-up), ${workers} workers: ${usPerTask.toFixed(1)} us/task median of ${runs} [${samples.map((s) => s.toFixed(1)).join(', ')}]; start-up ${scheduler.startupSeconds.toFixed(2)} s`);
       const { seconds, stats } = await matmulBytes(scheduler, size);
       console.log(`${name}: matmul ${size}: ${seconds.toFixed(2)} s, ${JSON.stringify(stats)}`);
     } finally {

@@ -23,23 +23,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createDistributedScheduler } from '../schedulers/distributed/index.js';
 import { treeReductionGraph } from './measure-overhead.js';
 
-function flag(name: string, fallback: number): number {
+function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const fdsOf = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-const gets = flag('gets', 1000);
-const warmup = flag('warmup', 300);
-const leaves = flag('leaves', 64);
-const workers = flag('workers', 2);
-const memoryLimit = (() => {
-  const i = process.argv.indexOf('--memory-limit');
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : '512MiB';
-})();
+const gets = Number(flag('gets', '1000'));
+const warmup = Number(flag('warmup', '300'));
+const leaves = Number(flag('leaves', '64'));
+const workers = Number(flag('workers', '2'));
+const memoryLimit = flag('memory-limit', '512MiB');
 const SAMPLE_EVERY = 10;
 
 const scheduler = await createDistributedScheduler({ workers, restartWorkers: false, memoryLimit });

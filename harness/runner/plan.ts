@@ -26,7 +26,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   quick: {
     name: 'quick',
     description:
-      'every workload at size "quick"; the cells of each workload race for 8 s of samples (3 per cell, then up to 20 each for the pair the verdict rests on, which may take 16 s): about 3 minutes on 2 cores',
+      'every workload at size "quick"; the cells of each workload race for 8 s of samples (3 per cell, then up to 20 each for the pair the verdict rests on, which may take 16 s): about 2 minutes on 2 cores',
     sizes: ['quick'],
     budgetSeconds: 8,
     minSamples: 3,

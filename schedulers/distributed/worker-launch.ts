@@ -17,11 +17,11 @@
  *   arenas instead of going back to the OS, so RSS keeps every buffer the worker ever held at
  *   once, whatever it spilled. With a fixed threshold each buffer above it is its own mapping,
  *   returned on free (measured on the spill test's graph, 8 MiB blocks, 512 MiB limit: peak
- *   RSS 602 -> 388 MiB). The threshold is 1/128 of the limit (1 to 32 MiB, glibc's maximum):
- *   a mapping costs a page fault per 4 kB each time a buffer is made, so a fixed 1 MiB made
- *   tree-reduce's 16 MB arrays 1.4-1.6x slower under the default limit (a share of the
- *   machine's memory: 32 MiB there, as glibc's own), while buffers kept in the arenas stay
- *   small against the limit. (Dask's `MALLOC_TRIM_THRESHOLD_=65536` was as good for RSS here
+ *   RSS 602 -> 388 MiB). But a mapping costs a page fault per 4 kB each time a buffer is
+ *   made: a fixed 1 MiB made distributed tree-reduce (16 MB arrays) 1.3-1.6x slower. So the
+ *   threshold is 1/128 of the limit, 1 to 32 MiB (glibc's maximum): 4 MiB at a 512 MiB limit,
+ *   32 MiB under the default limit (a share of the machine's memory), and what stays in the
+ *   arenas is made of buffers small against the limit. (Dask's `MALLOC_TRIM_THRESHOLD_=65536` was as good for RSS here
  *   but slower still: every free at the heap's top goes back to the OS.) Other C libraries
  *   ignore the variable.
  *

@@ -74,7 +74,6 @@ export interface LocalExecutor {
   readonly maxBatchTasks: number;
   /** True when `submit` runs the batch on the calling thread. */
   readonly inline: boolean;
-
   /** Bytes a value costs to cross to or from a worker; `undefined` when values never cross. */
   readonly sizeOf: ((value: unknown) => number) | undefined;
   /**
@@ -141,7 +140,7 @@ interface InFlightBatch {
   error?: unknown;
 }
 
-/** Each executor's sizing memory (op means, round trip), kept for the life of its scheduler. */
+/** Each executor's sizing memory (its measured round trip), kept for the life of its scheduler. */
 const sizerMemories = new WeakMap<LocalExecutor, SizerMemory>();
 
 /** Compute `keys` of `graph` with `executor`; adds to `stats`. */
@@ -228,7 +227,7 @@ export async function runGraph(
       let c: InFlightBatch | undefined;
       while ((c = finishedBatches.shift()) !== undefined) {
         inFlight--;
-        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c);
+        if (c.error !== undefined) throw c.error instanceof SchedlabError ? c.error : wrapUnexpected(c.error, c.request);
         finishBatch(state, c, executor, stats, onEvent, sizer, aliased);
       }
     }
@@ -461,7 +460,7 @@ function markAliased(entries: number[], values: unknown[], aliased: Set<number>)
   }
 }
 
-function wrapUnexpected(err: unknown, c: InFlightBatch): Error {
+function wrapUnexpected(err: unknown, request: NamedBatchRequest): Error {
   const e = err as Error;
-  return new TaskError({ key: c.request.keys[0]!, op: c.request.ops[c.request.opOf[0]!]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
+  return new TaskError({ key: request.keys[0]!, op: request.ops[request.opOf[0]!]!, errorName: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), remoteStack: e?.stack });
 }

@@ -1,0 +1,96 @@
+/**
+ * Main module of one child process of scripts/measure-tree-bound.ts: opens one variant
+ * (`sync`, `threads` or `bare`: plain worker threads running bare-tree-thread.ts) once, then
+ * answers each 'run' message with one verified sample of tree-reduce quick (wall, the
+ * process's CPU over all its threads, its minor page faults) and exits on 'stop'. One
+ * process per variant: malloc's thresholds and arenas are per process, and sync run beside
+ * thread pools in one process page-faults about twice as much as it does alone.
+ *
+ *   node dist/scripts/tree-bound-process.js --variant sync|threads|bare [--workers 2]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { createScheduler, type Graph } from '../schedulers/index.js';
+import { treeReduceWorkload } from '../workloads/tree-reduce/index.js';
+import type { Order } from './bare-tree-thread.js';
+
+const VARIANTS = ['sync', 'threads', 'bare'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** One sample, as the child sends it (`outsideCpuMs` is filled in by the parent). */
+export interface Sample {
+  wallMs: number;
+  cpuMs: number;
+  faults: number;
+  outsideCpuMs: number;
+}
+
+
+/** Minor page faults of this process so far. */
+function minorFaults(): number {
+  // Fields after the command name: state is field 3, minflt field 10.
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
+async function sample(run: () => Promise<unknown>): Promise<Sample> {
+  const f0 = minorFaults();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run();
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wallMs, cpuMs: (c.user + c.system) / 1000, faults: minorFaults() - f0, outsideCpuMs: 0 };
+}
+
+/** A child process's side: open `variant` once, then answer each 'run' message with one verified sample. */
+async function serveVariant(variant: Variant, workers: number): Promise<void> {
+  const params = treeReduceWorkload.sizes.quick;
+  const built = treeReduceWorkload.build(params, { tmpDir: '', options: {} }) as { graph: Graph; keys: string[] };
+  const scheduler = variant === 'bare' ? undefined : await createScheduler(variant, variant === 'sync' ? {} : { workers });
+  const bare = variant === 'bare' ? Array.from({ length: workers }, () => new Worker(new URL('./bare-tree-thread.js', import.meta.url))) : [];
+  const ask = (w: Worker, order: Order, transfer: ArrayBuffer[] = []): Promise<Float64Array> =>
+    new Promise((resolve, reject) => {
+      const fail = (err: Error): void => reject(err);
+      w.once('error', fail);
+      w.once('message', (out: Float64Array) => {
+        w.off('error', fail);
+        resolve(out);
+      });
+      w.postMessage(order, transfer);
+    });
+  const bareRun = async (): Promise<Float64Array> => {
+    // Equal shares of the leaves (16 leaves over 2 or 4 threads keep the workload's tree shape).
+    const share = params.leaves / workers;
+    let parts = await Promise.all(bare.map((w, i) => ask(w, { leaves: [i * share, (i + 1) * share], length: params.length })));
+    while (parts.length > 1) {
+      const next: Promise<Float64Array>[] = [];
+      for (let i = 0; i < parts.length; i += 2) next.push(ask(bare[i / 2]!, { add: [parts[i]!, parts[i + 1]!] }, [parts[i]!.buffer as ArrayBuffer, parts[i + 1]!.buffer as ArrayBuffer]));
+      parts = await Promise.all(next);
+    }
+    return parts[0]!;
+  };
+  process.on('message', (message: string) => {
+    if (message === 'stop') {
+      void Promise.all([scheduler?.close(), ...bare.map((w) => w.terminate())]).then(() => process.exit(0));
+      return;
+    }
+    let results: unknown[] = [];
+    void sample(async () => (results = scheduler ? await scheduler.get(built.graph, built.keys) : [await bareRun()])).then(
+      (s) => {
+        treeReduceWorkload.verify(results, params, built as never);
+        process.send!(s);
+      },
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  });
+  process.send!('ready');
+}
+
+const { values: args } = parseArgs({ options: { variant: { type: 'string' }, workers: { type: 'string', default: '2' } } });
+if (!VARIANTS.includes(args.variant as Variant)) throw new Error(`--variant must be one of ${VARIANTS.join(', ')}, got ${String(args.variant)}`);
+await serveVariant(args.variant as Variant, Number(args.workers));

@@ -26,7 +26,7 @@ import { treeReduceWorkload } from '../workloads/tree-reduce/index.js';
 import { median } from './measure-local.js';
 import type { Sample, Variant } from './tree-bound-process.js';
 
-const VARIANTS: readonly Variant[] = ['sync', 'threads', 'bare'];
+const VARIANTS: readonly Variant[] = ['sync', 'threads', 'bare', 'routed'];
 
 /** Machine busy seconds so far (all cores), from /proc/stat; NaN when absent. */
 function machineBusySeconds(): number {
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.send('stop');
   }
-  const names = ['sync', `threads x${workers}`, `bare threads x${workers}`];
+  const names = ['sync', `threads x${workers}`, `bare threads x${workers}`, `routed x${workers}`];
   console.log(`tree-reduce quick (${params.leaves} leaves of ${params.length} doubles); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores; median of ${runs} rounds after 1 warm-up, variants interleaved, one process each`);
   console.log('variant             wall ms  process CPU ms  minor faults  outside CPU (cores)  sync/x');
   const syncWall = median(samples[0]!.map((s) => s.wallMs));

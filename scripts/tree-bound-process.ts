@@ -1,12 +1,14 @@
 /**
- * Main module of one child process of scripts/measure-tree-bound.ts: opens one variant
- * (`sync`, `threads` or `bare`: plain worker threads running bare-tree-thread.ts) once, then
+ * Main module of one child process of scripts/measure-tree-bound.ts: opens one variant once
+ * (`sync`, `threads`, `bare`: plain worker threads running bare-tree-thread.ts, each reducing
+ * its share of the tree, or `routed`: the same threads given one task at a time by main,
+ * every value back through main by transfer, as an engine does, with no engine code), then
  * answers each 'run' message with one verified sample of tree-reduce quick (wall, the
  * process's CPU over all its threads, its minor page faults) and exits on 'stop'. One
  * process per variant: malloc's thresholds and arenas are per process, and sync run beside
  * thread pools in one process page-faults about twice as much as it does alone.
  *
- *   node dist/scripts/tree-bound-process.js --variant sync|threads|bare [--workers 2]
+ *   node dist/scripts/tree-bound-process.js --variant sync|threads|bare|routed [--workers 2]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,7 +17,7 @@ import { createScheduler, type Graph } from '../schedulers/index.js';
 import { treeReduceWorkload } from '../workloads/tree-reduce/index.js';
 import type { Order } from './bare-tree-thread.js';
 
-const VARIANTS = ['sync', 'threads', 'bare'] as const;
+const VARIANTS = ['sync', 'threads', 'bare', 'routed'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** One sample, as the child sends it (`outsideCpuMs` is filled in by the parent). */
@@ -48,8 +50,8 @@ async function sample(run: () => Promise<unknown>): Promise<Sample> {
 async function serveVariant(variant: Variant, workers: number): Promise<void> {
   const params = treeReduceWorkload.sizes.quick;
   const built = treeReduceWorkload.build(params, { tmpDir: '', options: {} }) as { graph: Graph; keys: string[] };
-  const scheduler = variant === 'bare' ? undefined : await createScheduler(variant, variant === 'sync' ? {} : { workers });
-  const bare = variant === 'bare' ? Array.from({ length: workers }, () => new Worker(new URL('./bare-tree-thread.js', import.meta.url))) : [];
+  const scheduler = variant === 'sync' || variant === 'threads' ? await createScheduler(variant, variant === 'sync' ? {} : { workers }) : undefined;
+  const bare = variant === 'bare' || variant === 'routed' ? Array.from({ length: workers }, () => new Worker(new URL('./bare-tree-thread.js', import.meta.url))) : [];
   const ask = (w: Worker, order: Order, transfer: ArrayBuffer[] = []): Promise<Float64Array> =>
     new Promise((resolve, reject) => {
       const fail = (err: Error): void => reject(err);
@@ -71,13 +73,65 @@ async function serveVariant(variant: Variant, workers: number): Promise<void> {
     }
     return parts[0]!;
   };
+  const routedRun = (): Promise<Float64Array> => {
+    // Task ids: leaves 0 .. leaves - 1, then each level's adds of adjacent pairs; `inputs[id]` of an add.
+    const inputs: Array<[number, number]> = [];
+    const consumer: number[] = [];
+    let level = Array.from({ length: params.leaves }, (_, i) => i);
+    let next = params.leaves;
+    while (level.length > 1) {
+      const up: number[] = [];
+      for (let i = 0; i < level.length; i += 2) {
+        inputs[next] = [level[i]!, level[i + 1]!];
+        consumer[level[i]!] = consumer[level[i + 1]!] = next;
+        up.push(next++);
+      }
+      level = up;
+    }
+    const root = next - 1;
+    const values = new Map<number, Float64Array>();
+    // Ready tasks, adds first (they free two arrays), then leaves in order: the engine's depth-first spirit.
+    const readyAdds: number[] = [];
+    let nextLeaf = 0;
+    const idle = [...bare];
+    return new Promise((resolve, reject) => {
+      const pump = (): void => {
+        while (idle.length > 0 && (readyAdds.length > 0 || nextLeaf < params.leaves)) {
+          const w = idle.pop()!;
+          const id = readyAdds.length > 0 ? readyAdds.shift()! : nextLeaf++;
+          let order: Order;
+          const transfer: ArrayBuffer[] = [];
+          if (id < params.leaves) order = { leaves: [id, id + 1], length: params.length };
+          else {
+            const [a, b] = inputs[id]!;
+            const x = values.get(a)!;
+            const y = values.get(b)!;
+            values.delete(a);
+            values.delete(b);
+            order = { add: [x, y] };
+            transfer.push(x.buffer as ArrayBuffer, y.buffer as ArrayBuffer);
+          }
+          ask(w, order, transfer).then((out) => {
+            idle.push(w);
+            if (id === root) return resolve(out);
+            values.set(id, out);
+            const c = consumer[id]!;
+            const [a, b] = inputs[c]!;
+            if (values.has(a) && values.has(b)) readyAdds.push(c);
+            pump();
+          }, reject);
+        }
+      };
+      pump();
+    });
+  };
   process.on('message', (message: string) => {
     if (message === 'stop') {
       void Promise.all([scheduler?.close(), ...bare.map((w) => w.terminate())]).then(() => process.exit(0));
       return;
     }
     let results: unknown[] = [];
-    void sample(async () => (results = scheduler ? await scheduler.get(built.graph, built.keys) : [await bareRun()])).then(
+    void sample(async () => (results = scheduler ? await scheduler.get(built.graph, built.keys) : [await (variant === 'routed' ? routedRun() : bareRun())])).then(
       (s) => {
         treeReduceWorkload.verify(results, params, built as never);
         process.send!(s);

@@ -35,6 +35,14 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     // inputs, so their order on a thread does not matter; a run with an abort signal makes
     // its batches abortable, which piscina never puts two to a thread.)
     concurrentTasksPerWorker: 2,
+    // Threads wait for batches in their event loop, not blocked in Atomics.wait (piscina's
+    // default 'sync'): V8 runs a thread's GC work (incremental marking steps, freeing the
+    // backing stores of dead ArrayBuffers) as tasks of that loop, and a thread parked in
+    // Atomics.wait between batches starves them. Its dead 16 MB arrays then stayed mapped
+    // until a forced full collection: tree-reduce quick spent 64 ms of worker GC a get
+    // instead of 32, and ran 175-188 ms against 143-160 ms with this setting (sync 155-166
+    // in the same rounds, scripts/measure-tree-bound.ts).
+    atomics: 'disabled',
   });
   // piscina emits 'error' on the pool when a thread answers a task it no longer tracks: a
   // batch aborted (its signal fired) just as the thread finished it. The get has already

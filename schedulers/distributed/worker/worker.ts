@@ -56,7 +56,7 @@ import {
   type SecurityOptions,
 } from '../security.js';
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
-import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
+import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
 import { collectGarbage } from './gc.js';
 import { ValueStore } from './value-store.js';
@@ -103,6 +103,8 @@ interface Executor {
   thread: Worker;
   outbox: ThreadTask[];
   packer: Packer;
+  /** Large inputs of the outbox's tasks, each a copy in its own buffer (transferred with the batch). */
+  owned: Uint8Array[];
   /** Dispatched by the state machine, not sent to the thread yet (held back under memory pressure). */
   queue: DispatchTask[];
   /** Sent and not answered: `id#seq` -> bytes of stored inputs sent with it. */
@@ -202,7 +204,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type') && !flag.startsWith('--initial-heap-size'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
-    const executor: Executor = { thread, outbox: [], packer: new Packer(), queue: [], sent: new Map(), sentBytes: 0 };
+    const executor: Executor = { thread, outbox: [], packer: new Packer(), owned: [], queue: [], sent: new Map(), sentBytes: 0 };
     let crash: string | undefined;
     thread.on('message', (message: FromThread) => {
       if (executors[index] !== executor) return;
@@ -241,8 +243,10 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     for (const executor of executors) {
       if (!executor.outbox.length) continue;
       const packed = executor.packer.take();
-      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), packed } satisfies ToThread, [packed]);
+      const owned = executor.owned;
+      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), packed, owned } satisfies ToThread, [packed, ...owned.map((bytes) => bytes.buffer as ArrayBuffer)]);
       executor.outbox = [];
+      executor.owned = [];
     }
   };
 
@@ -274,7 +278,14 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     const deps: ThreadDep[] = task.deps.map((dep) => {
       if (dep.later) return { id: dep.id, inline: false, later: true };
       if (dep.inline) return { id: dep.id, inline: true, bytes: packer.add(dep.bytes!) };
-      if (dep.fromStore) return { id: dep.id, inline: false, bytes: packer.add(store.get(dep.id)!) };
+      if (dep.fromStore) {
+        const bytes = store.get(dep.id)!;
+        if (bytes.byteLength < PACK_LIMIT) return { id: dep.id, inline: false, bytes: packer.add(bytes) };
+        // The store keeps its bytes (peers fetch them): the thread gets a copy of its own, moved to it.
+        const copy = Buffer.allocUnsafe(bytes.byteLength);
+        copy.set(bytes);
+        return { id: dep.id, inline: false, owned: executor.owned.push(copy) - 1 };
+      }
       return { id: dep.id, inline: false };
     });
     const args = task.args ? packer.add(task.args) : undefined;

@@ -1,6 +1,6 @@
 /**
  * Where one distributed run's time goes (issue 14), run after `npm run build`:
- *   node dist/scripts/profile-distributed.js [--workload matmul] [--size quick] [--workers 1,2]
+ *   node dist/scripts/measure-distributed-profile.js [--workload matmul] [--size quick] [--workers 1,2]
  *     [--runs 3] [--warmup 2] [--before DIR]
  *
  * For each worker count (and, with `--before DIR`, the build in DIR too, interleaved), a local

@@ -37,7 +37,8 @@ import {
   isLoopback,
   parseAddress,
   protocol,
-  SERVER_OPTIONS,
+  bindServer,
+  newServer,
   type Assignments,
   type Completion,
   type DataChunk,
@@ -144,7 +145,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   id.catch(() => {});
 
   // ---------------------------------------------------------------- data server
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = newServer();
   server.addService(protocol().DataService.service, {
     Fetch(call: grpc.ServerWritableStream<FetchRequest, DataChunk>) {
       const refused = refusal(call.metadata, security.token, 'worker');
@@ -193,9 +194,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       });
     },
   });
-  const dataPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(formatAddress(listenHost, 0), serverCredentials(security), (err, port) => (err ? reject(err) : resolve(port))),
-  );
+  const dataPort = await bindServer(server, formatAddress(listenHost, 0), serverCredentials(security));
 
   // ---------------------------------------------------------------- executors
   const executors: Executor[] = [];

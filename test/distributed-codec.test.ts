@@ -1,9 +1,11 @@
-// The wire codec of the distributed scheduler: JSON for small plain data, v8 (structured
-// clone) for everything else, and always an exact structured-clone round trip.
+// The wire codec of the distributed scheduler: raw bytes for plain typed arrays, JSON for
+// small plain data, v8 (structured clone) for everything else, and always an exact
+// structured-clone round trip.
 import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../dist/schedulers/distributed/codec.js';
 
 const V8 = 0xff;
+const RAW = 0xfe;
 const roundTrip = (value: unknown) => decodeValue(encodeValue(value));
 
 describe('distributed codec', () => {
@@ -29,8 +31,7 @@ describe('distributed codec', () => {
       new Map([[1, 2]]),
       new Set(['x']),
       new Date(5),
-      new Float64Array([1, 2]),
-      new Uint8Array(3),
+      [new Float64Array([1, 2])],
       Object.create(null, { x: { value: 1, enumerable: true } }),
       Array.from({ length: 1000 }, (_, i) => i),
     ];
@@ -44,8 +45,64 @@ describe('distributed codec', () => {
       expect(bytes[0]).toBe(V8);
       expect(roundTrip(value)).toStrictEqual(structuredClone(value));
     }
+    expect(encodeValue(Buffer.from('a Buffer is a subclass of Uint8Array: v8 writes it'))[0]).toBe(V8);
     expect(1 in (roundTrip(sparse) as unknown[])).toBe(false);
     expect(Object.is(roundTrip(-0), -0)).toBe(true);
+  });
+
+  it('writes plain typed arrays raw: the same kind and contents back, as a structured clone', () => {
+    const backing = new Float64Array([9, 1.5, -2, NaN, 7]);
+    const shared = new Float64Array(new SharedArrayBuffer(4 * 8)).fill(0.25);
+    const cases: ArrayBufferView[] = [
+      new Int8Array([-1, 2]),
+      new Uint8Array([0, 255, 3]),
+      new Uint8ClampedArray([5]),
+      new Int16Array([-300, 300]),
+      new Uint16Array([65535]),
+      new Int32Array([-5, 1 << 30]),
+      new Uint32Array([2 ** 32 - 1]),
+      new Float32Array([0.5, -0]),
+      new Float64Array([Math.PI, -0, Infinity]),
+      new BigInt64Array([-(2n ** 63n)]),
+      new BigUint64Array([2n ** 64n - 1n]),
+      new Float64Array(0),
+      backing.subarray(1, 4), // a view: only its elements travel
+      shared, // SharedArrayBuffer memory comes back in a plain buffer, as from structuredClone
+    ];
+    for (const value of cases) {
+      const bytes = encodeValue(value);
+      expect(bytes[0]).toBe(RAW);
+      const back = decodeValue(bytes) as ArrayBufferView;
+      expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(value));
+      expect(back).toStrictEqual(structuredClone(value));
+      expect(back.buffer).toBeInstanceOf(ArrayBuffer);
+    }
+    expect(decodeValue(encodeValue(backing.subarray(1, 4)))).toStrictEqual(new Float64Array([1.5, -2, NaN]));
+  });
+
+  it('decodes a raw array in place when its data is aligned, and copies it when not', () => {
+    const bytes = encodeValue(new Float64Array([1, 2, 3]));
+    const aligned = new Uint8Array(new ArrayBuffer(bytes.byteLength + 8), 8);
+    aligned.set(bytes);
+    const view = decodeValue(aligned) as Float64Array;
+    expect(view.buffer).toBe(aligned.buffer); // no copy: the caller gave the bytes up
+    expect([...view]).toEqual([1, 2, 3]);
+    const unaligned = new Uint8Array(new ArrayBuffer(bytes.byteLength + 3), 3);
+    unaligned.set(bytes);
+    const copy = decodeValue(unaligned) as Float64Array;
+    expect(copy.buffer).not.toBe(unaligned.buffer);
+    expect([...copy]).toEqual([1, 2, 3]);
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+    shared.set(bytes);
+    expect((decodeValue(shared) as Float64Array).buffer).toBeInstanceOf(ArrayBuffer); // never a view of shared memory
+  });
+
+  it('says a raw value is corrupt rather than decoding garbage', () => {
+    const bytes = encodeValue(new Float64Array([1, 2]));
+    expect(() => decodeValue(bytes.subarray(0, bytes.byteLength - 3))).toThrow(/corrupt value: a raw typed array of kind 8 with 13 data bytes/);
+    const unknownKind = Uint8Array.from(bytes);
+    unknownKind[1] = 200;
+    expect(() => decodeValue(unknownKind)).toThrow(/corrupt value: a raw typed array of kind 200/);
   });
 
   it('refuses values structured clone refuses', () => {

@@ -17,7 +17,8 @@ import {
   formatAddress,
   MAX_CONTROL_MESSAGE_BYTES,
   protocol,
-  SERVER_OPTIONS,
+  bindServer,
+  newServer,
   type Assignments,
   type ClientMessage,
   type Completion,
@@ -300,11 +301,9 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
     call.on('cancelled', gone);
   }
 
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = newServer();
   server.addService(protocol().Scheduler.service, { Connect: connect, Work: work });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(formatAddress(host, options.port ?? 0), serverCredentials(security), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
+  const port = await bindServer(server, formatAddress(host, options.port ?? 0), serverCredentials(security));
   // If this process itself was stalled (CPU starvation, a long GC), the check runs late and
   // before the heartbeats queued meanwhile are read: skip that round rather than blame workers.
   const checkEveryMs = Math.min(1_000, heartbeatTimeoutMs / 2);

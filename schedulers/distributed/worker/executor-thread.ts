@@ -19,7 +19,7 @@ import { decodeValue, encodeValue } from '../codec.js';
 import { keyOfDataId } from '../ids.js';
 import { now } from '../../../common/clock.js';
 import { collectGarbage } from './gc.js';
-import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
+import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 
 const FLUSH_MS = 5;
 const SLOW_TASK_MS = 1;
@@ -43,13 +43,29 @@ port.on('message', (message: ToThread) => {
     collectGarbage();
     return;
   }
-  const batch = { tasks: JSON.parse(message.tasks) as ThreadTask[], packed: message.packed };
+  const batch: Batch = { tasks: JSON.parse(message.tasks) as ThreadTask[], bytes: { packed: message.packed, owned: message.owned } };
   // Batches run in the order sent: a later task may rely on an input sent with an earlier one.
-  if (batches.push(batch) === 1) runBatch(batch.tasks, 0, batch.packed);
+  if (batches.push(batch) === 1) runBatch(batch.tasks, 0, batch.bytes);
 });
 
+/** The bytes a batch came with: small pieces packed in one buffer, large inputs each in their own. */
+interface BatchBytes {
+  packed: ArrayBuffer;
+  owned: Uint8Array[];
+}
+interface Batch {
+  tasks: ThreadTask[];
+  bytes: BatchBytes;
+}
+
 /** Batches received and not yet finished; the first is running (or waiting a turn after a large result). */
-const batches: Array<{ tasks: ThreadTask[]; packed: ArrayBuffer }> = [];
+const batches: Batch[] = [];
+
+/** The bytes sent for `dep`, if any. */
+function sentBytes(dep: ThreadDep, bytes: BatchBytes): Uint8Array | undefined {
+  if (dep.owned !== undefined) return bytes.owned[dep.owned];
+  return dep.bytes ? unpack(bytes.packed, dep.bytes) : undefined;
+}
 
 /**
  * Synchronous ops run back to back; an async op's wait does not hold up the tasks after it.
@@ -59,15 +75,15 @@ const batches: Array<{ tasks: ThreadTask[]; packed: ArrayBuffer }> = [];
  * limit: drop values already spilled) are read between large tasks; a batch that arrives
  * meanwhile waits for this one to finish (its tasks may need inputs sent with this batch).
  */
-function runBatch(tasks: ThreadTask[], from: number, packed: ArrayBuffer): void {
+function runBatch(tasks: ThreadTask[], from: number, sent: BatchBytes): void {
   let lastFlush = performance.now();
   for (let i = from; i < tasks.length; i++) {
     const large = owned.length;
     const began = performance.now();
-    start(tasks[i]!, packed);
+    start(tasks[i]!, sent);
     if (owned.length > large && i + 1 < tasks.length) {
       flush();
-      setImmediate(() => runBatch(tasks, i + 1, packed));
+      setImmediate(() => runBatch(tasks, i + 1, sent));
       return;
     }
     const ended = performance.now();
@@ -79,11 +95,11 @@ function runBatch(tasks: ThreadTask[], from: number, packed: ArrayBuffer): void 
   flush();
   batches.shift();
   const next = batches[0];
-  if (next) setImmediate(() => runBatch(next.tasks, 0, next.packed));
+  if (next) setImmediate(() => runBatch(next.tasks, 0, next.bytes));
 }
 
 /** Tasks waiting for a value this thread is still computing (an async op), by that value's id. */
-const parked = new Map<string, Array<{ task: ThreadTask; packed: ArrayBuffer }>>();
+const parked = new Map<string, Array<{ task: ThreadTask; sent: BatchBytes }>>();
 /** Ids whose task failed here: tasks that wait for them fail too (bounded: only recent ones matter). */
 const failedHere = new Set<string>();
 
@@ -101,12 +117,14 @@ function cancelParked(ids: Set<string>): void {
 }
 
 /** Decode the inputs sent with `task` into `values` (a decoding error is left for the task to report). */
-function keepSentInputs(task: ThreadTask, packed: ArrayBuffer): void {
+function keepSentInputs(task: ThreadTask, sent: BatchBytes): void {
   for (const dep of task.deps) {
-    if (dep.inline || dep.later || !dep.bytes || values.has(dep.id)) continue;
+    const bytes = dep.inline || dep.later || values.has(dep.id) ? undefined : sentBytes(dep, sent);
+    if (!bytes) continue;
     try {
-      values.set(dep.id, decodeValue(unpack(packed, dep.bytes)));
+      values.set(dep.id, decodeValue(bytes));
       delete dep.bytes;
+      delete dep.owned;
     } catch {
       // runTask decodes it again and fails the task with this error
     }
@@ -114,7 +132,7 @@ function keepSentInputs(task: ThreadTask, packed: ArrayBuffer): void {
 }
 
 /** Run `task` now, or park it until the `later` inputs it waits for are produced. */
-function start(task: ThreadTask, packed: ArrayBuffer): void {
+function start(task: ThreadTask, sent: BatchBytes): void {
   for (const dep of task.deps) {
     if (!dep.later || values.has(dep.id)) continue;
     if (failedHere.has(dep.id)) {
@@ -123,13 +141,13 @@ function start(task: ThreadTask, packed: ArrayBuffer): void {
     }
     // Parked: keep its other inputs now. The main thread counts them as held by this thread
     // from the moment they were sent, so a task sent after this one may rely on them.
-    keepSentInputs(task, packed);
+    keepSentInputs(task, sent);
     const list = parked.get(dep.id) ?? [];
-    list.push({ task, packed });
+    list.push({ task, sent });
     parked.set(dep.id, list);
     return;
   }
-  const outcome = runTask(task, packed);
+  const outcome = runTask(task, sent);
   if (outcome instanceof Promise) void outcome.then((o) => settle(task, o));
   else settle(task, outcome);
 }
@@ -143,7 +161,7 @@ function settle(task: ThreadTask, [result, bytes]: Outcome): void {
   const waiting = parked.get(task.id);
   if (!waiting) return;
   parked.delete(task.id);
-  for (const next of waiting) start(next.task, next.packed);
+  for (const next of waiting) start(next.task, next.sent);
 }
 
 /** Queue a result; `serialized` is encodeValue(value) for a success. */
@@ -175,7 +193,7 @@ function flush(): void {
 
 type Outcome = [ThreadResult, Uint8Array | undefined];
 
-function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outcome> {
+function runTask(task: ThreadTask, sent: BatchBytes): Outcome | Promise<Outcome> {
   const start = now();
   let decoded = 0;
   let fn: OpFunction | undefined;
@@ -185,8 +203,9 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
     let rawArgs: unknown;
     for (const dep of task.deps) {
       let value: unknown;
-      if (dep.bytes) {
-        value = decodeValue(unpack(packed, dep.bytes));
+      const bytes = sentBytes(dep, sent);
+      if (bytes) {
+        value = decodeValue(bytes);
         if (!dep.inline) values.set(dep.id, value);
       } else if (values.has(dep.id)) {
         value = values.get(dep.id);
@@ -196,7 +215,7 @@ function runTask(task: ThreadTask, packed: ArrayBuffer): Outcome | Promise<Outco
       if (dep.id === task.argsId) rawArgs = value;
       else byKey.set(keyOfDataId(dep.id), value);
     }
-    if (!task.argsId) rawArgs = decodeValue(unpack(packed, task.args!));
+    if (!task.argsId) rawArgs = decodeValue(unpack(sent.packed, task.args!));
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
     decoded = now() - start;
     fn = loadedOp(task.op);

@@ -4,8 +4,11 @@
  *
  * Bytes cross in ONE packed ArrayBuffer per batch (each task names its pieces as spans):
  * posting a Uint8Array that views part of a larger buffer (as protobuf's decoded `bytes` do)
- * would clone the whole underlying buffer for every task. Results larger than PACK_LIMIT
- * travel as their own transferred buffer instead, so a large value is never copied twice.
+ * would clone the whole underlying buffer for every task. Values larger than PACK_LIMIT
+ * travel as their own transferred buffer instead, both ways: a large result is never copied
+ * twice, and a large input arrives alone in its buffer, so the thread decodes it in place (a
+ * raw typed array is then a view, `codec.ts`) and frees it when it drops that value, not
+ * when every other value packed with it is gone too.
  * The task and result lists themselves cross as JSON text: for thousands of small plain
  * objects that is several times cheaper than postMessage's structured clone.
  */
@@ -14,12 +17,14 @@ import type { PackedError } from '../../types.js';
 /** [offset, length] inside the batch's packed buffer. */
 export type Span = [number, number];
 
-/** One input of a task (its key is `keyOfDataId(id)`). `bytes` is present when the thread does not hold the value yet. */
+/** One input of a task (its key is `keyOfDataId(id)`). `bytes` or `owned` is present when the thread does not hold the value yet. */
 export interface ThreadDep {
   id: string;
   /** Small literal: deserialize for this task only, do not keep. */
   inline: boolean;
   bytes?: Span;
+  /** ...or, when large, its bytes are `owned[index]` of the message (their own transferred buffer). */
+  owned?: number;
   /** Produced by a task sent to this thread earlier that may not have finished: wait for it. */
   later?: boolean;
 }
@@ -37,7 +42,7 @@ export interface ThreadTask {
 
 /** `tasks` is JSON of ThreadTask[]; `cancel` drops tasks still parked waiting for inputs. */
 export type ToThread =
-  | { type: 'run'; tasks: string; packed: ArrayBuffer }
+  | { type: 'run'; tasks: string; packed: ArrayBuffer; owned: Uint8Array[] }
   | { type: 'release'; ids: string[] }
   | { type: 'cancel'; ids: string[] }
   /** Memory is short: collect garbage now (the values just released are freed). */
@@ -63,7 +68,7 @@ export interface ThreadResult {
 /** `results` is JSON of ThreadResult[]. */
 export type FromThread = { type: 'done'; results: string; owned: Uint8Array[]; packed: ArrayBuffer };
 
-/** Results at least this large are transferred on their own rather than packed. */
+/** Values at least this large (results, and inputs sent to a thread) are transferred on their own rather than packed. */
 export const PACK_LIMIT = 64 * 1024;
 
 /** Gathers byte arrays into one buffer; `add` returns where each one will be. */

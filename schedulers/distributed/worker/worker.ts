@@ -37,7 +37,8 @@ import {
   isLoopback,
   parseAddress,
   protocol,
-  SERVER_OPTIONS,
+  bindServer,
+  newServer,
   type Assignments,
   type Completion,
   type DataChunk,
@@ -56,7 +57,7 @@ import {
   type SecurityOptions,
 } from '../security.js';
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
-import { Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
+import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
 import { collectGarbage } from './gc.js';
 import { ValueStore } from './value-store.js';
@@ -103,6 +104,8 @@ interface Executor {
   thread: Worker;
   outbox: ThreadTask[];
   packer: Packer;
+  /** Large inputs of the outbox's tasks, each a copy in its own buffer (transferred with the batch). */
+  owned: Uint8Array[];
   /** Dispatched by the state machine, not sent to the thread yet (held back under memory pressure). */
   queue: DispatchTask[];
   /** Sent and not answered: `id#seq` -> bytes of stored inputs sent with it. */
@@ -142,7 +145,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   id.catch(() => {});
 
   // ---------------------------------------------------------------- data server
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = newServer();
   server.addService(protocol().DataService.service, {
     Fetch(call: grpc.ServerWritableStream<FetchRequest, DataChunk>) {
       const refused = refusal(call.metadata, security.token, 'worker');
@@ -191,9 +194,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       });
     },
   });
-  const dataPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(formatAddress(listenHost, 0), serverCredentials(security), (err, port) => (err ? reject(err) : resolve(port))),
-  );
+  const dataPort = await bindServer(server, formatAddress(listenHost, 0), serverCredentials(security));
 
   // ---------------------------------------------------------------- executors
   const executors: Executor[] = [];
@@ -202,7 +203,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type') && !flag.startsWith('--initial-heap-size'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
-    const executor: Executor = { thread, outbox: [], packer: new Packer(), queue: [], sent: new Map(), sentBytes: 0 };
+    const executor: Executor = { thread, outbox: [], packer: new Packer(), owned: [], queue: [], sent: new Map(), sentBytes: 0 };
     let crash: string | undefined;
     thread.on('message', (message: FromThread) => {
       if (executors[index] !== executor) return;
@@ -241,8 +242,10 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     for (const executor of executors) {
       if (!executor.outbox.length) continue;
       const packed = executor.packer.take();
-      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), packed } satisfies ToThread, [packed]);
+      const owned = executor.owned;
+      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), packed, owned } satisfies ToThread, [packed, ...owned.map((bytes) => bytes.buffer as ArrayBuffer)]);
       executor.outbox = [];
+      executor.owned = [];
     }
   };
 
@@ -274,7 +277,14 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     const deps: ThreadDep[] = task.deps.map((dep) => {
       if (dep.later) return { id: dep.id, inline: false, later: true };
       if (dep.inline) return { id: dep.id, inline: true, bytes: packer.add(dep.bytes!) };
-      if (dep.fromStore) return { id: dep.id, inline: false, bytes: packer.add(store.get(dep.id)!) };
+      if (dep.fromStore) {
+        const bytes = store.get(dep.id)!;
+        if (bytes.byteLength < PACK_LIMIT) return { id: dep.id, inline: false, bytes: packer.add(bytes) };
+        // The store keeps its bytes (peers fetch them): the thread gets a copy of its own, moved to it.
+        const copy = Buffer.allocUnsafe(bytes.byteLength);
+        copy.set(bytes);
+        return { id: dep.id, inline: false, owned: executor.owned.push(copy) - 1 };
+      }
       return { id: dep.id, inline: false };
     });
     const args = task.args ? packer.add(task.args) : undefined;

@@ -34,7 +34,9 @@ describe('simulator: hand-computed makespans', () => {
   it('a chain through the main process pays the value back and out again', () => {
     // a (1 s, 1000 bytes) → b (1 s): back 1 ms, out again 2 ms: 1 + 0.001 + 0.002 + 1.
     const g: ProfiledGraph = { seconds: [1, 1], bytes: [1000, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
-    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, toWorkers: 2e-6 } }))).toBeCloseTo(2.003, 9);
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(2.003, 9);
+    // The literal-input cost (toWorkers) is not the resend's.
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, toWorkers: 2e-6 } }))).toBeCloseTo(2.001, 9);
   });
 
   it('peer-to-peer: a value read on another worker pays the between-workers cost; requested values come back at the end', () => {
@@ -126,11 +128,13 @@ describe('fit: known costs are recovered', () => {
   });
 });
 
-describe('pick: the simplest pool whose interval overlaps the fastest', () => {
-  it('prefers sync within the interval, a parallel pool beyond it', () => {
-    const sync = { scheduler: 'sync' as const, workers: 1, seconds: 1.0, low: 0.9, high: 1.1 };
+describe('pick: the simplest pool whose interval reaches the fastest prediction', () => {
+  it('prefers sync when its interval reaches the fastest prediction, a parallel pool beyond it', () => {
+    const sync = { scheduler: 'sync' as const, workers: 1, seconds: 1.0, low: 0.8, high: 1.2 };
     const threads = { scheduler: 'threads' as const, workers: 2, seconds: 0.85, low: 0.8, high: 0.95 };
     expect(pickOf([threads, sync])!.pick).toBe(sync);
+    // Overlapping intervals are not enough: sync's low end (0.9) is above threads' prediction (0.85).
+    expect(pickOf([threads, { ...sync, low: 0.9 }])!.pick).toBe(threads);
     expect(pickOf([{ ...threads, seconds: 0.5, low: 0.45, high: 0.55 }, sync])!.pick.scheduler).toBe('threads');
   });
 

@@ -154,20 +154,15 @@ function formatShort(seconds: number): string {
 }
 
 /**
- * Time `graph` on `scheduler`: two warm-up gets (the first of a new shape also teaches the
- * engine's batch sizer its ops; the bench measures warm pools too), then `reps` timed gets
- * with the bytes each moved. A get over a second is warmed and timed once.
+ * Time `graph` on `scheduler`: one warm-up get, as the bench does for each of its cells (on
+ * a pool already warmed up by `warmUp`), then `reps` timed gets with the bytes each moved.
+ * A get over a second is timed once.
  */
 async function timeOnPool(scheduler: Scheduler, graph: Graph, keys: Key[], reps: number, settings: SweepSettings): Promise<{ samples: number[]; moved: CalibrationRun['moved'] }> {
   const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(settings.runTimeoutSeconds * 1000), ...(settings.interrupt ? [settings.interrupt] : [])]);
   const w0 = performance.now();
   await scheduler.get(graph, keys, { signal: signal() });
-  let warm = (performance.now() - w0) / 1000;
-  if (warm <= 1) {
-    const w1 = performance.now();
-    await scheduler.get(graph, keys, { signal: signal() });
-    warm = (performance.now() - w1) / 1000;
-  }
+  const warm = (performance.now() - w0) / 1000;
   const count = warm > 1 ? 1 : reps;
   const before = scheduler.stats();
   const samples: number[] = [];

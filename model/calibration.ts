@@ -32,9 +32,10 @@ export type Estimate = z.infer<typeof estimateSchema>;
 /**
  * Where values live between tasks, read from the pool's own byte counters: `inline` (no
  * boundary: tasks run on the calling thread), `via-main` (every value comes back to the
- * main process and is sent again), `peer-to-peer` (values stay on workers and move between them).
+ * main process and is sent again), `peer-to-peer` (values stay on workers and move between
+ * them), `via-store` (values live in a store every reader fetches them from: BullMQ's Redis).
  */
-export const DATA_PATHS = ['inline', 'via-main', 'peer-to-peer'] as const;
+export const DATA_PATHS = ['inline', 'via-main', 'peer-to-peer', 'via-store'] as const;
 export type DataPath = (typeof DATA_PATHS)[number];
 
 const byKindAndDirection = z.object(

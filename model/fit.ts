@@ -1,15 +1,18 @@
 /**
  * Fitting one pool's cost model from its calibration runs.
  *
- * 1. **Data path** from the pool's own byte counters: none at all is inline; bytes between
- *    workers, or intermediate values that never came back, make it peer-to-peer; otherwise
- *    via-main.
+ * 1. **Data path** from the pool's own byte counters: none at all is inline; bytes counted
+ *    between workers in a run where none could go worker to worker (a literal read once) is
+ *    via-store; bytes counted between workers, or (one worker) intermediate values that
+ *    never came back in any run, make it peer-to-peer; otherwise via-main.
  * 2. **Overhead** by ordinary least squares (ml-regression-multivariate-linear) over the
  *    overhead runs (tasks too short for their compute to matter): time minus the ideal share
- *    of compute = get + task × tasks + Σ byteCost[kind][direction] × bytes counted. Each run
- *    moves one kind of value, so its counted bytes go to that kind's columns. Columns that are
- *    zero in every run (sync's bytes, the shared bytes a threads pool never copies; a run's
- *    bytes count only from 16 kB, so scalar results are not taken for payload) are dropped
+ *    of compute = get + task × tasks + Σ byteCost[kind][direction] × bytes charged, where the
+ *    bytes are those the simulator charges for the run's graph on that data path (not the
+ *    pool's counters, which count copies only: a transferred array counts nothing, a BullMQ
+ *    value counts twice). Each run moves one kind of value, so its bytes go to that kind's
+ *    columns. Columns that are zero in every run (sync's bytes; a run's bytes count only
+ *    from 16 kB, so scalar results are not taken for payload) are dropped
  *    and cost 0. Columns are scaled to 1 and rows weighted by 1 / time (relative errors, so
  *    short runs count as much as long ones); intervals are ±1.96 standard errors.
  * 3. **Efficiency** from the compute runs that are compute-bound (ideal compute share at
@@ -25,7 +28,7 @@ import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { mean, median, standardDeviation } from 'simple-statistics';
 import { DIRECTIONS, VALUE_KINDS, type DataPath, type Direction, type Estimate, type Metg, type MetgPoint, type PoolCosts, type ValueKind } from './calibration.js';
 import { summarize, type ProfiledGraph } from './profile.js';
-import { simulate, type SimulationCosts } from './simulate.js';
+import { emptyTally, simulate, type ByteTally, type SimulationCosts } from './simulate.js';
 import type { SchedulerName } from '../common/cells.js';
 
 /** Bytes one run moved, per get, as the pool's `stats()` counted them. */
@@ -56,15 +59,13 @@ const COMPUTE_BOUND = 4;
 const METG_EFFICIENCY = 0.5;
 /** Bytes a run must move in one direction for them to count as its kind's payload. */
 const MIN_PAYLOAD = 16 * 1024;
-/** Kind index of SharedArrayBuffer-backed values in a profile. */
-const SHARED = VALUE_KINDS.indexOf('shared');
 
 export function fitPool(input: PoolRuns): PoolCosts {
   const { runs, workers } = input;
   if (runs.length === 0) throw new Error(`${input.scheduler}×${workers}: no calibration runs to fit`);
-  const dataPath = dataPathOf(runs);
+  const dataPath = dataPathOf(runs, workers);
   const slots = dataPath === 'inline' ? 1 : workers;
-  const overhead = fitOverhead(runs.filter((r) => r.purpose === 'overhead'), slots);
+  const overhead = fitOverhead(runs.filter((r) => r.purpose === 'overhead'), slots, dataPath, workers);
   const efficiency = fitEfficiency(runs.filter((r) => r.purpose === 'compute'), slots, overhead);
   const costs: Omit<PoolCosts, 'relativeError' | 'metg'> = {
     scheduler: input.scheduler,
@@ -82,25 +83,42 @@ export function fitPool(input: PoolRuns): PoolCosts {
   return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
 }
 
-export function dataPathOf(runs: readonly CalibrationRun[]): DataPath {
+export function dataPathOf(runs: readonly CalibrationRun[], workers: number): DataPath {
   if (!runs.some((r) => r.moved.toWorkers > 0 || r.moved.fromWorkers > 0 || r.moved.betweenWorkers > 0)) return 'inline';
-  if (runs.some((r) => r.moved.betweenWorkers > 0 || keptOnWorkers(r))) return 'peer-to-peer';
+  // Bytes counted between workers where no value could have gone from one worker to another
+  // (a literal read by one task, a result only the caller reads): every read is a fetch
+  // from a store.
+  const between = (r: CalibrationRun): number => VALUE_KINDS.reduce((sum, k) => sum + chargedBytes(r.graph, 'peer-to-peer', workers)[k].betweenWorkers, 0);
+  if (runs.some((r) => r.moved.betweenWorkers >= MIN_PAYLOAD && between(r) < MIN_PAYLOAD)) return 'via-store';
+  // Values that went from worker to worker without the main process: peer-to-peer. A pool
+  // that moves results through main (copied or transferred) counts none there.
+  if (runs.some((r) => r.moved.betweenWorkers >= MIN_PAYLOAD)) return 'peer-to-peer';
+  // With one worker nothing moves between workers: peer-to-peer when the intermediate values
+  // of every run that has them stayed on the worker. A pool that transfers some kinds back
+  // (uncounted) still copies others back, so not every run looks kept.
+  const withIntermediates = runs.filter((r) => intermediateBytes(r) >= 4 * MIN_PAYLOAD);
+  if (withIntermediates.length > 0 && withIntermediates.every((r) => r.moved.fromWorkers < 0.5 * intermediateBytes(r))) return 'peer-to-peer';
   return 'via-main';
 }
 
-/**
- * True when a run's intermediate values (consumed by other tasks, not requested) mostly did
- * not come back: they stayed on the workers. Shared arrays are left out: a pool that shares
- * memory does not count them, wherever they are.
- */
-function keptOnWorkers(r: CalibrationRun): boolean {
+/** Bytes of a run's intermediate values: task results other tasks consume and the caller did not ask for. */
+function intermediateBytes(r: CalibrationRun): number {
   const g = r.graph;
   const requested = new Set(g.outputs);
   const consumed = new Uint8Array(g.seconds.length);
   for (const deps of g.deps) for (const d of deps) consumed[d] = 1;
-  let intermediate = 0;
-  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i] && consumed[i] && !requested.has(i) && g.kinds[i] !== SHARED) intermediate += g.bytes[i]!;
-  return intermediate >= 4 * MIN_PAYLOAD && r.moved.fromWorkers < 0.5 * intermediate;
+  let bytes = 0;
+  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i] && consumed[i] && !requested.has(i)) bytes += g.bytes[i]!;
+  return bytes;
+}
+
+/** The bytes the simulator charges in one get of `graph` on a pool with this data path (placement with no byte costs). */
+export function chargedBytes(graph: ProfiledGraph, dataPath: DataPath, workers: number): ByteTally {
+  const tally = emptyTally();
+  const free = { value: 0, low: 0, high: 0 };
+  const zero = Object.fromEntries(VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, free]))])) as PoolCosts['byteSeconds'];
+  simulate(graph, pointCosts({ workers, dataPath, getSeconds: free, taskSeconds: free, byteSeconds: zero, efficiency: { value: 1, low: 1, high: 1 } }, 'value'), tally);
+  return tally;
 }
 
 interface OverheadFit {
@@ -114,16 +132,21 @@ function zeroBytes(): PoolCosts['byteSeconds'] {
   return Object.fromEntries(VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, zero()]))])) as PoolCosts['byteSeconds'];
 }
 
-function fitOverhead(runs: readonly CalibrationRun[], slots: number): OverheadFit {
+function fitOverhead(runs: readonly CalibrationRun[], slots: number, dataPath: DataPath, workers: number): OverheadFit {
   if (runs.length < 3) throw new Error(`need at least 3 overhead runs to fit get and task costs, got ${runs.length}`);
   const columns: Array<{ name: string; value: (r: CalibrationRun) => number; kind?: ValueKind; direction?: Direction }> = [
     { name: 'tasks', value: (r) => summarize(r.graph).tasks },
   ];
+  // Each run's bytes as the simulator charges them, so that the fitted cost per byte is the
+  // one the simulator needs. Scalars that cross with every run (task results, a reduction's
+  // inputs) are not a kind's payload: below MIN_PAYLOAD per get they stay with the per-task cost.
+  const charged = new Map(runs.map((r) => [r, chargedBytes(r.graph, dataPath, workers)]));
   for (const kind of VALUE_KINDS) {
     for (const direction of DIRECTIONS) {
-      // Scalars that cross with every run (task results, a reduction's inputs) are not the
-      // kind's payload: below MIN_PAYLOAD a run's bytes stay with the per-task cost.
-      const value = (r: CalibrationRun): number => (r.kind === kind && r.moved[direction] >= MIN_PAYLOAD ? r.moved[direction] : 0);
+      const value = (r: CalibrationRun): number => {
+        const bytes = charged.get(r)![kind][direction];
+        return r.kind === kind && bytes >= MIN_PAYLOAD ? bytes : 0;
+      };
       if (runs.some((r) => value(r) > 0)) columns.push({ name: `${kind}.${direction}`, value, kind, direction });
     }
   }

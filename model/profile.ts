@@ -20,6 +20,13 @@ export const profiledGraphSchema = z.object({
   kinds: z.array(z.number().int().min(0).max(2)),
   /** 1 for a literal value node, 0 for a task. */
   literal: z.array(z.number().int().min(0).max(1)),
+  /**
+   * How much a byte of each node's value costs to move, relative to the calibration's own
+   * values of its kind (1: the same). Strings and objects differ most: a long string clones
+   * at memcpy speed, an array of small objects property by property, 10-20x slower per
+   * byte. Absent (older profiles): 1 everywhere.
+   */
+  byteWeights: z.array(z.number().nonnegative()).optional(),
   /** Input node indices of each node (always lower than its own index). */
   deps: z.array(z.array(z.number().int().nonnegative())),
   /** Nodes whose values are requested. */

@@ -16,9 +16,21 @@
  * get's cost plus every task's duration and per-task cost, in order.
  *
  * Data paths (how values travel) are the three `DataPath`s: `via-main` brings every value
- * that another task or the caller needs back to the main process and sends it again;
- * `peer-to-peer` leaves it on its worker, sends it worker to worker, and brings only the
- * requested values back at the end. Literal values start on the main thread.
+ * that another task or the caller needs back to the main process (`fromWorkers`) and sends
+ * it on to the task that reads it (`betweenWorkers`: from one worker to another, through
+ * main; a pool that moves a value by transfer to its last consumer has that cost near 0);
+ * `peer-to-peer` leaves it on its worker, sends it worker to worker (`betweenWorkers`; the
+ * reader keeps a copy, so a second task there reads it free), and brings only the requested
+ * values back at the end; `via-store` has every value written to a store by the worker that
+ * made it (`fromWorkers`) and fetched from there by every task that reads it and by the
+ * caller (`betweenWorkers`). Literal values start on the main thread and are sent to the
+ * workers that read them (`toWorkers`): on every read via main, once otherwise.
+ *
+ * A value's bytes are weighted by its profiled `byteWeights` (how much a byte of it costs
+ * to move against the calibration's values of its kind). The simulator also tallies the
+ * (weighted) bytes it charges, by kind and direction (`tally`): the fit
+ * regresses measured times on exactly these, so fitted costs and the simulator that uses
+ * them count bytes the same way, whatever a pool's own byte counters count.
  *
  * Not modelled (the model check shows what they cost): batching of small tasks (its saving
  * is inside the calibrated per-task cost), fusing of linear chains, memory pressure.
@@ -39,12 +51,18 @@ export interface SimulationCosts {
 }
 
 const KINDS: readonly ValueKind[] = ['plain', 'shared', 'object'];
-const MAIN = -1;
 
-/** Predicted seconds of one `get` of `graph` on a pool with `costs`. */
-export function simulate(graph: ProfiledGraph, costs: SimulationCosts): number {
+/** Bytes charged in one simulated get, by kind and direction. */
+export type ByteTally = Record<ValueKind, Record<Direction, number>>;
+
+export function emptyTally(): ByteTally {
+  return { plain: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }, shared: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }, object: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 } };
+}
+
+/** Predicted seconds of one `get` of `graph` on a pool with `costs`; the bytes it charged are added to `tally` when given. */
+export function simulate(graph: ProfiledGraph, costs: SimulationCosts, tally?: ByteTally): number {
   if (costs.dataPath === 'inline') return simulateInline(graph, costs);
-  return simulatePool(graph, costs);
+  return simulatePool(graph, costs, tally);
 }
 
 function simulateInline(g: ProfiledGraph, c: SimulationCosts): number {
@@ -53,14 +71,17 @@ function simulateInline(g: ProfiledGraph, c: SimulationCosts): number {
   return t;
 }
 
-function byteCost(c: SimulationCosts, g: ProfiledGraph, node: number, direction: Direction): number {
-  return g.bytes[node]! * c.byteSeconds[KINDS[g.kinds[node]!]!][direction];
-}
-
-function simulatePool(g: ProfiledGraph, c: SimulationCosts): number {
+function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | undefined): number {
+  const byteCost = (node: number, direction: Direction): number => {
+    const kind = KINDS[g.kinds[node]!]!;
+    const bytes = g.bytes[node]! * (g.byteWeights?.[node] ?? 1);
+    if (tally) tally[kind][direction] += bytes;
+    return bytes * c.byteSeconds[kind][direction];
+  };
   const n = g.seconds.length;
   const workers = Math.max(1, c.workers);
   const viaMain = c.dataPath === 'via-main';
+  const viaStore = c.dataPath === 'via-store';
   const requested = new Uint8Array(n);
   for (const o of g.outputs) requested[o] = 1;
   const dependents: number[][] = Array.from({ length: n }, () => []);
@@ -69,13 +90,13 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts): number {
     waiting[i] = g.deps[i]!.length;
     for (const d of g.deps[i]!) dependents[d]!.push(i);
   }
-  /** Where each finished value is: MAIN or a worker index. */
-  const location = new Int32Array(n).fill(MAIN);
+  /** Peer-to-peer: the workers holding each value (none: a literal still only on main). */
+  const holders: number[][] = Array.from({ length: n }, () => []);
   /** When each value can be read. */
   const availableAt = new Float64Array(n);
   const ready = new FlatQueue<number>();
   const running = new FlatQueue<number>(); // node, by end time
-  const workerOf = new Int32Array(n).fill(MAIN);
+  const workerOf = new Int32Array(n).fill(-1);
   const freeWorkers: number[] = [];
   for (let w = workers - 1; w >= 0; w--) freeWorkers.push(w);
 
@@ -90,17 +111,36 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts): number {
   const dispatch = (): void => {
     while (freeWorkers.length > 0 && ready.length > 0) {
       const node = ready.pop()!;
+      const worker = viaMain || viaStore ? freeWorkers.pop()! : pickWorker(g, node, holders, freeWorkers);
       let sendCost = c.taskSeconds;
       let readAt = 0;
+      let between = 0;
       for (const d of g.deps[node]!) {
         readAt = Math.max(readAt, availableAt[d]!);
-        if (location[d] === MAIN) sendCost += byteCost(c, g, d, 'toWorkers');
+        if (viaMain) {
+          // Every input is sent from main: a literal (toWorkers) or a result that came back (betweenWorkers).
+          sendCost += byteCost(d, g.literal[d] ? 'toWorkers' : 'betweenWorkers');
+          continue;
+        }
+        if (viaStore) {
+          // Via a store: a literal goes up from main once; every read fetches from the store.
+          if (g.literal[d] && holders[d]!.length === 0) {
+            sendCost += byteCost(d, 'toWorkers');
+            holders[d]!.push(worker);
+          }
+          between += byteCost(d, 'betweenWorkers');
+          continue;
+        }
+        // Peer-to-peer: an input this worker holds costs nothing; a literal goes up from main
+        // once; anything else comes from a worker that holds it, and this worker keeps a copy.
+        if (holders[d]!.includes(worker)) continue;
+        if (holders[d]!.length === 0) sendCost += byteCost(d, 'toWorkers');
+        else between += byteCost(d, 'betweenWorkers');
+        holders[d]!.push(worker);
       }
-      const worker = pickWorker(g, node, location, freeWorkers);
       main = Math.max(main, readAt) + sendCost;
-      let between = 0;
-      for (const d of g.deps[node]!) if (location[d] !== MAIN && location[d] !== worker) between += byteCost(c, g, d, 'betweenWorkers');
-      const end = main + between + g.seconds[node]! / c.efficiency;
+      const stored = viaStore && (dependents[node]!.length > 0 || requested[node]) ? byteCost(node, 'fromWorkers') : 0;
+      const end = main + between + g.seconds[node]! / c.efficiency + stored;
       workerOf[node] = worker;
       running.push(node, end);
     }
@@ -114,28 +154,27 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts): number {
     lastEnd = Math.max(lastEnd, end);
     main = Math.max(main, end);
     if (viaMain) {
-      if (dependents[node]!.length > 0 || requested[node]) main += byteCost(c, g, node, 'fromWorkers');
-      location[node] = MAIN;
+      if (dependents[node]!.length > 0 || requested[node]) main += byteCost(node, 'fromWorkers');
       availableAt[node] = main;
     } else {
-      location[node] = workerOf[node]!;
+      holders[node]!.push(workerOf[node]!);
       availableAt[node] = end;
     }
     release(node);
     dispatch();
   }
   let finish = Math.max(main, lastEnd);
-  if (!viaMain) for (const o of g.outputs) if (!g.literal[o]) finish += byteCost(c, g, o, 'fromWorkers');
+  if (!viaMain) for (const o of g.outputs) if (!g.literal[o]) finish += byteCost(o, viaStore ? 'betweenWorkers' : 'fromWorkers');
   return finish;
 }
 
 /** Peer-to-peer: the free worker that already holds the most input bytes (fewest to move); otherwise the last freed. */
-function pickWorker(g: ProfiledGraph, node: number, location: Int32Array, free: number[]): number {
+function pickWorker(g: ProfiledGraph, node: number, holders: readonly number[][], free: number[]): number {
   let best = free.length - 1;
   let bestBytes = 0;
   for (let f = 0; f < free.length; f++) {
     let held = 0;
-    for (const d of g.deps[node]!) if (location[d] === free[f]) held += g.bytes[d]!;
+    for (const d of g.deps[node]!) if (holders[d]!.includes(free[f]!)) held += g.bytes[d]!;
     if (held > bestBytes) {
       bestBytes = held;
       best = f;

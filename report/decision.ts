@@ -211,7 +211,7 @@ function mapChart(map: DecisionMap, points: MapPoint[], id: string): ChartSpec &
     id,
     kind: 'decision-map',
     title: `Decision map — ${map.kind} values`,
-    caption: `Predicted pick for ${MAP_TASKS} independent tasks, each moving the bytes shown (half in, half out) as ${kindWords(map.kind)}: the simplest pool whose predicted interval overlaps the fastest. Points: catalog workloads at their profiled mean task duration and bytes per task.`,
+    caption: `Predicted pick for ${MAP_TASKS} independent tasks, each moving the bytes shown (half in, half out) as ${kindWords(map.kind)}: the simplest pool whose predicted interval reaches the fastest pool's predicted time. Points: catalog workloads at their profiled mean task duration and bytes per task.`,
     height: 380,
     grid: { columns: MAP_DURATIONS.length, rows: MAP_BYTES.length, xTicks: DECADE_LABELS, yTicks: BYTE_LABELS },
     config: {

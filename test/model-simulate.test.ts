@@ -1,9 +1,10 @@
 // The cost model on known costs: the simulator's makespan on small graphs, computed by hand,
 // and the fit recovering the costs that generated its measurements.
 import { describe, expect, it } from 'vitest';
-import { fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
-import { simulate, type SimulationCosts } from '../dist/model/simulate.js';
-import { pickOf } from '../dist/model/predict.js';
+import { dataPathOf, fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
+import { emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
+import { pickOf, predictPool } from '../dist/model/predict.js';
+import type { PoolCosts } from '../dist/model/calibration.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
 import { summarize } from '../dist/model/profile.js';
 import { independentProfile } from './model-helpers.js';
@@ -34,7 +35,9 @@ describe('simulator: hand-computed makespans', () => {
   it('a chain through the main process pays the value back and out again', () => {
     // a (1 s, 1000 bytes) → b (1 s): back 1 ms, out again 2 ms: 1 + 0.001 + 0.002 + 1.
     const g: ProfiledGraph = { seconds: [1, 1], bytes: [1000, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
-    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, toWorkers: 2e-6 } }))).toBeCloseTo(2.003, 9);
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(2.003, 9);
+    // The literal-input cost (toWorkers) is not the resend's.
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, toWorkers: 2e-6 } }))).toBeCloseTo(2.001, 9);
   });
 
   it('peer-to-peer: a value read on another worker pays the between-workers cost; requested values come back at the end', () => {
@@ -46,6 +49,27 @@ describe('simulator: hand-computed makespans', () => {
 
   it('inline (sync): the get, then every task and its cost in turn; efficiency slows compute only', () => {
     expect(simulate(independent(3, 0.5), costs({ dataPath: 'inline', getSeconds: 0.2, taskSeconds: 0.1, efficiency: 0.5 }))).toBeCloseTo(0.2 + 3 * (0.1 + 1), 9);
+  });
+
+  it('peer-to-peer: a literal goes up from main once; a worker that fetched a value keeps it', () => {
+    // literal L (1000 bytes, 1 µs/byte up) read by a, then b (1 worker): uploaded once (1 ms), then held.
+    const g: ProfiledGraph = { seconds: [0, 1, 1], bytes: [1000, 0, 0], kinds: [0, 0, 0], literal: [1, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(g, costs({ dataPath: 'peer-to-peer', bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(2.001, 9);
+    // Via main it is sent with every task that reads it.
+    expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(2.002, 9);
+  });
+
+  it('via a store: each result is written once by its worker and fetched by every reader and by the caller', () => {
+    // a (1 s, 1000 bytes) read by b and c (1 s each, 0 bytes) on one worker; write 1 ms, each fetch 2 ms; b and c are requested (0 bytes).
+    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1000, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(g, costs({ dataPath: 'via-store', bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(1 + 0.001 + 2 * (0.002 + 1), 9);
+  });
+
+  it('byte weights scale what a value costs to move, and the tally counts weighted bytes', () => {
+    const g: ProfiledGraph = { seconds: [0, 1], bytes: [4000, 0], kinds: [2, 2], literal: [1, 0], deps: [[], [0]], outputs: [1], byteWeights: [0.25, 1] };
+    const tally = emptyTally();
+    expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }), tally)).toBeCloseTo(1.001, 9);
+    expect(tally.object.toWorkers).toBe(1000);
   });
 
   it('a literal input is sent from the main process', () => {
@@ -92,6 +116,24 @@ describe('fit: known costs are recovered', () => {
     expect(fitted.dataPath).toBe('via-main');
   });
 
+  it('fits the bytes the simulator charges, not the counters: values moved by transfer (uncounted) still get their cost', () => {
+    const transferred = runs.map((r) => (r.name.startsWith('back') ? { ...r, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 } } : r));
+    const f = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: transferred });
+    expect(f.byteSeconds.plain.fromWorkers.value / truth.fromWorkers).toBeGreaterThan(0.95);
+    expect(f.byteSeconds.plain.fromWorkers.value / truth.fromWorkers).toBeLessThan(1.05);
+  });
+
+  it('data paths: bytes between workers where none could pass worker to worker is a store; one worker keeping intermediates is peer-to-peer', () => {
+    const none = { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 };
+    const read = (moved: CalibrationRun['moved']): CalibrationRun => ({ name: 'to', purpose: 'overhead', kind: 'plain', graph: literalsIn(4, 1e6), samples: [1], moved });
+    const chain: ProfiledGraph = { seconds: [0, 0], bytes: [1e6, 8], kinds: [0, 2], literal: [0, 0], deps: [[], [0]], outputs: [1] };
+    const stage = (moved: CalibrationRun['moved']): CalibrationRun => ({ name: 'stages', purpose: 'overhead', kind: 'plain', graph: chain, samples: [1], moved });
+    expect(dataPathOf([read({ ...none, toWorkers: 4e6, betweenWorkers: 4e6 })], 2)).toBe('via-store');
+    expect(dataPathOf([read({ ...none, toWorkers: 4e6 }), stage({ ...none, fromWorkers: 8 })], 1)).toBe('peer-to-peer');
+    expect(dataPathOf([read({ ...none, toWorkers: 4e6 }), stage({ ...none, fromWorkers: 1e6 })], 1)).toBe('via-main');
+    expect(dataPathOf([read(none)], 1)).toBe('inline');
+  });
+
   it('recovers get, per-task and per-byte costs (each inside its interval)', () => {
     const close = (e: { value: number; low: number; high: number }, want: number) => {
       expect(e.value / want).toBeGreaterThan(0.95);
@@ -126,11 +168,48 @@ describe('fit: known costs are recovered', () => {
   });
 });
 
-describe('pick: the simplest pool whose interval overlaps the fastest', () => {
-  it('prefers sync within the interval, a parallel pool beyond it', () => {
-    const sync = { scheduler: 'sync' as const, workers: 1, seconds: 1.0, low: 0.9, high: 1.1 };
+describe('intervals: each fitted figure at its ends, combined in quadrature with the simulator error', () => {
+  const estimate = (value: number, low = value, high = value) => ({ value, low, high });
+  const zero = estimate(0);
+  const pool: PoolCosts = {
+    scheduler: 'threads',
+    workers: 1,
+    dataPath: 'via-main',
+    startupSeconds: zero,
+    getSeconds: estimate(0.1, 0.07, 0.13),
+    taskSeconds: estimate(0.01, 0.01, 0.05),
+    byteSeconds: Object.fromEntries(KINDS.map((k) => [k, { toWorkers: zero, fromWorkers: zero, betweenWorkers: zero }])) as PoolCosts['byteSeconds'],
+    efficiency: estimate(1),
+    relativeError: 0,
+    observations: 10,
+    metg: { seconds: null, bound: 'none', points: [] },
+  };
+  const g = independent(2, 1); // 2 × (1 s + task) + get
+
+  it('one uncertain figure: the interval is the simulation at its ends', () => {
+    const p = predictPool(g, { ...pool, taskSeconds: estimate(0.01) });
+    expect(p.seconds).toBeCloseTo(2.12, 9);
+    expect(p.low).toBeCloseTo(2.09, 9);
+    expect(p.high).toBeCloseTo(2.15, 9);
+  });
+
+  it('two: deviations add in quadrature, not all at once; the simulator error widens both sides', () => {
+    const p = predictPool(g, pool);
+    // get ±0.03, task +0.08 (2 tasks × 0.04): above √(0.03² + 0.08²), below 0.03.
+    expect(p.high - p.seconds).toBeCloseTo(Math.hypot(0.03, 0.08), 9);
+    expect(p.seconds - p.low).toBeCloseTo(0.03, 9);
+    const widened = predictPool(g, { ...pool, relativeError: 0.1 });
+    expect(widened.seconds - widened.low).toBeCloseTo(Math.hypot(0.03, 0.212), 9);
+  });
+});
+
+describe('pick: the simplest pool whose interval reaches the fastest prediction', () => {
+  it('prefers sync when its interval reaches the fastest prediction, a parallel pool beyond it', () => {
+    const sync = { scheduler: 'sync' as const, workers: 1, seconds: 1.0, low: 0.8, high: 1.2 };
     const threads = { scheduler: 'threads' as const, workers: 2, seconds: 0.85, low: 0.8, high: 0.95 };
     expect(pickOf([threads, sync])!.pick).toBe(sync);
+    // Overlapping intervals are not enough: sync's low end (0.9) is above threads' prediction (0.85).
+    expect(pickOf([threads, { ...sync, low: 0.9 }])!.pick).toBe(threads);
     expect(pickOf([{ ...threads, seconds: 0.5, low: 0.45, high: 0.55 }, sync])!.pick.scheduler).toBe('threads');
   });
 

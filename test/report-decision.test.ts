@@ -100,7 +100,7 @@ describe('decision map', () => {
 describe('model check', () => {
   it('gives the share of rows and cells the model got right, with the misses listed', () => {
     expect(page).toMatch(/Predicted pick equals the measured one or is within noise of it: <strong>100 %<\/strong>[^]*?of 2 rows/);
-    expect(page).toMatch(/Predicted time within ±25 % of the measured median: <strong>\d+ %<\/strong>[^]*?of 6 cells/);
+    expect(page).toMatch(/Predicted time within ±25 % of the measured median: <strong>[\d.]+ %<\/strong>[^]*?of 6 cells/);
     expect(page).toMatch(/<table id="model-check-picks">/);
   });
 });

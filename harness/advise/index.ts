@@ -3,12 +3,13 @@
  * this machine, predicted rather than measured. Exported as `schedlab/advise` (the library
  * entry `schedlab` may not import the harness).
  *
- * 1. Profile: the graph runs once on the main thread (as on sync), recording each task's
+ * 1. Profile: the graph runs on the main thread (as on sync; twice when the first run is
+ *    under 2 s, keeping the warm run), recording each task's
  *    duration and each value's size and kind (harness/calibrate/profile.ts).
  * 2. Calibration: this environment's calibration file (runs/ by default, or the one given);
  *    with none, a quick calibration is run first and the caller is told.
  * 3. Predict: the simulator replays the profiled graph on every calibrated pool
- *    (model/predict.ts); the pick is the simplest pool whose interval overlaps the fastest.
+ *    (model/predict.ts); the pick is the simplest pool whose interval reaches the fastest's predicted time.
  * 4. Explain: the pick against the fastest other pool, in the costs that separate them.
  */
 import { formatBytes, formatSeconds, formatSpeedup } from '../../common/format.js';
@@ -16,7 +17,7 @@ import { poolLabel, type PoolId } from '../../common/cells.js';
 import { breakdown, pickOf, predictAll, type Prediction } from '../../model/predict.js';
 import { summarize, type ProfileSummary } from '../../model/profile.js';
 import type { Graph, Key } from '../../schedulers/types.js';
-import { calibrate, currentFingerprint, findCalibration, loadCalibrationFor, profileGraph, type LoadedCalibration } from '../calibrate/index.js';
+import { calibrate, currentFingerprint, findCalibration, loadCalibrationFor, profileWarm, type LoadedCalibration } from '../calibrate/index.js';
 import type { CalibrationFile } from '../../model/calibration.js';
 
 export interface AdviseOptions {
@@ -50,7 +51,7 @@ export interface Advice {
 
 export async function advise(graph: Graph, keys: Key[], options: AdviseOptions = {}): Promise<Advice> {
   const note = options.note ?? (() => undefined);
-  const run = await profileGraph(graph, keys);
+  const run = await profileWarm(graph, keys);
   const { loaded, calibratedNow } = await calibrationFor(options, note);
   const predictions = predictAll(run.graph, loaded.calibration);
   const chosen = pickOf(predictions);

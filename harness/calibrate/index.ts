@@ -20,12 +20,12 @@ import { SCHEDULER_NAMES, type SchedulerName } from '../../schedulers/types.js';
 import type { SizeName, Workload } from '../../workloads/types.js';
 import { captureEnvironment } from '../measure/environment.js';
 import { defaultWorkerCounts } from '../runner/plan.js';
-import { profileGraph } from './profile.js';
+import { profileWarm } from './profile.js';
 import { calibrationPath, findCalibration, writeCalibration, type LoadedCalibration } from './store.js';
 import { measureSpinRate, sweepPool, type SweepKind } from './sweep.js';
 
 export { findCalibration, loadCalibrationFor, readCalibration, calibrationPath, type LoadedCalibration } from './store.js';
-export { profileGraph } from './profile.js';
+export { profileGraph, profileWarm } from './profile.js';
 
 /** A pool gets this long to start before it is skipped. */
 const POOL_START_TIMEOUT_MS = 90_000;
@@ -154,7 +154,7 @@ async function profileCatalog(options: CalibrateOptions): Promise<CatalogProfile
       try {
         const built = await workload.build(params, { tmpDir, options: {} });
         try {
-          const run = await profileGraph(built.graph, built.keys);
+          const run = await profileWarm(built.graph, built.keys);
           await workload.verify(run.values, params, built);
           out.push({ workload: workload.name, size, params, graph: run.graph });
           options.note(`profiled ${workload.name}/${size}: ${run.graph.seconds.length} nodes in ${formatSeconds(run.seconds)}`);

@@ -3,9 +3,10 @@
  * scheduler, each graph profiled on the main thread (the same profiler `advise` uses) just
  * before and just after it is timed on the pool, with the pool's byte counters per get.
  *
- * Runs, sized from a first probe of the pool's per-task cost so that each takes a fraction
- * of a second whatever the scheduler:
- * - overhead: one empty task; two widths of independent empty tasks plus a reduction;
+ * The pool is first warmed up (`warmUp`), then runs are sized from a probe of its per-task
+ * cost so that each takes a fraction of a second whatever the scheduler:
+ * - overhead: one empty task; two widths of independent empty tasks plus a reduction tree
+ *   (fan-in 16);
  * - bytes, for each kind of value (plain, shared, object) and each size: "to" (tasks read a
  *   literal of that size), "back" (tasks return a value of that size), and "stages" (each
  *   task of a second stage reads k = 2 values of the first, which moves values between
@@ -19,7 +20,7 @@ import type { Graph, Key, Scheduler } from '../../schedulers/types.js';
 import type { CalibrationRun } from '../../model/fit.js';
 import type { ValueKind } from '../../model/calibration.js';
 import { VALUE_KINDS } from '../../model/calibration.js';
-import { profileGraph } from './profile.js';
+import { profileGraph, profileWarm } from './profile.js';
 import { produce, spin } from './ops.js';
 
 const OPS = import.meta.url.replace(/sweep\.js$/, 'ops.js');
@@ -59,15 +60,28 @@ export function measureSpinRate(): number {
   return iterations / Math.max(best, 1e-6);
 }
 
+/** Fan-in of the reduction trees that gather independent tasks (the catalog's shape: a tree, not one task reading thousands of values). */
+const FAN_IN = 16;
+
 function independent(n: number, iterations: number): { graph: Graph; keys: Key[] } {
   const graph: Graph = {};
-  const refs: Array<{ $ref: Key }> = [];
+  let level: Key[] = [];
   for (let i = 0; i < n; i++) {
     graph[`t${i}`] = { op: SPIN, args: [iterations] };
-    refs.push({ $ref: `t${i}` });
+    level.push(`t${i}`);
   }
-  graph.total = { op: REDUCE, args: refs };
-  return { graph, keys: ['total'] };
+  let depth = 0;
+  do {
+    const next: Key[] = [];
+    for (let i = 0; i < level.length; i += FAN_IN) {
+      const key = `r${depth}-${i / FAN_IN}`;
+      graph[key] = { op: REDUCE, args: level.slice(i, i + FAN_IN).map((k) => ({ $ref: k })) };
+      next.push(key);
+    }
+    level = next;
+    depth++;
+  } while (level.length > 1);
+  return { graph, keys: level };
 }
 
 function bytesTo(kind: ValueKind, bytes: number, tasks: number): { graph: Graph; keys: Key[] } {
@@ -106,7 +120,9 @@ function stages(kind: ValueKind, bytes: number, width: number): { graph: Graph; 
 
 function experiments(settings: SweepSettings, workers: number, perTaskSeconds: number): Experiment[] {
   const quick = settings.sweep === 'quick';
-  const narrow = Math.round(Math.min(4000, Math.max(16, 0.04 / perTaskSeconds)));
+  // About 0.1 s and 0.4 s of per-task cost: long enough that the slope (the cost of a task)
+  // is not lost in the get's fixed cost on the slowest pools.
+  const narrow = Math.round(Math.min(4000, Math.max(16, 0.1 / perTaskSeconds)));
   const list: Experiment[] = [
     { name: 'empty', purpose: 'overhead', kind: null, build: () => independent(1, 0) },
     { name: `tasks×${narrow}`, purpose: 'overhead', kind: null, build: () => independent(narrow, 0) },
@@ -137,7 +153,11 @@ function formatShort(seconds: number): string {
   return seconds < 1e-3 ? `${Math.round(seconds * 1e6)} µs` : `${Math.round(seconds * 1e3)} ms`;
 }
 
-/** Time `graph` on `scheduler`: one warm-up get, then `reps` timed gets with the bytes each moved. */
+/**
+ * Time `graph` on `scheduler`: one warm-up get, as the bench does for each of its cells (on
+ * a pool already warmed up by `warmUp`), then `reps` timed gets with the bytes each moved.
+ * A get over a second is timed once.
+ */
 async function timeOnPool(scheduler: Scheduler, graph: Graph, keys: Key[], reps: number, settings: SweepSettings): Promise<{ samples: number[]; moved: CalibrationRun['moved'] }> {
   const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(settings.runTimeoutSeconds * 1000), ...(settings.interrupt ? [settings.interrupt] : [])]);
   const w0 = performance.now();
@@ -167,9 +187,32 @@ function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): Ca
   return { ...a, seconds: a.seconds.map((x, i) => (x + b.seconds[i]!) / 2) };
 }
 
-/** Run the whole sweep on a started pool. */
+/** Gets of the warm-up graph: at least this many, and on until WARM_UP_SECONDS have passed (at most WARM_UP_MAX). */
+const WARM_UP_MIN = 5;
+const WARM_UP_MAX = 60;
+const WARM_UP_SECONDS = 1.5;
+
+/**
+ * Bring a new pool to its steady state before measuring it. A fresh pool (and, for sync,
+ * this process) runs its first gets of many small tasks 3-8x slower than later ones
+ * (compiling the engine and the ops, growing the heap): sync took 44 ms for 4,000 empty
+ * tasks at first and 5 ms after a dozen gets; a distributed cluster 105 ms for 183 and then
+ * 20. The bench measures pools that are long warm, so calibrating cold overstates every
+ * per-task cost. One graph of 1,000 empty tasks is run until the warm-up time has passed.
+ */
+async function warmUp(scheduler: Scheduler, settings: SweepSettings): Promise<void> {
+  const { graph, keys } = independent(1000, 0);
+  const until = performance.now() + WARM_UP_SECONDS * 1000;
+  for (let n = 0; n < WARM_UP_MAX && (n < WARM_UP_MIN || performance.now() < until); n++) {
+    if (settings.interrupt?.aborted) return;
+    await scheduler.get(graph, keys, { signal: AbortSignal.timeout(settings.runTimeoutSeconds * 1000) });
+  }
+}
+
+/** Run the whole sweep on a started pool (warmed up first). */
 export async function sweepPool(scheduler: Scheduler, workers: number, settings: SweepSettings): Promise<CalibrationRun[]> {
-  const reps = settings.sweep === 'quick' ? 3 : 5;
+  const reps = settings.sweep === 'quick' ? 5 : 7;
+  await warmUp(scheduler, settings);
   const probe = independent(32, 0);
   const probed = await timeOnPool(scheduler, probe.graph, probe.keys, 3, settings);
   const perTask = Math.max(1e-7, Math.min(...probed.samples) / 32);
@@ -177,10 +220,12 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
   for (const e of experiments(settings, workers, perTask)) {
     if (settings.interrupt?.aborted) break;
     try {
-      // Profiled on the main thread just before and just after the pool's runs: on a busy
-      // machine the speed of a core drifts, and the two sides must see the same machine.
+      // Profiled on the main thread just before (warm: a new graph's first run pays for
+      // compiling and first-touch allocations, up to 3x on the byte runs) and just after
+      // the pool's runs: on a busy machine the speed of a core drifts, and the two sides
+      // must see the same machine.
       const built = e.build();
-      const before = await profileGraph(built.graph, built.keys);
+      const before = await profileWarm(built.graph, built.keys);
       const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
       const after = await profileGraph(built.graph, built.keys);
       runs.push({ name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved });

@@ -88,7 +88,10 @@ export function dataPathOf(runs: readonly CalibrationRun[], workers: number): Da
   // Bytes counted between workers where no value could have gone from one worker to another
   // (a literal read by one task, a result only the caller reads): every read is a fetch
   // from a store.
-  const between = (r: CalibrationRun): number => VALUE_KINDS.reduce((sum, k) => sum + chargedBytes(r.graph, 'peer-to-peer', workers)[k].betweenWorkers, 0);
+  const between = (r: CalibrationRun): number => {
+    const tally = chargedBytes(r.graph, 'peer-to-peer', workers);
+    return VALUE_KINDS.reduce((sum, k) => sum + tally[k].betweenWorkers, 0);
+  };
   if (runs.some((r) => r.moved.betweenWorkers >= MIN_PAYLOAD && between(r) < MIN_PAYLOAD)) return 'via-store';
   // Values that went from worker to worker without the main process: peer-to-peer. A pool
   // that moves results through main (copied or transferred) counts none there.
@@ -96,8 +99,8 @@ export function dataPathOf(runs: readonly CalibrationRun[], workers: number): Da
   // With one worker nothing moves between workers: peer-to-peer when the intermediate values
   // of every run that has them stayed on the worker. A pool that transfers some kinds back
   // (uncounted) still copies others back, so not every run looks kept.
-  const withIntermediates = runs.filter((r) => intermediateBytes(r) >= 4 * MIN_PAYLOAD);
-  if (withIntermediates.length > 0 && withIntermediates.every((r) => r.moved.fromWorkers < 0.5 * intermediateBytes(r))) return 'peer-to-peer';
+  const withIntermediates = runs.map((r) => ({ r, bytes: intermediateBytes(r) })).filter(({ bytes }) => bytes >= 4 * MIN_PAYLOAD);
+  if (withIntermediates.length > 0 && withIntermediates.every(({ r, bytes }) => r.moved.fromWorkers < 0.5 * bytes)) return 'peer-to-peer';
   return 'via-main';
 }
 

@@ -20,6 +20,24 @@ export type TypedArrayConstructor =
   | BigInt64ArrayConstructor
   | BigUint64ArrayConstructor;
 
+/**
+ * Every built-in typed-array constructor (not subclasses such as Buffer), in a fixed order:
+ * the distributed codec writes a kind's index here on the wire, so append only.
+ */
+export const TYPED_ARRAY_KINDS: readonly TypedArrayConstructor[] = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+];
+
 /** A zero-filled typed array of `length` elements whose memory is a new `SharedArrayBuffer`. */
 export function sharedTypedArray<C extends TypedArrayConstructor>(Ctor: C, length: number): InstanceType<C> {
   if (!Number.isInteger(length) || length < 0) throw new RangeError(`sharedTypedArray: length must be a non-negative integer, got ${length}`);

@@ -19,7 +19,7 @@
  * clone gives (a SharedArrayBuffer-backed one comes back backed by a plain ArrayBuffer).
  */
 import { deserialize, serialize } from 'node:v8';
-import type { TypedArrayConstructor } from '../shared-arrays.js';
+import { TYPED_ARRAY_KINDS } from '../shared-arrays.js';
 
 /** Values with more nodes than this are left to v8 (they are not the per-task overhead case). */
 const JSON_NODE_BUDGET = 256;
@@ -28,20 +28,8 @@ const RAW_TAG = 0xfe;
 /** Bytes before a raw typed array's data: the tag, the kind, padding (8: every element size divides it). */
 const RAW_HEADER_BYTES = 8;
 
-/** The raw kinds, by the index written after RAW_TAG (append only: the index is on the wire). */
-const RAW_KINDS: readonly TypedArrayConstructor[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-];
+/** The raw kinds, by the index written after RAW_TAG (TYPED_ARRAY_KINDS' order, which is append only). */
+const RAW_KINDS = TYPED_ARRAY_KINDS;
 const RAW_KIND_INDEX = new Map<object, number>(RAW_KINDS.map((kind, i) => [kind.prototype, i]));
 
 /** A typed array of exactly one of the RAW_KINDS (no subclass such as Buffer): its kind index, else -1. */

@@ -15,6 +15,7 @@
  * Transfer detaches the sender's buffer: a worker's op must not keep using an array it
  * returned (as with `postMessage`'s transfer list); an op that caches an array returns a copy.
  */
+import { TYPED_ARRAY_KINDS } from '../shared-arrays.js';
 
 /** Buffers below this size are copied (a copy of 64 KiB costs about what a transfer does). */
 export const MIN_MOVE_BYTES = 64 * 1024;
@@ -23,19 +24,7 @@ export const MIN_MOVE_BYTES = 64 * 1024;
 const MAX_ELEMENTS = 64;
 
 /** The typed-array constructors a value may be promoted with (subclasses such as Buffer are left alone). */
-const PROMOTABLE = new Set<unknown>([
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-]);
+const PROMOTABLE = new Set<unknown>(TYPED_ARRAY_KINDS);
 
 /** The buffer `x` owns whole and may move, or undefined. */
 function ownedBuffer(x: unknown): ArrayBuffer | undefined {

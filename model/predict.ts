@@ -17,9 +17,9 @@
  */
 import { comparePools, type PoolId } from '../common/cells.js';
 import { DIRECTIONS, VALUE_KINDS, type CalibrationFile, type PoolCosts } from './calibration.js';
-import { pointCosts } from './fit.js';
+import { efficiencyEnd, pointCosts } from './fit.js';
 import type { ProfiledGraph } from './profile.js';
-import { simulate, type SimulationCosts } from './simulate.js';
+import { efficiencyAt, simulate, type SimulationCosts } from './simulate.js';
 
 export interface Prediction extends PoolId {
   /** Predicted seconds of one get (pool already started). */
@@ -51,7 +51,7 @@ function figuresOf(graph: ProfiledGraph, pool: PoolCosts, point: SimulationCosts
   const out: Vary[] = [
     (end) => ({ ...point, getSeconds: pool.getSeconds[end] }),
     (end) => ({ ...point, taskSeconds: pool.taskSeconds[end] }),
-    (end) => ({ ...point, efficiency: Math.max(0.02, pool.efficiency[end]) }),
+    (end) => ({ ...point, ...efficiencyEnd(pool, end) }),
   ];
   if (point.dataPath === 'inline') return out;
   const kindsMoved = new Set(graph.kinds.filter((_, i) => graph.bytes[i]! > 0));
@@ -88,7 +88,7 @@ export interface Breakdown {
   taskSeconds: number;
   /** Bytes that cross × their cost (via-main: every value another task or the caller needs; peer-to-peer: requested values; via-store: every value written once and fetched by each reader). */
   byteSeconds: number;
-  /** Work ÷ (workers × efficiency). */
+  /** Each task's work ÷ its efficiency, ÷ workers. */
   computeSeconds: number;
 }
 
@@ -105,7 +105,7 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     const kind = kinds[graph.kinds[i]!]!;
     if (!graph.literal[i]) {
       tasks++;
-      work += graph.seconds[i]!;
+      work += graph.seconds[i]! / efficiencyAt(c, graph.seconds[i]!);
     }
     if (!needed[i] || c.dataPath === 'inline') continue;
     if (graph.literal[i]) bytes += graph.bytes[i]! * c.byteSeconds[kind].toWorkers;
@@ -124,5 +124,5 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     }
   }
   const slots = c.dataPath === 'inline' ? 1 : c.workers;
-  return { getSeconds: c.getSeconds, taskSeconds: tasks * c.taskSeconds, byteSeconds: bytes, computeSeconds: work / (slots * c.efficiency) };
+  return { getSeconds: c.getSeconds, taskSeconds: tasks * c.taskSeconds, byteSeconds: bytes, computeSeconds: work / slots };
 }

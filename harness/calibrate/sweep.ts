@@ -4,7 +4,7 @@
  * before and just after it is timed on the pool, with the pool's byte counters per get.
  *
  * The pool is first warmed up (`warmUp`), then runs are sized from a probe of its per-task
- * cost so that each takes a fraction of a second whatever the scheduler:
+ * cost (`probePerTask`) so that each takes a fraction of a second whatever the scheduler:
  * - overhead: one empty task; two widths of independent empty tasks plus a reduction tree
  *   (fan-in 16);
  * - bytes, for each kind of value (plain, shared, object) and each size: "to" (tasks read a
@@ -209,13 +209,28 @@ async function warmUp(scheduler: Scheduler, settings: SweepSettings): Promise<vo
   }
 }
 
+/**
+ * A first estimate of the pool's cost per task, to size the runs: the slope between 32 and
+ * 288 empty tasks (best of 3 each). The time of 32 tasks over 32 is mostly the get's fixed
+ * cost on a remote pool (bullmq: 115 µs "a task" against a 6 µs slope), which sized its
+ * per-task runs at a few hundred tasks, a batch or two, and left the slope to noise.
+ */
+async function probePerTask(scheduler: Scheduler, settings: SweepSettings): Promise<number> {
+  const best = async (n: number): Promise<number> => {
+    const probe = independent(n, 0);
+    return Math.min(...(await timeOnPool(scheduler, probe.graph, probe.keys, 3, settings)).samples);
+  };
+  const small = await best(32);
+  const large = await best(288);
+  const slope = (large - small) / 256;
+  return Math.max(1e-7, slope > 0 ? slope : large / 288);
+}
+
 /** Run the whole sweep on a started pool (warmed up first). */
 export async function sweepPool(scheduler: Scheduler, workers: number, settings: SweepSettings): Promise<CalibrationRun[]> {
   const reps = settings.sweep === 'quick' ? 5 : 7;
   await warmUp(scheduler, settings);
-  const probe = independent(32, 0);
-  const probed = await timeOnPool(scheduler, probe.graph, probe.keys, 3, settings);
-  const perTask = Math.max(1e-7, Math.min(...probed.samples) / 32);
+  const perTask = await probePerTask(scheduler, settings);
   const runs: CalibrationRun[] = [];
   for (const e of experiments(settings, workers, perTask)) {
     if (settings.interrupt?.aborted) break;

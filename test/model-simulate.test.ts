@@ -2,7 +2,7 @@
 // and the fit recovering the costs that generated its measurements.
 import { describe, expect, it } from 'vitest';
 import { dataPathOf, fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
-import { emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
+import { efficiencyAt, emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
 import { pickOf, predictPool } from '../dist/model/predict.js';
 import type { PoolCosts } from '../dist/model/calibration.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
@@ -70,6 +70,21 @@ describe('simulator: hand-computed makespans', () => {
     const tally = emptyTally();
     expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }), tally)).toBeCloseTo(1.001, 9);
     expect(tally.object.toWorkers).toBe(1000);
+  });
+
+  it('efficiency by task duration: interpolated on log(duration), the nearest end beyond the curve', () => {
+    const curve = [
+      { taskSeconds: 1e-4, efficiency: 0.5 },
+      { taskSeconds: 1e-2, efficiency: 0.9 },
+    ];
+    const c = costs({ efficiency: 0.6, efficiencyCurve: curve });
+    expect(efficiencyAt(c, 1e-3)).toBeCloseTo(0.7, 9); // halfway on the log axis
+    expect(efficiencyAt(c, 0)).toBe(0.5);
+    expect(efficiencyAt(c, 1)).toBe(0.9);
+    expect(efficiencyAt(costs({ efficiency: 0.6 }), 1e-3)).toBe(0.6); // no curve: one figure
+    // One worker: a 1 ms task at 0.7 and a 10 ms one at 0.9, one after the other.
+    const g: ProfiledGraph = { seconds: [1e-3, 1e-2], bytes: [0, 0], kinds: [0, 0], literal: [0, 0], deps: [[], []], outputs: [0, 1] };
+    expect(simulate(g, c)).toBeCloseTo(1e-3 / 0.7 + 1e-2 / 0.9, 9);
   });
 
   it('a literal input is sent from the main process', () => {
@@ -152,6 +167,25 @@ describe('fit: known costs are recovered', () => {
     expect(fitted.efficiency.value).toBeGreaterThan(0.76);
     expect(fitted.efficiency.value).toBeLessThan(0.84);
     expect(fitted.relativeError).toBeLessThan(0.05);
+  });
+
+  it('keeps the efficiency of each compute-bound run by task duration (a round trip per batch costs short tasks more)', () => {
+    // Each task pays 2 ms on its worker besides its compute: 1 ms tasks run at 1/3, 10 ms ones at 10/12.
+    const compute = (n: number, d: number): CalibrationRun => {
+      const graph = independent(n, d);
+      const t = simulate(graph, costs({ workers: 2, getSeconds: truth.getSeconds, taskSeconds: truth.taskSeconds, efficiency: d / (d / truth.efficiency + 2e-3) }));
+      return { name: `compute ${d}`, purpose: 'compute', kind: null, graph, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }, samples: [t, t, t] };
+    };
+    const f = fitPool({ scheduler: 'bullmq', workers: 2, startupSeconds: 0.05, runs: [...runs.filter((r) => r.purpose === 'overhead'), compute(200, 1e-3), compute(20, 1e-2), compute(4, 1e-1)] });
+    const curve = f.efficiencyCurve!;
+    expect(curve.map((p) => p.taskSeconds)).toEqual([...curve.map((p) => p.taskSeconds)].sort((a, b) => a - b));
+    const at = (d: number) => efficiencyAt({ efficiency: f.efficiency.value, efficiencyCurve: curve }, d);
+    expect(at(1e-3)).toBeCloseTo(1e-3 / (1e-3 / 0.8 + 2e-3), 1);
+    expect(at(1e-1)).toBeCloseTo(1e-1 / (1e-1 / 0.8 + 2e-3), 1);
+    expect(at(1e-1)).toBeGreaterThan(2 * at(1e-3));
+    // The interval's ends move the curve with the median.
+    const high = predictPool(independent(8, 0.05), { ...f, efficiency: { ...f.efficiency, low: f.efficiency.value * 0.5 } });
+    expect(high.high).toBeGreaterThan(high.seconds * 1.2);
   });
 
   it('METG: Task Bench definition (granularity = wall × workers / tasks, 50 % efficiency), interpolated', () => {

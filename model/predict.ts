@@ -19,7 +19,7 @@ import { comparePools, type PoolId } from '../common/cells.js';
 import { DIRECTIONS, VALUE_KINDS, type CalibrationFile, type PoolCosts } from './calibration.js';
 import { efficiencyEnd, pointCosts } from './fit.js';
 import type { ProfiledGraph } from './profile.js';
-import { efficiencyAt, simulate, type SimulationCosts } from './simulate.js';
+import { chargedSize, efficiencyAt, simulate, type SimulationCosts } from './simulate.js';
 
 export interface Prediction extends PoolId {
   /** Predicted seconds of one get (pool already started). */
@@ -54,7 +54,7 @@ function figuresOf(graph: ProfiledGraph, pool: PoolCosts, point: SimulationCosts
     (end) => ({ ...point, ...efficiencyEnd(pool, end) }),
   ];
   if (point.dataPath === 'inline') return out;
-  const kindsMoved = new Set(graph.kinds.filter((_, i) => graph.bytes[i]! > 0));
+  const kindsMoved = new Set(graph.kinds.filter((_, i) => chargedSize(graph, i) > 0));
   VALUE_KINDS.forEach((kind, k) => {
     if (!kindsMoved.has(k)) return;
     for (const direction of DIRECTIONS) {
@@ -108,10 +108,10 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
       work += graph.seconds[i]! / efficiencyAt(c, graph.seconds[i]!);
     }
     if (!needed[i] || c.dataPath === 'inline') continue;
-    if (graph.literal[i]) bytes += graph.bytes[i]! * c.byteSeconds[kind].toWorkers;
-    else if (c.dataPath === 'via-main') bytes += graph.bytes[i]! * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
+    if (graph.literal[i]) bytes += chargedSize(graph, i) * c.byteSeconds[kind].toWorkers;
+    else if (c.dataPath === 'via-main') bytes += chargedSize(graph, i) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
   }
-  if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += graph.bytes[o]! * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
+  if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += chargedSize(graph, o) * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
   if (c.dataPath === 'via-store') {
     // Written once by the worker that made it, fetched by every reader (the caller included).
     const reads = new Uint32Array(graph.seconds.length);
@@ -120,7 +120,7 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     for (let i = 0; i < graph.seconds.length; i++) {
       if (!reads[i]) continue;
       const cost = c.byteSeconds[kinds[graph.kinds[i]!]!];
-      bytes += graph.bytes[i]! * ((graph.literal[i] ? 0 : cost.fromWorkers) + reads[i]! * cost.betweenWorkers); // literals' upload is counted above
+      bytes += chargedSize(graph, i) * ((graph.literal[i] ? 0 : cost.fromWorkers) + reads[i]! * cost.betweenWorkers); // literals' upload is counted above
     }
   }
   const slots = c.dataPath === 'inline' ? 1 : c.workers;

@@ -2,7 +2,7 @@
 // and the fit recovering the costs that generated its measurements.
 import { describe, expect, it } from 'vitest';
 import { dataPathOf, fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
-import { efficiencyAt, emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
+import { SMALL_VALUE_BYTES, efficiencyAt, emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
 import { pickOf, predictPool } from '../dist/model/predict.js';
 import type { PoolCosts } from '../dist/model/calibration.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
@@ -33,17 +33,17 @@ describe('simulator: hand-computed makespans', () => {
   });
 
   it('a chain through the main process pays the value back and out again', () => {
-    // a (1 s, 1000 bytes) → b (1 s): back 1 ms, out again 2 ms: 1 + 0.001 + 0.002 + 1.
-    const g: ProfiledGraph = { seconds: [1, 1], bytes: [1000, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
-    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(2.003, 9);
+    // a (1 s, 10 kB) → b (1 s): back 1 ms, out again 2 ms: 1 + 0.001 + 0.002 + 1.
+    const g: ProfiledGraph = { seconds: [1, 1], bytes: [1e4, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } }))).toBeCloseTo(2.003, 9);
     // The literal-input cost (toWorkers) is not the resend's.
-    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, toWorkers: 2e-6 } }))).toBeCloseTo(2.001, 9);
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-7, toWorkers: 2e-7 } }))).toBeCloseTo(2.001, 9);
   });
 
   it('peer-to-peer: a value read on another worker pays the between-workers cost; requested values come back at the end', () => {
-    // a0, a1 (1 s each, 1000 bytes) on workers 0 and 1; b reads both: it runs where one of them is and fetches the other (5 ms), then 1 s; its 10 bytes come back (10 ms).
-    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1000, 1000, 10], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [], [0, 1]], outputs: [2] };
-    const c = costs({ workers: 2, dataPath: 'peer-to-peer', bytes: { betweenWorkers: 5e-6, fromWorkers: 1e-3 } });
+    // a0, a1 (1 s each, 10 kB) on workers 0 and 1; b reads both: it runs where one of them is and fetches the other (5 ms), then 1 s; its 2 kB come back (10 ms).
+    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 1e4, 2000], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [], [0, 1]], outputs: [2] };
+    const c = costs({ workers: 2, dataPath: 'peer-to-peer', bytes: { betweenWorkers: 5e-7, fromWorkers: 5e-6 } });
     expect(simulate(g, c)).toBeCloseTo(1 + 0.005 + 1 + 0.01, 9);
   });
 
@@ -52,17 +52,17 @@ describe('simulator: hand-computed makespans', () => {
   });
 
   it('peer-to-peer: a literal goes up from main once; a worker that fetched a value keeps it', () => {
-    // literal L (1000 bytes, 1 µs/byte up) read by a, then b (1 worker): uploaded once (1 ms), then held.
-    const g: ProfiledGraph = { seconds: [0, 1, 1], bytes: [1000, 0, 0], kinds: [0, 0, 0], literal: [1, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
-    expect(simulate(g, costs({ dataPath: 'peer-to-peer', bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(2.001, 9);
+    // literal L (10 kB, 0.1 µs/byte up) read by a, then b (1 worker): uploaded once (1 ms), then held.
+    const g: ProfiledGraph = { seconds: [0, 1, 1], bytes: [1e4, 0, 0], kinds: [0, 0, 0], literal: [1, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(g, costs({ dataPath: 'peer-to-peer', bytes: { toWorkers: 1e-7 } }))).toBeCloseTo(2.001, 9);
     // Via main it is sent with every task that reads it.
-    expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(2.002, 9);
+    expect(simulate(g, costs({ bytes: { toWorkers: 1e-7 } }))).toBeCloseTo(2.002, 9);
   });
 
   it('via a store: each result is written once by its worker and fetched by every reader and by the caller', () => {
-    // a (1 s, 1000 bytes) read by b and c (1 s each, 0 bytes) on one worker; write 1 ms, each fetch 2 ms; b and c are requested (0 bytes).
-    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1000, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
-    expect(simulate(g, costs({ dataPath: 'via-store', bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(1 + 0.001 + 2 * (0.002 + 1), 9);
+    // a (1 s, 10 kB) read by b and c (1 s each, 0 bytes) on one worker; write 1 ms, each fetch 2 ms; b and c are requested (0 bytes).
+    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(g, costs({ dataPath: 'via-store', bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } }))).toBeCloseTo(1 + 0.001 + 2 * (0.002 + 1), 9);
   });
 
   it('byte weights scale what a value costs to move, and the tally counts weighted bytes', () => {
@@ -70,6 +70,15 @@ describe('simulator: hand-computed makespans', () => {
     const tally = emptyTally();
     expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }), tally)).toBeCloseTo(1.001, 9);
     expect(tally.object.toWorkers).toBe(1000);
+  });
+
+  it('a value under SMALL_VALUE_BYTES costs nothing beyond the per-task cost (the calibration fits that on tasks returning numbers)', () => {
+    const chain = (bytes: number): ProfiledGraph => ({ seconds: [1, 1], bytes: [bytes, 0], kinds: [2, 2], literal: [0, 0], deps: [[], [0]], outputs: [1] });
+    const c = costs({ taskSeconds: 0.01, bytes: { fromWorkers: 1e-6, betweenWorkers: 1e-6 } });
+    const tally = emptyTally();
+    expect(simulate(chain(SMALL_VALUE_BYTES - 1), c, tally)).toBeCloseTo(2.02, 9);
+    expect(tally.object.fromWorkers).toBe(0);
+    expect(simulate(chain(SMALL_VALUE_BYTES), c)).toBeCloseTo(2.02 + 2 * SMALL_VALUE_BYTES * 1e-6, 9);
   });
 
   it('efficiency by task duration: interpolated on log(duration), the nearest end beyond the curve', () => {

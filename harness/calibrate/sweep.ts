@@ -7,10 +7,11 @@
  * cost (`probePerTask`) so that each takes a fraction of a second whatever the scheduler:
  * - overhead: one empty task; two widths of independent empty tasks plus a reduction tree
  *   (fan-in 16);
- * - bytes, for each kind of value (plain, shared, object) and each size: "to" (tasks read a
+ * - bytes, for each kind of value (plain, shared, object) and each size (256 KiB and 2 MiB;
+ *   16 MiB too for plain arrays, and for every kind in the full sweep): "to" (tasks read a
  *   literal of that size), "back" (tasks return a value of that size), and "stages" (each
  *   task of a second stage reads k = 2 values of the first, which moves values between
- *   workers on a peer-to-peer pool);
+ *   workers on a peer-to-peer pool; at 2 MiB and above);
  * - compute: independent busy tasks plus a reduction, task durations 10 µs … 10 ms (quick)
  *   or 1 µs … 30 ms (full): efficiency and METG.
  * A run that fails is left out with a note; the pool goes on.
@@ -129,15 +130,22 @@ function experiments(settings: SweepSettings, workers: number, perTaskSeconds: n
     { name: `tasks×${narrow * 4}`, purpose: 'overhead', kind: null, build: () => independent(narrow * 4, 0) },
   ];
   const tasks = Math.max(4, 2 * workers);
-  const sizes = quick ? [256 * 1024, 2 * 1024 * 1024] : [256 * 1024, 2 * 1024 * 1024, 16 * 1024 * 1024];
+  const MiB = 1024 * 1024;
+  // Plain arrays, the numeric workloads' data, also at 16 MiB in the quick sweep: a worker
+  // that makes a new array that large pays for fresh pages (its memory was freed where the
+  // array went), which 2 MiB arrays, reused from the allocator, do not show (tree-reduce's
+  // 16 MB leaves on threads×1 took 7 ms each more than the 2 MiB rows priced).
+  const sizesOf = (kind: ValueKind): number[] => (quick && kind !== 'plain' ? [256 * 1024, 2 * MiB] : [256 * 1024, 2 * MiB, 16 * MiB]);
   for (const kind of VALUE_KINDS) {
+    const sizes = sizesOf(kind);
     for (const bytes of sizes) {
       const mb = `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;
       list.push({ name: `to ${kind} ${mb}×${tasks}`, purpose: 'overhead', kind, build: () => bytesTo(kind, bytes, tasks) });
       list.push({ name: `back ${kind} ${mb}×${tasks}`, purpose: 'overhead', kind, build: () => bytesBack(kind, bytes, tasks) });
     }
-    const stageBytes = sizes[1]!;
-    list.push({ name: `stages ${kind} 2 MiB×${tasks}`, purpose: 'overhead', kind, build: () => stages(kind, stageBytes, tasks) });
+    for (const stageBytes of sizes.slice(1)) {
+      list.push({ name: `stages ${kind} ${stageBytes / MiB} MiB×${tasks}`, purpose: 'overhead', kind, build: () => stages(kind, stageBytes, tasks) });
+    }
   }
   const durations = quick ? [1e-5, 1e-4, 1e-3, 1e-2] : [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2];
   const target = quick ? 0.15 : 0.5;

@@ -83,6 +83,8 @@ export const poolCostsSchema = z.object({
   efficiencyCurve: z.array(z.object({ taskSeconds: z.number().positive(), efficiency: z.number().positive() })).optional(),
   /** Typical relative error of the simulator on this pool's own calibration runs (the median). */
   relativeError: z.number().nonnegative(),
+  /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
+  outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */
   observations: z.number().int().nonnegative(),
   metg: metgSchema,

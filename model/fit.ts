@@ -49,6 +49,8 @@ export interface CalibrationRun {
   moved: MovedBytes;
   /** The kind of value this run moves (null: none to speak of). */
   kind: ValueKind | null;
+  /** Share of a core other processes used while it ran (absent: not measured). */
+  outsideShare?: number;
 }
 
 export interface PoolRuns {
@@ -81,11 +83,18 @@ export function fitPool(input: PoolRuns): PoolCosts {
     byteSeconds: overhead.bytes,
     efficiency,
     ...(curve.length > 0 ? { efficiencyCurve: curve } : {}),
+    ...outsideLoadOf(runs),
     observations: runs.length,
   };
   const point = pointCosts(costs, 'value');
   const errors = runs.map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
   return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
+}
+
+/** The mean share of a core others used during the runs that measured it. */
+function outsideLoadOf(runs: readonly CalibrationRun[]): Pick<PoolCosts, 'outsideLoad'> {
+  const shares = runs.map((r) => r.outsideShare).filter((x): x is number => x !== undefined);
+  return shares.length ? { outsideLoad: mean(shares) } : {};
 }
 
 export function dataPathOf(runs: readonly CalibrationRun[], workers: number): DataPath {

@@ -140,6 +140,12 @@ describe('fit: known costs are recovered', () => {
     expect(fitted.dataPath).toBe('via-main');
   });
 
+  it('keeps the mean outside load of the runs that measured it, and none when no run did', () => {
+    expect(fitted.outsideLoad).toBeUndefined();
+    const loaded = runs.map((r, i) => ({ ...r, outsideShare: i % 2 ? 0.3 : 0.1 }));
+    expect(fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: loaded }).outsideLoad).toBeCloseTo(runs.length % 2 ? (0.1 * (runs.length + 1) / 2 + 0.3 * (runs.length - 1) / 2) / runs.length : 0.2, 9);
+  });
+
   it('fits the bytes the simulator charges, not the counters: values moved by transfer (uncounted) still get their cost', () => {
     const transferred = runs.map((r) => (r.name.startsWith('back') ? { ...r, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 } } : r));
     const f = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: transferred });

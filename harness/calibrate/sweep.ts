@@ -14,13 +14,16 @@
  *   workers on a peer-to-peer pool; at 2 MiB and above);
  * - compute: independent busy tasks plus a reduction, task durations 10 µs … 10 ms (quick)
  *   or 1 µs … 30 ms (full): efficiency and METG.
- * A run that fails is left out with a note; the pool goes on.
+ * A run that fails is left out with a note; the pool goes on. A run during which other
+ * processes used a quarter of a core or more (/proc, measure/outside-load.ts) is measured
+ * again, twice at most, and the quietest attempt kept; the pool's mean is in the file.
  */
 import { opRef } from '../../schedulers/graph.js';
 import type { Graph, Key, Scheduler } from '../../schedulers/types.js';
 import type { CalibrationRun } from '../../model/fit.js';
 import type { ValueKind } from '../../model/calibration.js';
 import { VALUE_KINDS } from '../../model/calibration.js';
+import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
 import { profileGraph, profileWarm } from './profile.js';
 import { produce, spin } from './ops.js';
 
@@ -195,6 +198,10 @@ function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): Ca
   return { ...a, seconds: a.seconds.map((x, i) => (x + b.seconds[i]!) / 2) };
 }
 
+/** A run during which others used this share of a core or more is measured again, up to MAX_ATTEMPTS in all. */
+export const NOISY_SHARE = 0.25;
+const MAX_ATTEMPTS = 3;
+
 /** Gets of the warm-up graph: at least this many, and on until WARM_UP_SECONDS have passed (at most WARM_UP_MAX). */
 const WARM_UP_MIN = 5;
 const WARM_UP_MAX = 60;
@@ -239,19 +246,36 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
   const reps = settings.sweep === 'quick' ? 5 : 7;
   await warmUp(scheduler, settings);
   const perTask = await probePerTask(scheduler, settings);
+  const meter = new OutsideLoadMeter();
+  await meter.relist(); // the pool's processes, if it has any, are this process's descendants
   const runs: CalibrationRun[] = [];
   for (const e of experiments(settings, workers, perTask)) {
     if (settings.interrupt?.aborted) break;
     try {
-      // Profiled on the main thread just before (warm: a new graph's first run pays for
-      // compiling and first-touch allocations, up to 3x on the byte runs) and just after
-      // the pool's runs: on a busy machine the speed of a core drifts, and the two sides
-      // must see the same machine.
       const built = e.build();
-      const before = await profileWarm(built.graph, built.keys);
-      const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
-      const after = await profileGraph(built.graph, built.keys);
-      runs.push({ name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved });
+      // A run during which other processes took a quarter of a core or more is measured
+      // again (at most MAX_ATTEMPTS times in all) and the quietest attempt kept: the fit
+      // has one run per point, and a build beside one compute run was enough to put a
+      // pool's efficiency at 57 %.
+      let kept: CalibrationRun | undefined;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS && !(kept && kept.outsideShare! < NOISY_SHARE); attempt++) {
+        if (attempt > 0 && settings.interrupt?.aborted) break;
+        const start = meter.snapshot();
+        const t0 = performance.now();
+        // Profiled on the main thread just before (warm: a new graph's first run pays for
+        // compiling and first-touch allocations, up to 3x on the byte runs) and just after
+        // the pool's runs: on a busy machine the speed of a core drifts, and the two sides
+        // must see the same machine.
+        const before = await profileWarm(built.graph, built.keys);
+        const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
+        const after = await profileGraph(built.graph, built.keys);
+        const end = meter.snapshot();
+        const window = (performance.now() - t0) / 1000;
+        const outsideShare = start && end ? outsideUseBetween(start, end).outsideCpuSeconds / Math.max(window, 1e-3) : 0;
+        const run: CalibrationRun = { name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved, outsideShare };
+        if (!kept || outsideShare < kept.outsideShare!) kept = run;
+      }
+      if (kept) runs.push(kept);
     } catch (err) {
       if (settings.interrupt?.aborted) break;
       settings.note(`  ${e.name}: left out (${(err as Error).message})`);

@@ -72,10 +72,19 @@ export const poolCostsSchema = z.object({
   taskSeconds: estimateSchema,
   /** Seconds per byte, by kind of value and direction. */
   byteSeconds: byKindAndDirection,
-  /** Compute speed of a worker relative to the main thread alone (1 = no loss). */
+  /** Compute speed of a worker relative to the main thread alone (1 = no loss): the median over the compute runs. */
   efficiency: estimateSchema,
+  /**
+   * The same, by task duration (ascending): one point per compute-bound calibration run. A
+   * pool that pays a round trip per batch of tasks (BullMQ: a job through Redis) loses a
+   * larger share of a short task than of a long one, so one figure fitted on short tasks
+   * overprices long ones. Absent in older files: `efficiency` then applies to every task.
+   */
+  efficiencyCurve: z.array(z.object({ taskSeconds: z.number().positive(), efficiency: z.number().positive() })).optional(),
   /** Typical relative error of the simulator on this pool's own calibration runs (the median). */
   relativeError: z.number().nonnegative(),
+  /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
+  outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */
   observations: z.number().int().nonnegative(),
   metg: metgSchema,

@@ -17,7 +17,11 @@
  *    short runs count as much as long ones); intervals are ±1.96 standard errors.
  * 3. **Efficiency** from the compute runs that are compute-bound (ideal compute share at
  *    least 4× the fitted overhead): ideal compute share / (time − get); value the median,
- *    interval the 95 % interval of the mean ratio.
+ *    interval the 95 % interval of the mean ratio. The runs' own ratios, by task duration,
+ *    are the efficiency curve the simulator reads a task's efficiency from: on a pool that
+ *    pays a round trip per batch (BullMQ's ~2 ms job), 100 µs tasks ran at 0.48 and 10 ms
+ *    ones at 0.84 (bullmq×1, same run), and the median alone priced mandelbrot's 11 ms
+ *    tasks at 0.54.
  * 4. **Relative error**: the simulator replays every run with the point costs; the median
  *    of |predicted − measured| / measured (the typical error) widens every prediction interval.
  * 5. **METG** (Task Bench, Slaughter et al. SC'20): for the compute runs, efficiency =
@@ -28,7 +32,7 @@ import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { mean, median, standardDeviation } from 'simple-statistics';
 import { DIRECTIONS, VALUE_KINDS, type DataPath, type Direction, type Estimate, type Metg, type MetgPoint, type PoolCosts, type ValueKind } from './calibration.js';
 import { summarize, type ProfiledGraph } from './profile.js';
-import { emptyTally, simulate, type ByteTally, type SimulationCosts } from './simulate.js';
+import { emptyTally, simulate, type ByteTally, type EfficiencyPoint, type SimulationCosts } from './simulate.js';
 import type { SchedulerName } from '../common/cells.js';
 
 /** Bytes one run moved, per get, as the pool's `stats()` counted them. */
@@ -45,6 +49,8 @@ export interface CalibrationRun {
   moved: MovedBytes;
   /** The kind of value this run moves (null: none to speak of). */
   kind: ValueKind | null;
+  /** Share of a core other processes used while it ran (absent: not measured). */
+  outsideShare?: number;
 }
 
 export interface PoolRuns {
@@ -66,7 +72,7 @@ export function fitPool(input: PoolRuns): PoolCosts {
   const dataPath = dataPathOf(runs, workers);
   const slots = dataPath === 'inline' ? 1 : workers;
   const overhead = fitOverhead(runs.filter((r) => r.purpose === 'overhead'), slots, dataPath, workers);
-  const efficiency = fitEfficiency(runs.filter((r) => r.purpose === 'compute'), slots, overhead);
+  const { efficiency, curve } = fitEfficiency(runs.filter((r) => r.purpose === 'compute'), slots, overhead);
   const costs: Omit<PoolCosts, 'relativeError' | 'metg'> = {
     scheduler: input.scheduler,
     workers,
@@ -76,11 +82,19 @@ export function fitPool(input: PoolRuns): PoolCosts {
     taskSeconds: overhead.task,
     byteSeconds: overhead.bytes,
     efficiency,
+    ...(curve.length > 0 ? { efficiencyCurve: curve } : {}),
+    ...outsideLoadOf(runs),
     observations: runs.length,
   };
   const point = pointCosts(costs, 'value');
   const errors = runs.map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
   return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
+}
+
+/** The mean share of a core others used during the runs that measured it. */
+function outsideLoadOf(runs: readonly CalibrationRun[]): Pick<PoolCosts, 'outsideLoad'> {
+  const shares = runs.map((r) => r.outsideShare).filter((x): x is number => x !== undefined);
+  return shares.length ? { outsideLoad: mean(shares) } : {};
 }
 
 export function dataPathOf(runs: readonly CalibrationRun[], workers: number): DataPath {
@@ -176,21 +190,23 @@ function fitOverhead(runs: readonly CalibrationRun[], slots: number, dataPath: D
   return { get: estimate(columns.length, 1), task: estimate(0, scale[0]!), bytes };
 }
 
-function fitEfficiency(runs: readonly CalibrationRun[], slots: number, overhead: OverheadFit): Estimate {
-  const ratios: number[] = [];
+function fitEfficiency(runs: readonly CalibrationRun[], slots: number, overhead: OverheadFit): { efficiency: Estimate; curve: EfficiencyPoint[] } {
+  const points: EfficiencyPoint[] = [];
   for (const r of runs) {
     const s = summarize(r.graph);
     const ideal = s.totalTaskSeconds / slots;
     if (ideal < COMPUTE_BOUND * s.tasks * overhead.task.value) continue;
     const spent = median(r.samples) - overhead.get.value - (slots === 1 ? s.tasks * overhead.task.value : 0);
-    if (spent > 0) ratios.push(Math.min(1.5, Math.max(0.02, ideal / spent)));
+    if (spent > 0 && s.meanTaskSeconds > 0) points.push({ taskSeconds: s.meanTaskSeconds, efficiency: Math.min(1.5, Math.max(0.02, ideal / spent)) });
   }
-  if (ratios.length === 0) return { value: 1, low: 0.5, high: 1 };
+  if (points.length === 0) return { efficiency: { value: 1, low: 0.5, high: 1 }, curve: [] };
+  const ratios = points.map((p) => p.efficiency);
   // 95 % interval of the mean ratio (normal approximation), around the median as the value.
   const value = median(ratios);
   const half = ratios.length > 1 ? (Z95 * standardDeviation(ratios)) / Math.sqrt(ratios.length) : 0.25 * value;
   const centre = mean(ratios);
-  return { value, low: Math.max(0.02, Math.min(value, centre - half)), high: Math.min(1.5, Math.max(value, centre + half)) };
+  const efficiency = { value, low: Math.max(0.02, Math.min(value, centre - half)), high: Math.min(1.5, Math.max(value, centre + half)) };
+  return { efficiency, curve: points.sort((a, b) => a.taskSeconds - b.taskSeconds) };
 }
 
 /** METG from the compute runs; also the efficiency curve it was read from. */
@@ -225,7 +241,10 @@ export function metgFromPoints(points: readonly MetgPoint[]): Pick<Metg, 'second
 }
 
 /** One point of a pool's costs for the simulator: the fitted values, or the optimistic (low) or pessimistic (high) end of every interval. */
-export function pointCosts(costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency'>, end: 'value' | 'low' | 'high'): SimulationCosts {
+export function pointCosts(
+  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve'>,
+  end: 'value' | 'low' | 'high',
+): SimulationCosts {
   const effEnd = end === 'low' ? 'high' : end === 'high' ? 'low' : 'value';
   const byteSeconds = Object.fromEntries(
     VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, costs.byteSeconds[k][d][end]]))]),
@@ -236,6 +255,14 @@ export function pointCosts(costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getS
     getSeconds: costs.getSeconds[end],
     taskSeconds: costs.taskSeconds[end],
     byteSeconds,
-    efficiency: Math.max(0.02, costs.efficiency[effEnd]),
+    ...efficiencyEnd(costs, effEnd),
   };
+}
+
+/** The efficiency figures at one end of their interval: the curve moves with the median, in proportion. */
+export function efficiencyEnd(costs: Pick<PoolCosts, 'efficiency' | 'efficiencyCurve'>, end: 'value' | 'low' | 'high'): Pick<SimulationCosts, 'efficiency' | 'efficiencyCurve'> {
+  const efficiency = Math.max(0.02, costs.efficiency[end]);
+  if (!costs.efficiencyCurve) return { efficiency };
+  const scale = efficiency / Math.max(0.02, costs.efficiency.value);
+  return { efficiency, efficiencyCurve: costs.efficiencyCurve.map((p) => ({ taskSeconds: p.taskSeconds, efficiency: Math.max(0.02, p.efficiency * scale) })) };
 }

@@ -17,9 +17,9 @@
  */
 import { comparePools, type PoolId } from '../common/cells.js';
 import { DIRECTIONS, VALUE_KINDS, type CalibrationFile, type PoolCosts } from './calibration.js';
-import { pointCosts } from './fit.js';
+import { efficiencyEnd, pointCosts } from './fit.js';
 import type { ProfiledGraph } from './profile.js';
-import { simulate, type SimulationCosts } from './simulate.js';
+import { chargedSize, efficiencyAt, simulate, type SimulationCosts } from './simulate.js';
 
 export interface Prediction extends PoolId {
   /** Predicted seconds of one get (pool already started). */
@@ -51,10 +51,10 @@ function figuresOf(graph: ProfiledGraph, pool: PoolCosts, point: SimulationCosts
   const out: Vary[] = [
     (end) => ({ ...point, getSeconds: pool.getSeconds[end] }),
     (end) => ({ ...point, taskSeconds: pool.taskSeconds[end] }),
-    (end) => ({ ...point, efficiency: Math.max(0.02, pool.efficiency[end]) }),
+    (end) => ({ ...point, ...efficiencyEnd(pool, end) }),
   ];
   if (point.dataPath === 'inline') return out;
-  const kindsMoved = new Set(graph.kinds.filter((_, i) => graph.bytes[i]! > 0));
+  const kindsMoved = new Set(graph.kinds.filter((_, i) => chargedSize(graph, i) > 0));
   VALUE_KINDS.forEach((kind, k) => {
     if (!kindsMoved.has(k)) return;
     for (const direction of DIRECTIONS) {
@@ -88,7 +88,7 @@ export interface Breakdown {
   taskSeconds: number;
   /** Bytes that cross × their cost (via-main: every value another task or the caller needs; peer-to-peer: requested values; via-store: every value written once and fetched by each reader). */
   byteSeconds: number;
-  /** Work ÷ (workers × efficiency). */
+  /** Each task's work ÷ its efficiency, ÷ workers. */
   computeSeconds: number;
 }
 
@@ -105,13 +105,13 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     const kind = kinds[graph.kinds[i]!]!;
     if (!graph.literal[i]) {
       tasks++;
-      work += graph.seconds[i]!;
+      work += graph.seconds[i]! / efficiencyAt(c, graph.seconds[i]!);
     }
     if (!needed[i] || c.dataPath === 'inline') continue;
-    if (graph.literal[i]) bytes += graph.bytes[i]! * c.byteSeconds[kind].toWorkers;
-    else if (c.dataPath === 'via-main') bytes += graph.bytes[i]! * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
+    if (graph.literal[i]) bytes += chargedSize(graph, i) * c.byteSeconds[kind].toWorkers;
+    else if (c.dataPath === 'via-main') bytes += chargedSize(graph, i) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
   }
-  if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += graph.bytes[o]! * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
+  if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += chargedSize(graph, o) * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
   if (c.dataPath === 'via-store') {
     // Written once by the worker that made it, fetched by every reader (the caller included).
     const reads = new Uint32Array(graph.seconds.length);
@@ -120,9 +120,9 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     for (let i = 0; i < graph.seconds.length; i++) {
       if (!reads[i]) continue;
       const cost = c.byteSeconds[kinds[graph.kinds[i]!]!];
-      bytes += graph.bytes[i]! * ((graph.literal[i] ? 0 : cost.fromWorkers) + reads[i]! * cost.betweenWorkers); // literals' upload is counted above
+      bytes += chargedSize(graph, i) * ((graph.literal[i] ? 0 : cost.fromWorkers) + reads[i]! * cost.betweenWorkers); // literals' upload is counted above
     }
   }
   const slots = c.dataPath === 'inline' ? 1 : c.workers;
-  return { getSeconds: c.getSeconds, taskSeconds: tasks * c.taskSeconds, byteSeconds: bytes, computeSeconds: work / (slots * c.efficiency) };
+  return { getSeconds: c.getSeconds, taskSeconds: tasks * c.taskSeconds, byteSeconds: bytes, computeSeconds: work / slots };
 }

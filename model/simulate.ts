@@ -7,8 +7,8 @@
  *   every task it hands out the per-task cost plus the bytes of the inputs it sends, and for
  *   every value that comes back the bytes of that value;
  * - `workers` identical **workers**, each running one task at a time, compute slowed by the
- *   pool's parallel efficiency; a worker that reads a value held by another worker pays the
- *   between-workers byte cost (peer-to-peer pools);
+ *   pool's parallel efficiency at that task's duration (`efficiencyAt`); a worker that reads
+ *   a value held by another worker pays the between-workers byte cost (peer-to-peer pools);
  * - scheduling as the engine does it: ready tasks go out in priority order (the node order
  *   of the profile), one per free worker, as soon as the main thread is free.
  *
@@ -27,7 +27,8 @@
  * workers that read them (`toWorkers`): on every read via main, once otherwise.
  *
  * A value's bytes are weighted by its profiled `byteWeights` (how much a byte of it costs
- * to move against the calibration's values of its kind). The simulator also tallies the
+ * to move against the calibration's values of its kind); a value under `SMALL_VALUE_BYTES`
+ * costs nothing beyond the per-task cost. The simulator also tallies the
  * (weighted) bytes it charges, by kind and direction (`tally`): the fit
  * regresses measured times on exactly these, so fitted costs and the simulator that uses
  * them count bytes the same way, whatever a pool's own byte counters count.
@@ -48,6 +49,31 @@ export interface SimulationCosts {
   /** Seconds per byte, indexed [kind index][direction]. */
   byteSeconds: Record<ValueKind, Record<Direction, number>>;
   efficiency: number;
+  /** Efficiency by task duration (ascending durations), read by `efficiencyAt`; without it `efficiency` applies to every task. */
+  efficiencyCurve?: readonly EfficiencyPoint[];
+}
+
+export interface EfficiencyPoint {
+  taskSeconds: number;
+  efficiency: number;
+}
+
+/**
+ * The efficiency a task of `seconds` runs at: interpolated on log(duration) between the
+ * curve's points, the nearest end's beyond them (a 0 s task, an empty one, takes the first).
+ */
+export function efficiencyAt(c: Pick<SimulationCosts, 'efficiency' | 'efficiencyCurve'>, seconds: number): number {
+  const curve = c.efficiencyCurve;
+  if (!curve || curve.length === 0) return c.efficiency;
+  if (seconds <= curve[0]!.taskSeconds) return curve[0]!.efficiency;
+  const last = curve[curve.length - 1]!;
+  if (seconds >= last.taskSeconds) return last.efficiency;
+  let i = 1;
+  while (curve[i]!.taskSeconds < seconds) i++;
+  const a = curve[i - 1]!;
+  const b = curve[i]!;
+  const f = Math.log(seconds / a.taskSeconds) / Math.log(b.taskSeconds / a.taskSeconds);
+  return a.efficiency + f * (b.efficiency - a.efficiency);
 }
 
 const KINDS: readonly ValueKind[] = ['plain', 'shared', 'object'];
@@ -67,14 +93,27 @@ export function simulate(graph: ProfiledGraph, costs: SimulationCosts, tally?: B
 
 function simulateInline(g: ProfiledGraph, c: SimulationCosts): number {
   let t = c.getSeconds;
-  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i]) t += c.taskSeconds + g.seconds[i]! / c.efficiency;
+  for (let i = 0; i < g.seconds.length; i++) if (!g.literal[i]) t += c.taskSeconds + g.seconds[i]! / efficiencyAt(c, g.seconds[i]!);
   return t;
+}
+
+/**
+ * Values smaller than this cross for free here: their cost is in the per-task cost, which the
+ * calibration fits on tasks that each return a number. Charging their bytes too counted them
+ * twice (tiny-tasks on threads×2: 3.3 ms of its 19.4 ms predicted, for 11,431 results of 8 bytes).
+ */
+export const SMALL_VALUE_BYTES = 1024;
+
+/** The bytes of node `i` that cost something to move: weighted, 0 for a small value. */
+export function chargedSize(g: ProfiledGraph, i: number): number {
+  const bytes = g.bytes[i]!;
+  return bytes < SMALL_VALUE_BYTES ? 0 : bytes * (g.byteWeights?.[i] ?? 1);
 }
 
 function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | undefined): number {
   const byteCost = (node: number, direction: Direction): number => {
     const kind = KINDS[g.kinds[node]!]!;
-    const bytes = g.bytes[node]! * (g.byteWeights?.[node] ?? 1);
+    const bytes = chargedSize(g, node);
     if (tally) tally[kind][direction] += bytes;
     return bytes * c.byteSeconds[kind][direction];
   };
@@ -140,7 +179,7 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | u
       }
       main = Math.max(main, readAt) + sendCost;
       const stored = viaStore && (dependents[node]!.length > 0 || requested[node]) ? byteCost(node, 'fromWorkers') : 0;
-      const end = main + between + g.seconds[node]! / c.efficiency + stored;
+      const end = main + between + g.seconds[node]! / efficiencyAt(c, g.seconds[node]!) + stored;
       workerOf[node] = worker;
       running.push(node, end);
     }

@@ -61,6 +61,8 @@ export interface TimeCheck extends PoolId {
   /** predicted / measured − 1. */
   error: number;
   within: boolean;
+  /** Samples behind the measured median (1: the race stopped the cell at once, far slower than the leader). */
+  samples: number;
 }
 
 export interface ModelCheck {
@@ -68,7 +70,13 @@ export interface ModelCheck {
   times: TimeCheck[];
   pickAgreement: number | null;
   timeAgreement: number | null;
+  /** The same share over the cells with at least SAMPLED_CELL samples (null: none). */
+  sampledTimeAgreement: number | null;
+  sampledCells: number;
 }
+
+/** Cells with at least this many samples have a median to speak of; the race stops a far-slower cell after one. */
+export const SAMPLED_CELL = 3;
 
 export interface DecisionSection {
   calibrationFile: string;
@@ -145,15 +153,19 @@ function modelCheck(groups: readonly CellGroup[], calibration: CalibrationFile):
     for (const p of predictions) {
       const cell = group.usable.find((c) => samePool(c, p))!;
       const error = p.seconds / cell.stats.median - 1;
-      times.push({ workload: group.workload, size: group.size, scheduler: p.scheduler, workers: p.workers, predicted: p.seconds, low: p.low, high: p.high, measured: cell.stats.median, error, within: Math.abs(error) <= TIME_TOLERANCE });
+      times.push({ workload: group.workload, size: group.size, scheduler: p.scheduler, workers: p.workers, predicted: p.seconds, low: p.low, high: p.high, measured: cell.stats.median, error, within: Math.abs(error) <= TIME_TOLERANCE, samples: cell.samples.length });
     }
   }
   times.sort((a, b) => a.workload.localeCompare(b.workload) || a.size.localeCompare(b.size) || comparePools(a, b));
+  const share = (ts: readonly TimeCheck[]): number | null => (ts.length ? ts.filter((t) => t.within).length / ts.length : null);
+  const sampled = times.filter((t) => t.samples >= SAMPLED_CELL);
   return {
     picks,
     times,
     pickAgreement: picks.length ? picks.filter((p) => p.outcome !== 'miss').length / picks.length : null,
-    timeAgreement: times.length ? times.filter((t) => t.within).length / times.length : null,
+    timeAgreement: share(times),
+    sampledTimeAgreement: share(sampled),
+    sampledCells: sampled.length,
   };
 }
 

@@ -19,7 +19,7 @@ import { formatBytes, formatChange, formatMicros, formatPercent, formatSeconds, 
 import { Html, html, jsonForScript, scriptForInline } from './html.js';
 import type { ReportModel } from './model.js';
 import { marginText, ratioInterval, type Recommendation } from './recommend.js';
-import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE, type DecisionSection } from './decision.js';
+import { PICK_GOAL, SAMPLED_CELL, TIME_GOAL, TIME_TOLERANCE, type DecisionSection } from './decision.js';
 import { cellNoise } from './noise.js';
 import { baselineLead, pickChangeText } from './baseline.js';
 
@@ -276,7 +276,7 @@ ${d.maps.map(
 ${m.points.length ? html`<p>Catalog: ${m.points.map((p) => `${p.workload}/${p.size} (${formatSeconds(p.taskSeconds)}, ${formatBytes(p.bytesPerTask)}/task): map ${poolLabel(p.mapPick)}${p.measuredPick ? `, measured ${poolLabel(p.measuredPick)} — ${p.matched ? 'matches' : 'differs'}` : ', not measured in this run'}`).join('; ')}.</p>` : ''}</figure>`,
 )}
 <h3 id="model-check">Model check</h3>
-<p>Predicted pick equals the measured one or is within noise of it: ${agreement(check.pickAgreement, PICK_GOAL)} of ${check.picks.length} rows. Predicted time within ±${formatPercent(TIME_TOLERANCE)} of the measured median: ${agreement(check.timeAgreement, TIME_GOAL)} of ${check.times.length} cells.</p>
+<p>Predicted pick equals the measured one or is within noise of it: ${agreement(check.pickAgreement, PICK_GOAL)} of ${check.picks.length} rows. Predicted time within ±${formatPercent(TIME_TOLERANCE)} of the measured median: ${agreement(check.timeAgreement, TIME_GOAL)} of ${check.times.length} cells${check.sampledTimeAgreement === null || check.sampledCells === check.times.length ? '' : ` (${formatPercent(check.sampledTimeAgreement)} of the ${check.sampledCells} with ${SAMPLED_CELL} samples or more; the race stopped the others after one, far slower than the leader)`}.</p>
 ${check.picks.length ? html`<table id="model-check-picks"><thead><tr><th>Workload</th><th>Size</th><th>Predicted</th><th>Measured</th><th>Outcome</th></tr></thead><tbody>${check.picks.map((p) => html`<tr><td>${p.workload}</td><td>${p.size}</td><td>${schedulerBadge(p.predicted)}</td><td>${schedulerBadge(p.measured)}</td><td><span class="verdict ${p.outcome === 'miss' ? 'not-confirmed' : 'confirmed'}">${p.outcome}</span></td></tr>`)}</tbody></table>` : html`<p>No workload of this run has a profile in the calibration (run <code>schedlab calibrate</code> with the catalog).</p>`}
 ${missedTimes.length ? html`<h4>Cells outside ±${formatPercent(TIME_TOLERANCE)} (${missedTimes.length})</h4><div class="table-scroll"><table id="model-check-misses"><thead><tr><th>Cell</th><th class="num">Predicted</th><th class="num">Interval</th><th class="num">Measured median</th><th class="num">Error</th></tr></thead><tbody>${missedTimes.map((t) => html`<tr><td>${t.workload}/${t.size} ${schedulerBadge(t)}</td><td class="num">${formatSeconds(t.predicted)}</td><td class="num">${formatSeconds(t.low)} – ${formatSeconds(t.high)}</td><td class="num">${formatSeconds(t.measured)}</td><td class="num">${formatChange(t.error)}</td></tr>`)}</tbody></table></div>` : ''}
 ${missedPicks.length ? html`<p>Missed picks teach where the model is weak: it does not model batching, fusing of linear chains or memory pressure, and it assumes task times profiled on the main thread hold on every worker.</p>` : ''}

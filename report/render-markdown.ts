@@ -5,7 +5,7 @@
  */
 import { SCHEDULER_NAMES, cellName, poolLabel } from '../common/cells.js';
 import { formatChange, formatPercent, formatSeconds, formatSpeedup } from '../common/format.js';
-import { PICK_GOAL, TIME_GOAL, TIME_TOLERANCE } from './decision.js';
+import { PICK_GOAL, SAMPLED_CELL, TIME_GOAL, TIME_TOLERANCE } from './decision.js';
 import type { ReportModel } from './model.js';
 import { marginText } from './recommend.js';
 import { decidedClaims } from './claims.js';
@@ -99,7 +99,7 @@ export function renderMarkdown(model: ReportModel): string {
     out.push(`**Decision map and model check** (calibration ${md(model.decision.calibrationFile)})`, '');
     for (const m of maps) out.push(`- ${m.map.kind} values: ${md(m.map.boundaries.slice(0, 3).join('; '))}`);
     out.push(
-      `- picks predicted right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows (goal ${formatPercent(PICK_GOAL)}); times within ±${formatPercent(TIME_TOLERANCE)}: ${share(check.timeAgreement)} of ${check.times.length} cells (goal ${formatPercent(TIME_GOAL)})`,
+      `- picks predicted right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows (goal ${formatPercent(PICK_GOAL)}); times within ±${formatPercent(TIME_TOLERANCE)}: ${share(check.timeAgreement)} of ${check.times.length} cells (goal ${formatPercent(TIME_GOAL)}; ${share(check.sampledTimeAgreement)} of the ${check.sampledCells} with ${SAMPLED_CELL} samples or more)`,
     );
     for (const p of check.picks.filter((p) => p.outcome === 'miss')) out.push(`- missed: ${md(`${p.workload}/${p.size}`)} predicted ${poolLabel(p.predicted)}, measured ${poolLabel(p.measured)}`);
     out.push('');

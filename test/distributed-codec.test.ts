@@ -17,6 +17,17 @@ describe('distributed codec', () => {
     }
   });
 
+  it('leaves long strings to v8, which copies them instead of escaping and parsing them', () => {
+    const text = JSON.stringify(Array.from({ length: 2000 }, (_, i) => ({ i, s: 'quoted "text" \\ here' })));
+    for (const value of [text, { doc: text }, ['short', text]]) {
+      const bytes = encodeValue(value);
+      expect(bytes[0]).toBe(V8);
+      expect(decodeValue(bytes)).toEqual(value);
+    }
+    expect(encodeValue('x'.repeat(4096))[0]).not.toBe(V8);
+    expect(encodeValue('x'.repeat(4097))[0]).toBe(V8);
+  });
+
   it('uses v8 whenever JSON would not be an exact structured clone', () => {
     const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
     const cases: unknown[] = [

@@ -2,7 +2,7 @@
 // and the fit recovering the costs that generated its measurements.
 import { describe, expect, it } from 'vitest';
 import { dataPathOf, fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
-import { emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
+import { SMALL_VALUE_BYTES, efficiencyAt, emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
 import { pickOf, predictPool } from '../dist/model/predict.js';
 import type { PoolCosts } from '../dist/model/calibration.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
@@ -33,17 +33,17 @@ describe('simulator: hand-computed makespans', () => {
   });
 
   it('a chain through the main process pays the value back and out again', () => {
-    // a (1 s, 1000 bytes) → b (1 s): back 1 ms, out again 2 ms: 1 + 0.001 + 0.002 + 1.
-    const g: ProfiledGraph = { seconds: [1, 1], bytes: [1000, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
-    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(2.003, 9);
+    // a (1 s, 10 kB) → b (1 s): back 1 ms, out again 2 ms: 1 + 0.001 + 0.002 + 1.
+    const g: ProfiledGraph = { seconds: [1, 1], bytes: [1e4, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } }))).toBeCloseTo(2.003, 9);
     // The literal-input cost (toWorkers) is not the resend's.
-    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-6, toWorkers: 2e-6 } }))).toBeCloseTo(2.001, 9);
+    expect(simulate(g, costs({ bytes: { fromWorkers: 1e-7, toWorkers: 2e-7 } }))).toBeCloseTo(2.001, 9);
   });
 
   it('peer-to-peer: a value read on another worker pays the between-workers cost; requested values come back at the end', () => {
-    // a0, a1 (1 s each, 1000 bytes) on workers 0 and 1; b reads both: it runs where one of them is and fetches the other (5 ms), then 1 s; its 10 bytes come back (10 ms).
-    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1000, 1000, 10], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [], [0, 1]], outputs: [2] };
-    const c = costs({ workers: 2, dataPath: 'peer-to-peer', bytes: { betweenWorkers: 5e-6, fromWorkers: 1e-3 } });
+    // a0, a1 (1 s each, 10 kB) on workers 0 and 1; b reads both: it runs where one of them is and fetches the other (5 ms), then 1 s; its 2 kB come back (10 ms).
+    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 1e4, 2000], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [], [0, 1]], outputs: [2] };
+    const c = costs({ workers: 2, dataPath: 'peer-to-peer', bytes: { betweenWorkers: 5e-7, fromWorkers: 5e-6 } });
     expect(simulate(g, c)).toBeCloseTo(1 + 0.005 + 1 + 0.01, 9);
   });
 
@@ -52,17 +52,17 @@ describe('simulator: hand-computed makespans', () => {
   });
 
   it('peer-to-peer: a literal goes up from main once; a worker that fetched a value keeps it', () => {
-    // literal L (1000 bytes, 1 µs/byte up) read by a, then b (1 worker): uploaded once (1 ms), then held.
-    const g: ProfiledGraph = { seconds: [0, 1, 1], bytes: [1000, 0, 0], kinds: [0, 0, 0], literal: [1, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
-    expect(simulate(g, costs({ dataPath: 'peer-to-peer', bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(2.001, 9);
+    // literal L (10 kB, 0.1 µs/byte up) read by a, then b (1 worker): uploaded once (1 ms), then held.
+    const g: ProfiledGraph = { seconds: [0, 1, 1], bytes: [1e4, 0, 0], kinds: [0, 0, 0], literal: [1, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(g, costs({ dataPath: 'peer-to-peer', bytes: { toWorkers: 1e-7 } }))).toBeCloseTo(2.001, 9);
     // Via main it is sent with every task that reads it.
-    expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(2.002, 9);
+    expect(simulate(g, costs({ bytes: { toWorkers: 1e-7 } }))).toBeCloseTo(2.002, 9);
   });
 
   it('via a store: each result is written once by its worker and fetched by every reader and by the caller', () => {
-    // a (1 s, 1000 bytes) read by b and c (1 s each, 0 bytes) on one worker; write 1 ms, each fetch 2 ms; b and c are requested (0 bytes).
-    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1000, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
-    expect(simulate(g, costs({ dataPath: 'via-store', bytes: { fromWorkers: 1e-6, betweenWorkers: 2e-6 } }))).toBeCloseTo(1 + 0.001 + 2 * (0.002 + 1), 9);
+    // a (1 s, 10 kB) read by b and c (1 s each, 0 bytes) on one worker; write 1 ms, each fetch 2 ms; b and c are requested (0 bytes).
+    const g: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(g, costs({ dataPath: 'via-store', bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } }))).toBeCloseTo(1 + 0.001 + 2 * (0.002 + 1), 9);
   });
 
   it('byte weights scale what a value costs to move, and the tally counts weighted bytes', () => {
@@ -70,6 +70,30 @@ describe('simulator: hand-computed makespans', () => {
     const tally = emptyTally();
     expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }), tally)).toBeCloseTo(1.001, 9);
     expect(tally.object.toWorkers).toBe(1000);
+  });
+
+  it('a value under SMALL_VALUE_BYTES costs nothing beyond the per-task cost (the calibration fits that on tasks returning numbers)', () => {
+    const chain = (bytes: number): ProfiledGraph => ({ seconds: [1, 1], bytes: [bytes, 0], kinds: [2, 2], literal: [0, 0], deps: [[], [0]], outputs: [1] });
+    const c = costs({ taskSeconds: 0.01, bytes: { fromWorkers: 1e-6, betweenWorkers: 1e-6 } });
+    const tally = emptyTally();
+    expect(simulate(chain(SMALL_VALUE_BYTES - 1), c, tally)).toBeCloseTo(2.02, 9);
+    expect(tally.object.fromWorkers).toBe(0);
+    expect(simulate(chain(SMALL_VALUE_BYTES), c)).toBeCloseTo(2.02 + 2 * SMALL_VALUE_BYTES * 1e-6, 9);
+  });
+
+  it('efficiency by task duration: interpolated on log(duration), the nearest end beyond the curve', () => {
+    const curve = [
+      { taskSeconds: 1e-4, efficiency: 0.5 },
+      { taskSeconds: 1e-2, efficiency: 0.9 },
+    ];
+    const c = costs({ efficiency: 0.6, efficiencyCurve: curve });
+    expect(efficiencyAt(c, 1e-3)).toBeCloseTo(0.7, 9); // halfway on the log axis
+    expect(efficiencyAt(c, 0)).toBe(0.5);
+    expect(efficiencyAt(c, 1)).toBe(0.9);
+    expect(efficiencyAt(costs({ efficiency: 0.6 }), 1e-3)).toBe(0.6); // no curve: one figure
+    // One worker: a 1 ms task at 0.7 and a 10 ms one at 0.9, one after the other.
+    const g: ProfiledGraph = { seconds: [1e-3, 1e-2], bytes: [0, 0], kinds: [0, 0], literal: [0, 0], deps: [[], []], outputs: [0, 1] };
+    expect(simulate(g, c)).toBeCloseTo(1e-3 / 0.7 + 1e-2 / 0.9, 9);
   });
 
   it('a literal input is sent from the main process', () => {
@@ -116,6 +140,12 @@ describe('fit: known costs are recovered', () => {
     expect(fitted.dataPath).toBe('via-main');
   });
 
+  it('keeps the mean outside load of the runs that measured it, and none when no run did', () => {
+    expect(fitted.outsideLoad).toBeUndefined();
+    const loaded = runs.map((r, i) => ({ ...r, outsideShare: i % 2 ? 0.3 : 0.1 }));
+    expect(fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: loaded }).outsideLoad).toBeCloseTo(runs.length % 2 ? (0.1 * (runs.length + 1) / 2 + 0.3 * (runs.length - 1) / 2) / runs.length : 0.2, 9);
+  });
+
   it('fits the bytes the simulator charges, not the counters: values moved by transfer (uncounted) still get their cost', () => {
     const transferred = runs.map((r) => (r.name.startsWith('back') ? { ...r, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 } } : r));
     const f = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: transferred });
@@ -152,6 +182,25 @@ describe('fit: known costs are recovered', () => {
     expect(fitted.efficiency.value).toBeGreaterThan(0.76);
     expect(fitted.efficiency.value).toBeLessThan(0.84);
     expect(fitted.relativeError).toBeLessThan(0.05);
+  });
+
+  it('keeps the efficiency of each compute-bound run by task duration (a round trip per batch costs short tasks more)', () => {
+    // Each task pays 2 ms on its worker besides its compute: 1 ms tasks run at 1/3, 10 ms ones at 10/12.
+    const compute = (n: number, d: number): CalibrationRun => {
+      const graph = independent(n, d);
+      const t = simulate(graph, costs({ workers: 2, getSeconds: truth.getSeconds, taskSeconds: truth.taskSeconds, efficiency: d / (d / truth.efficiency + 2e-3) }));
+      return { name: `compute ${d}`, purpose: 'compute', kind: null, graph, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }, samples: [t, t, t] };
+    };
+    const f = fitPool({ scheduler: 'bullmq', workers: 2, startupSeconds: 0.05, runs: [...runs.filter((r) => r.purpose === 'overhead'), compute(200, 1e-3), compute(20, 1e-2), compute(4, 1e-1)] });
+    const curve = f.efficiencyCurve!;
+    expect(curve.map((p) => p.taskSeconds)).toEqual([...curve.map((p) => p.taskSeconds)].sort((a, b) => a - b));
+    const at = (d: number) => efficiencyAt({ efficiency: f.efficiency.value, efficiencyCurve: curve }, d);
+    expect(at(1e-3)).toBeCloseTo(1e-3 / (1e-3 / 0.8 + 2e-3), 1);
+    expect(at(1e-1)).toBeCloseTo(1e-1 / (1e-1 / 0.8 + 2e-3), 1);
+    expect(at(1e-1)).toBeGreaterThan(2 * at(1e-3));
+    // The interval's ends move the curve with the median.
+    const high = predictPool(independent(8, 0.05), { ...f, efficiency: { ...f.efficiency, low: f.efficiency.value * 0.5 } });
+    expect(high.high).toBeGreaterThan(high.seconds * 1.2);
   });
 
   it('METG: Task Bench definition (granularity = wall × workers / tasks, 50 % efficiency), interpolated', () => {

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { poolLabel, type PoolId } from '../../common/cells.js';
-import { formatDuration, formatMicros, formatSeconds } from '../../common/format.js';
+import { formatDuration, formatMicros, formatPercent, formatSeconds } from '../../common/format.js';
 import { CALIBRATION_SCHEMA_VERSION, fingerprintOf, type CalibrationFile, type CatalogProfile, type Fingerprint, type PoolCosts } from '../../model/calibration.js';
 import { fitPool } from '../../model/fit.js';
 import { createScheduler } from '../../schedulers/index.js';
@@ -22,7 +22,7 @@ import { captureEnvironment } from '../measure/environment.js';
 import { defaultWorkerCounts } from '../runner/plan.js';
 import { profileWarm } from './profile.js';
 import { calibrationPath, findCalibration, writeCalibration, type LoadedCalibration } from './store.js';
-import { measureSpinRate, sweepPool, type SweepKind } from './sweep.js';
+import { NOISY_SHARE, measureSpinRate, sweepPool, type SweepKind } from './sweep.js';
 
 export { findCalibration, loadCalibrationFor, readCalibration, calibrationPath, type LoadedCalibration } from './store.js';
 export { profileGraph, profileWarm } from './profile.js';
@@ -83,7 +83,15 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateOut
     fitted.push(result);
     const metg = result.metg.seconds === null ? 'not reached' : `${result.metg.bound === 'at-most' ? '≤ ' : ''}${formatSeconds(result.metg.seconds)}`;
     options.note(
-      `${label}: ${result.observations} runs in ${formatDuration((performance.now() - t0) / 1000)}: get ${formatMicros(result.getSeconds.value * 1e6)}, task ${formatMicros(result.taskSeconds.value * 1e6)}, efficiency ${(result.efficiency.value * 100).toFixed(0)} %, METG ${metg}`,
+      `${label}: ${result.observations} runs in ${formatDuration((performance.now() - t0) / 1000)}: get ${formatMicros(result.getSeconds.value * 1e6)}, task ${formatMicros(result.taskSeconds.value * 1e6)}, efficiency ${(result.efficiency.value * 100).toFixed(0)} %, METG ${metg}${
+        result.outsideLoad ? `, outside load ${formatPercent(result.outsideLoad)} of a core` : ''
+      }`,
+    );
+  }
+  const noisy = fitted.filter((p) => (p.outsideLoad ?? 0) >= NOISY_SHARE);
+  if (noisy.length) {
+    options.note(
+      `warning: other processes used a quarter of a core or more while ${noisy.map(poolLabel).join(', ')} ${noisy.length === 1 ? 'was' : 'were'} measured, even after measuring again; those costs are likely too high. Run \`schedlab calibrate --force\` on a quieter machine.`,
     );
   }
   if (options.interrupt?.aborted) throw new Error('calibration interrupted: nothing written');

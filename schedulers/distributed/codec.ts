@@ -23,6 +23,13 @@ import { TYPED_ARRAY_KINDS } from '../shared-arrays.js';
 
 /** Values with more nodes than this are left to v8 (they are not the per-task overhead case). */
 const JSON_NODE_BUDGET = 256;
+/**
+ * Values whose strings hold more characters than this are left to v8 too: it copies a
+ * one-byte string as it is, while JSON escapes every quote and backslash and parses it back
+ * (a 16 MB JSON text as a string value: json-memory's input, 2.2x slower on distributed
+ * than the cost model priced it).
+ */
+const JSON_CHAR_BUDGET = 4096;
 const V8_TAG = 0xff;
 const RAW_TAG = 0xfe;
 /** Bytes before a raw typed array's data: the tag, the kind, padding (8: every element size divides it). */
@@ -67,11 +74,15 @@ function decodeRaw(bytes: Uint8Array): ArrayBufferView {
 function jsonExact(value: unknown): boolean {
   const stack: unknown[] = [value];
   let budget = JSON_NODE_BUDGET;
+  let chars = JSON_CHAR_BUDGET;
   while (stack.length) {
     if (--budget < 0) return false;
     const v = stack.pop();
     switch (typeof v) {
       case 'string':
+        chars -= v.length;
+        if (chars < 0) return false;
+        continue;
       case 'boolean':
         continue;
       case 'number':

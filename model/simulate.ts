@@ -34,7 +34,8 @@
  * them count bytes the same way, whatever a pool's own byte counters count.
  *
  * Not modelled (the model check shows what they cost): batching of small tasks (its saving
- * is inside the calibrated per-task cost), fusing of linear chains, memory pressure.
+ * is inside the calibrated per-task cost, its round trips in the efficiency curve), fusing
+ * of linear chains, memory pressure.
  */
 import FlatQueue from 'flatqueue';
 import type { DataPath, Direction, ValueKind } from './calibration.js';

@@ -27,7 +27,7 @@ type Chunk = { data_id: string; total: number; offset: number; bytes: Uint8Array
 async function chunksOf(values: Array<[string, Uint8Array]>): Promise<Chunk[]> {
   const sent: Chunk[] = [];
   const stream = { write: (chunk: Chunk) => sent.push(chunk) > 0, once: () => undefined };
-  for (const [id, bytes] of values) await writeChunks(stream, id, bytes);
+  for (const [id, bytes] of values) await writeChunks(stream, id, bytes, false);
   return sent;
 }
 
@@ -263,8 +263,8 @@ describe('receive window: servers take uploads without a WINDOW_UPDATE per 64 Ki
   });
 });
 
-describe('framed chunks: a Fetch reply is copied once on its way out', () => {
-  it('grpc-js still has the method servers send ready-framed chunks through', () => {
+describe('framed chunks: a Fetch reply or a Put is copied once on its way out', () => {
+  it('grpc-js still has the methods ready-framed chunks pass through (a server\'s and a client\'s)', () => {
     expect(FRAMED_CHUNKS).toBe(true);
   });
 

@@ -390,6 +390,24 @@ describe('scheduler task transitions', () => {
     expect(keys(sent(w2))).toEqual(['use-bc']);
   });
 
+  it('deals tasks waiting for uploads at submission, so siblings still meet when the uploads arrive one by one', () => {
+    const { state } = harness();
+    state.addWorker('w1', 'h:1', 1);
+    state.addWorker('w2', 'h:2', 1);
+    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
+    const nodes: NodeSpec[] = [];
+    for (let g = 0; g < 4; g++) {
+      nodes.push(placed(`a-${g}`, 'w1'), placed(`b-${g}`, 'w2'));
+      const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, [`a-${g}`, `b-${g}`], g * 10 + k));
+      nodes.push(...products, task(`sum-${g}`, products.map((p) => p.key), g * 10 + 5));
+    }
+    expect(submit(state, nodes, ['sum-0', 'sum-1', 'sum-2', 'sum-3'])).toBeUndefined();
+    for (const node of nodes) if (node.placed) state.uploaded('c1', [node.placed]);
+    const workerOf = (key: string) => state.tasks.get(id(key))!.worker!.id;
+    for (let g = 0; g < 4; g++) expect(new Set([0, 1, 2, 3].map((k) => workerOf(`mul-${g}-${k}`))).size).toBe(1);
+    expect([0, 1, 2, 3].map((g) => workerOf(`mul-${g}-0`)).sort()).toEqual(['w1', 'w1', 'w2', 'w2']);
+  });
+
   it('drops an upload reported after its run was cancelled from the worker that stored it', () => {
     const { state, sent } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);

@@ -370,19 +370,20 @@ export class Client {
   }
 
   /**
-   * Choose a worker for each large literal and args blob (round-robin in priority order, so
-   * the first tasks' inputs are spread and go first); the graph names these placements and the
-   * scheduler holds their tasks until `upload` reports each one stored.
+   * Choose a worker for each large literal and args blob, round-robin in the graph's order
+   * (a blocked array's blocks alternate, row by row), then order them by priority, so the
+   * first tasks' inputs go first; the graph names these placements and the scheduler holds
+   * their tasks until `upload` reports each one stored.
    */
   private async placeUploads(run: ClientRun, uploads: Upload[]): Promise<void> {
     if (!uploads.length) return;
     await this.waitForAWorker();
-    uploads.sort((a, b) => a.node.priority - b.node.priority);
     for (const { node, bytes } of uploads) {
       const worker = this.roster[this.nextUpload++ % this.roster.length]!;
       const dataId = node.op ? argsDataIdOf(this.clientId, run.run, node.key) : dataIdOf(this.clientId, run.run, node.key);
       node.placed = { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength };
     }
+    uploads.sort((a, b) => a.node.priority - b.node.priority);
   }
 
   /**

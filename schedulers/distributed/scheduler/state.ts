@@ -81,13 +81,6 @@ export interface RunRecord {
   /** Keys the client asked for (an external key names another run's record). */
   readonly wanted: Map<string, TaskRecord>;
   readonly events: boolean;
-  /**
-   * Sibling blocks of the tasks its uploads make ready (`uploaded`): those become ready a Put
-   * at a time, so the blocks outlive one `deal`, and their size is what it would be had they
-   * all been ready at once (the tasks waiting only for uploads, over the threads).
-   */
-  readonly uploadBlocks: Map<TaskRecord, Block>;
-  uploadBlockSize: number;
 }
 
 export interface TaskRecord {
@@ -113,6 +106,8 @@ export interface TaskRecord {
   readonly holders: WorkerRecord[];
   nbytes: number;
   worker: WorkerRecord | undefined;
+  /** Where it goes once its uploaded inputs are stored (`planUploads`). */
+  planned: WorkerRecord | undefined;
   /** Processing on `worker`, asked back for this thief (steal request sent, not answered). */
   stealing: WorkerRecord | undefined;
   /** Its task-start event was sent. */
@@ -297,7 +292,7 @@ export class ClusterState {
   }
 
   private startRun(client: string, runNumber: number, parts: SubmitPart[], events: boolean): string | undefined {
-    const run: RunRecord = { client, run: runNumber, tasks: new Map(), wanted: new Map(), events, uploadBlocks: new Map(), uploadBlockSize: 1 };
+    const run: RunRecord = { client, run: runNumber, tasks: new Map(), wanted: new Map(), events };
     const prefix = dataIdOf(client, runNumber, '');
     const specs = new Map<string, SubmitPart['nodes'][number]>();
     const externals = new Map<string, TaskRecord>();
@@ -343,6 +338,7 @@ export class ClusterState {
       holders: [],
       nbytes: inline ? payload.byteLength : 0,
       worker: undefined,
+      planned: undefined,
       stealing: undefined,
       announced: false,
       wantedBy: [],
@@ -351,9 +347,12 @@ export class ClusterState {
       error: undefined,
     });
     // A payload the client is uploading: no task reads it before the client reports it stored (`uploaded`).
+    const going = new Map<TaskRecord, WorkerRecord>();
     const placedRecord = (key: string, node: SubmitPart['nodes'][number], id: string): TaskRecord => {
       const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id, 'awaiting-upload');
       record.nbytes = node.placed!.nbytes;
+      const target = this.workers.get(node.placed!.worker);
+      if (target) going.set(record, target);
       this.tasks.set(id, record);
       return record;
     };
@@ -399,7 +398,7 @@ export class ClusterState {
       if (record.run !== run && this.available(record)) this.reportDone(record, run);
     }
     const ready: TaskRecord[] = [];
-    let waitingForUploads = 0;
+    const waitingForUploads: TaskRecord[] = [];
     for (const [record] of tasks) {
       if (record.state === 'waiting') {
         record.waitingOn = 0;
@@ -407,12 +406,12 @@ export class ClusterState {
         for (const dep of record.deps) {
           if (this.available(dep)) continue;
           record.waitingOn += 1;
-          if (dep.state === 'awaiting-upload' && dep.run === run) uploads += 1;
+          if (going.has(dep)) uploads += 1;
         }
-        if (uploads > 0 && uploads === record.waitingOn) waitingForUploads += 1;
+        if (uploads > 0 && uploads === record.waitingOn) waitingForUploads.push(record);
       }
     }
-    run.uploadBlockSize = Math.max(1, Math.ceil(waitingForUploads / this.threads()));
+    if (waitingForUploads.length) this.planUploads(waitingForUploads, going);
     for (const [record] of tasks) {
       for (const dep of record.deps) if (dep.run !== run && !this.available(dep)) this.makeAvailable(dep);
       if (record.waitingOn === 0 && record.state === 'waiting') ready.push(record);
@@ -762,7 +761,47 @@ export class ClusterState {
       this.releaseIfUnneeded(record);
     }
     ready.sort((a, b) => a.priority - b.priority);
-    this.deal(ready, true);
+    const unplanned: TaskRecord[] = [];
+    for (const record of ready) {
+      const planned = record.planned;
+      record.planned = undefined;
+      if (planned && this.workers.has(planned.id)) this.makeReady(record, planned);
+      else unplanned.push(record);
+    }
+    this.deal(unplanned);
+  }
+
+  /**
+   * Tasks that wait only for their run's uploads become ready a Put at a time, too few at once
+   * for `deal`'s blocks to mean anything. So deal them at submission, as if all were ready:
+   * the worker each payload is going to stands in for its holder, and the tasks planned so far
+   * count as load. Each is queued on its planned worker once its inputs are stored (`uploaded`).
+   */
+  private planUploads(waiting: TaskRecord[], going: ReadonlyMap<TaskRecord, WorkerRecord>): void {
+    const plannedOn = new Map<WorkerRecord, number>();
+    waiting.sort((a, b) => a.priority - b.priority);
+    this.deal(waiting, (record, prefer) => {
+      let best = prefer;
+      if (!best) {
+        let bestCost = Infinity;
+        for (const worker of this.workers.values()) {
+          let cost = this.load(worker) + ((plannedOn.get(worker) ?? 0) * this.meanTaskSeconds) / worker.nthreads;
+          for (const dep of record.deps) {
+            if (dep.inline || dep.holders.includes(worker) || going.get(dep) === worker) continue;
+            cost += LATENCY_SECONDS + dep.nbytes / this.bandwidth;
+          }
+          if (cost < bestCost) {
+            bestCost = cost;
+            best = worker;
+          }
+        }
+      }
+      if (best) {
+        plannedOn.set(best, (plannedOn.get(best) ?? 0) + 1);
+        record.planned = best;
+      }
+      return best;
+    });
   }
 
   /** `record`'s value is available now: the dependents that waited only for it are ready (into `ready`, else made ready one by one). */
@@ -813,29 +852,28 @@ export class ClusterState {
    * same (a sum's inputs, matmul's products of one output block) with their siblings, at most
    * ceil(ready / threads) of them per worker. The first of a block goes where it costs least;
    * its block follows it. Siblings then meet where their dependent will run, and only the
-   * inputs move, once per worker, instead of every product. Tasks made ready by uploads
-   * (`fromUploads`) use their run's blocks, which last from one Put's arrival to the next.
+   * inputs move, once per worker, instead of every product. `put` queues a task (or, for
+   * `planUploads`, only chooses its worker) and returns the worker.
    */
-  private deal(ready: TaskRecord[], fromUploads = false): void {
+  private deal(ready: TaskRecord[], put: (record: TaskRecord, prefer?: WorkerRecord) => WorkerRecord | undefined = (r, p) => this.makeReady(r, p)): void {
     const threads = this.threads();
     const rootSize = Math.max(1, Math.ceil(ready.filter((r) => isRoot(r)).length / threads));
     const readySize = Math.max(1, Math.ceil(ready.length / threads));
     const rootBlock: Block = { worker: undefined, left: 0 };
-    const dealt = new Map<TaskRecord, Block>();
+    const siblings = new Map<TaskRecord, Block>();
     for (const record of ready) {
       let block: Block | undefined;
-      let size = fromUploads ? record.run.uploadBlockSize : readySize;
+      let size = readySize;
       if (isRoot(record)) {
         block = rootBlock;
         size = rootSize;
       } else if (record.dependents.length === 1) {
         const dependent = record.dependents[0]!;
-        const siblings = fromUploads ? record.run.uploadBlocks : dealt;
         block = siblings.get(dependent);
         if (!block) siblings.set(dependent, (block = { worker: undefined, left: 0 }));
       }
       const prefer = block && block.left > 0 && block.worker && this.workers.has(block.worker.id) ? block.worker : undefined;
-      const worker = this.makeReady(record, prefer);
+      const worker = put(record, prefer);
       if (!block || !worker) continue;
       if (worker === prefer) block.left -= 1;
       else {

@@ -21,7 +21,14 @@
  */
 import { BaseServerInterceptingCall } from '@grpc/grpc-js/build/src/server-interceptors.js';
 import { CompressionFilter } from '@grpc/grpc-js/build/src/compression-filter.js';
-import type { DataChunk } from './protocol.js';
+
+/** A DataChunk of schedlab.proto (protocol.ts's, repeated here: protocol.ts imports this module). */
+interface DataChunk {
+  data_id: string;
+  total: number;
+  offset: number;
+  bytes: Uint8Array;
+}
 
 const frames = new WeakSet<object>();
 

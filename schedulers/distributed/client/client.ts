@@ -414,8 +414,8 @@ export class Client {
               if (!worker) throw new ConnectionError(`worker ${workerId} left before the upload`, workerId);
               await this.data.put(worker.data_address, chunk.map(({ node, bytes }) => ({ dataId: node.placed!.data_id, bytes })));
             } catch (err) {
-              const error = worker ? callError(err, worker.data_address, `worker ${worker.id}`) : err;
-              for (const { node, bytes } of items.slice(next)) await this.putAnywhere(run, node.placed!.data_id, bytes, error);
+              const failed = { worker: workerId, error: worker ? callError(err, worker.data_address, `worker ${worker.id}`) : err };
+              for (const { node, bytes } of items.slice(next)) await this.putAnywhere(run, node.placed!.data_id, bytes, failed);
               return;
             }
             this.send({ uploaded: { run: run.run, placed: chunk.map(({ node }) => node.placed!) } });
@@ -437,12 +437,19 @@ export class Client {
     this.counters.bytesToWorkers += estimateSize(value, false);
   }
 
-  /** Put one value on the first worker that takes it and report it stored; throws the last failure (`failed`: an earlier one). */
-  private async putAnywhere(run: ClientRun, dataId: string, bytes: Uint8Array, failed?: unknown): Promise<void> {
-    let lastError = failed;
-    for (let attempt = 0; attempt < Math.max(1, this.roster.length); attempt++) {
+  /**
+   * Put one value on the first worker that takes it (trying each connected one once, except
+   * `failed.worker`, which failed already) and report it stored; throws the last failure.
+   */
+  private async putAnywhere(run: ClientRun, dataId: string, bytes: Uint8Array, failed?: { worker: string; error: unknown }): Promise<void> {
+    const tried = new Set<string>(failed ? [failed.worker] : []);
+    let lastError = failed?.error;
+    for (;;) {
       await this.waitForAWorker();
-      const worker = this.roster[this.nextUpload++ % this.roster.length]!;
+      const untried = this.roster.filter((w) => !tried.has(w.id));
+      if (!untried.length) throw lastError;
+      const worker = untried[this.nextUpload++ % untried.length]!;
+      tried.add(worker.id);
       try {
         await this.data.put(worker.data_address, [{ dataId, bytes }]);
       } catch (err) {
@@ -452,7 +459,6 @@ export class Client {
       this.send({ uploaded: { run: run.run, placed: [{ worker: worker.id, data_id: dataId, nbytes: bytes.byteLength }] } });
       return;
     }
-    throw lastError;
   }
 
   private sendParts(run: ClientRun, encoded: EncodedGraph, events: boolean): void {

@@ -263,8 +263,8 @@ describe('receive window: servers take uploads without a WINDOW_UPDATE per 64 Ki
   });
 });
 
-describe('framed chunks: a Fetch reply or a Put is copied once on its way out', () => {
-  it('grpc-js still has the methods ready-framed chunks pass through (a server\'s and a client\'s)', () => {
+describe('framed chunks: a Fetch reply is copied once on its way out', () => {
+  it('grpc-js still has the method servers send ready-framed chunks through', () => {
     expect(FRAMED_CHUNKS).toBe(true);
   });
 

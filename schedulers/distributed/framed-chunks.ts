@@ -1,68 +1,40 @@
 /**
- * DataChunks (a worker answering Fetch, to peers and to the client's gather; a client's Put)
+ * DataChunks a server sends (a worker answering Fetch: to peers and to the client's gather)
  * encoded straight into the gRPC frame they travel in, so each byte of a value is copied once
  * on its way out instead of twice.
  *
- * Why: grpc-js serializes a message (protobufjs: one copy of the chunk's bytes into a fresh
- * buffer) and then copies that buffer again behind the 5-byte gRPC length prefix: a server in
- * `BaseServerInterceptingCall.serializeMessage`, a client in its identity "compression"
- * handler's `writeMessage`. Profiled on matmul ×2, the two copies were the largest costs of a
- * worker's main thread after GC (about 50 ms a run per worker at quick), and the client's
- * upload paid them too, plus the garbage collections the extra 1 MiB buffers set off.
+ * Why: grpc-js serializes a server's message (protobufjs: one copy of the chunk's bytes into a
+ * fresh buffer) and then copies that buffer again behind the 5-byte gRPC length prefix
+ * (`BaseServerInterceptingCall.serializeMessage`). Profiled on matmul quick ×2, the two copies
+ * were the largest costs of a worker's main thread after GC (about 50 ms a run per worker).
  *
  * How: `framedChunk` writes the prefix and the protobuf encoding of a DataChunk (hand-written:
- * four fields, see schedlab.proto) into one buffer and remembers it; the message serializers
- * (`protocol.ts`) and those two grpc-js methods, wrapped once per process, pass a remembered
- * frame through as it is and leave every other message to grpc-js. That reaches into grpc-js
- * 1.x classes, so it is guarded: unless both methods are there, `FRAMED_CHUNKS` is false and
- * chunks are written as plain DataChunk objects as before (one copy more, nothing wrong).
- * test/distributed-transfer.test.ts fails if an upgrade drops them. Channels never ask for
- * compression (CHANNEL_OPTIONS): a compressing handler would frame a frame again.
+ * four fields, see schedlab.proto) into one buffer and remembers it; `serializeMessage` is
+ * wrapped once per process to send a remembered frame as it is and leave every other message
+ * to grpc-js. That reaches into a grpc-js 1.x class, so it is guarded: when the method is not
+ * there, `FRAMED_CHUNKS` is false and servers write plain DataChunk objects as before (one
+ * copy more, nothing wrong). test/distributed-transfer.test.ts fails if an upgrade drops it.
  */
 import { BaseServerInterceptingCall } from '@grpc/grpc-js/build/src/server-interceptors.js';
-import { CompressionFilter } from '@grpc/grpc-js/build/src/compression-filter.js';
-
-/** A DataChunk of schedlab.proto (protocol.ts's, repeated here: protocol.ts imports this module). */
-interface DataChunk {
-  data_id: string;
-  total: number;
-  offset: number;
-  bytes: Uint8Array;
-}
+import type { DataChunk } from './protocol.js';
 
 const frames = new WeakSet<object>();
 
-/** `value` is a frame made by `framedChunk`: serializers send it as it is. */
-export const isFrame = (value: unknown): value is Buffer => typeof value === 'object' && value !== null && frames.has(value);
+interface Serializer {
+  serializeMessage?: (this: unknown, value: unknown) => Buffer;
+}
 
-type Method = (this: unknown, ...args: never[]) => unknown;
-
-/** Wrap `name` of `proto` to return a frame (its first argument) as it is; false if there is no such method. */
-function passFrames(proto: Record<string, unknown> | undefined, name: string, wrapAsync: boolean): boolean {
-  const original = proto?.[name] as Method | undefined;
+function install(): boolean {
+  const proto = (BaseServerInterceptingCall as unknown as { prototype?: Serializer } | undefined)?.prototype;
+  const original = proto?.serializeMessage;
   if (!proto || typeof original !== 'function') return false;
-  proto[name] = function (this: unknown, ...args: never[]): unknown {
-    if (isFrame(args[0])) return wrapAsync ? Promise.resolve(args[0]) : args[0];
-    return original.apply(this, args);
+  proto.serializeMessage = function (this: unknown, value: unknown): Buffer {
+    return typeof value === 'object' && value !== null && frames.has(value) ? (value as Buffer) : original.call(this, value);
   };
   return true;
 }
 
-function install(): boolean {
-  let identity: Record<string, unknown> | undefined;
-  try {
-    const filter = new (CompressionFilter as unknown as new (options: object, shared: object) => { sendCompression?: object })({}, {});
-    const handler = filter.sendCompression;
-    if (handler && handler.constructor.name === 'IdentityHandler') identity = Object.getPrototypeOf(handler) as Record<string, unknown>;
-  } catch {
-    identity = undefined;
-  }
-  const server = (BaseServerInterceptingCall as unknown as { prototype?: Record<string, unknown> } | undefined)?.prototype;
-  if (typeof identity?.writeMessage !== 'function' || typeof server?.serializeMessage !== 'function') return false;
-  return passFrames(server, 'serializeMessage', false) && passFrames(identity, 'writeMessage', true);
-}
-
-/** Chunks are written as `framedChunk`s (grpc-js has the methods this wraps). */
+/** Servers write `framedChunk`s (grpc-js has the method this wraps). */
 export const FRAMED_CHUNKS = install();
 
 const varintSize = (n: number): number => {

@@ -29,7 +29,6 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { isFrame } from './framed-chunks.js';
 
 /** Largest value piece in one DataChunk message (well under grpc's 4 MiB default limit). */
 export const CHUNK_BYTES = 1 << 20;
@@ -140,10 +139,9 @@ function directCodec(definition: protoLoader.PackageDefinition): void {
         const request = rpc.resolvedRequestType;
         const response = rpc.resolvedResponseType;
         const m = method as { -readonly [K in keyof typeof method]: (typeof method)[K] };
-        // A frame (framed-chunks.ts) is a DataChunk encoded already.
-        m.requestSerialize = (value: object) => (isFrame(value) ? value : (request.encode(value).finish() as Buffer));
+        m.requestSerialize = (value: object) => request.encode(value).finish() as Buffer;
         m.requestDeserialize = (bytes: Buffer) => request.decode(bytes);
-        m.responseSerialize = (value: object) => (isFrame(value) ? value : (response.encode(value).finish() as Buffer));
+        m.responseSerialize = (value: object) => response.encode(value).finish() as Buffer;
         m.responseDeserialize = (bytes: Buffer) => response.decode(bytes);
       }
     }

@@ -17,9 +17,13 @@ interface ChunkWriter {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-/** Write one value as chunks (ready-framed when grpc-js allows, `framed-chunks.ts`), waiting for 'drain' whenever the stream's buffer is full. */
-export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array, framed = FRAMED_CHUNKS): Promise<void> {
+/**
+ * Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. A
+ * server's stream (`server`) is written ready-framed chunks (`framed-chunks.ts`) when it can.
+ */
+export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array, server = false): Promise<void> {
   const total = bytes.byteLength;
+  const framed = server && FRAMED_CHUNKS;
   let offset = 0;
   do {
     const piece = bytes.subarray(offset, Math.min(offset + CHUNK_BYTES, total));

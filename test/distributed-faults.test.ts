@@ -65,6 +65,22 @@ describe('distributed scheduler faults', () => {
     expect(scheduler.stats().bytesToWorkers - before).toBeGreaterThan(4 * 13_000 * 8);
   });
 
+  it('puts the uploads placed on a worker that died just before on another worker', async () => {
+    await waitForWorkers(2);
+    // Killed in the same tick as the get: the client's roster still lists the victim, so
+    // half the literals are placed on it, their Put fails, and they go to the other worker.
+    const graph: Graph = {};
+    for (let j = 0; j < 6; j++) {
+      graph[`lit-${j}`] = { value: Float64Array.from({ length: 13_000 }, (_, i) => i + j) };
+      graph[`use-${j}`] = { op: op('sumTimes'), args: [{ $ref: `lit-${j}` }, j] };
+    }
+    graph.total = { op: op('sum'), args: Array.from({ length: 6 }, (_, j) => ({ $ref: `use-${j}` })) };
+    let expected = 0;
+    for (let j = 0; j < 6; j++) expected += ((12_999 * 13_000) / 2 + 13_000 * j) * j;
+    process.kill(scheduler.cluster!.workerPids()[0]!, 'SIGKILL');
+    expect(await scheduler.get(graph, ['total'])).toEqual([expected]);
+  });
+
   it('detects a hung worker (SIGSTOP) by heartbeat and reschedules its tasks', async () => {
     await waitForWorkers(2);
     const graph = spinGraph(20, 50);

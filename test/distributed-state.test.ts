@@ -45,6 +45,13 @@ const literal = (key: string): NodeSpec => ({ key, op: '', payload: new Uint8Arr
 const submit = (state: ClusterState, nodes: NodeSpec[], wanted: string[], run = 1) =>
   state.submit('c1', { run, nodes, wanted, externals: [], final: true, events: false });
 const id = (key: string, run = 1) => `c1/${run}/${key}`;
+/** Submit, then report every placed payload stored (as the client does once its Puts complete). */
+const submitUploaded = (state: ClusterState, nodes: NodeSpec[], wanted: string[], run = 1) => {
+  const problem = submit(state, nodes, wanted, run);
+  const placed = nodes.flatMap((n) => (n.placed ? [n.placed] : []));
+  if (!problem && placed.length) state.uploaded('c1', placed);
+  return problem;
+};
 const keys = (batch: Assignments) => batch.tasks.map((t) => keyOfDataId(t.data_id));
 
 describe('ClusterState', () => {
@@ -54,7 +61,7 @@ describe('ClusterState', () => {
     const w2 = state.addWorker('w2', 'h:2', 1);
     // Two uploaded literals: 10 MB on w2, 8 bytes on w1.
     const placed = (key: string, worker: string, nbytes: number): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes } });
-    expect(submit(state, [placed('big', 'w2', 10_000_000), placed('small', 'w1', 8), task('use', ['big', 'small'])], ['use'])).toBeUndefined();
+    expect(submitUploaded(state, [placed('big', 'w2', 10_000_000), placed('small', 'w1', 8), task('use', ['big', 'small'])], ['use'])).toBeUndefined();
     expect(keys(sent(w1))).toEqual([]);
     const batch = sent(w2);
     expect(keys(batch)).toEqual(['use']);
@@ -133,7 +140,7 @@ describe('ClusterState', () => {
       const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, k % 2 ? ['a', 'b'] : ['b', 'a'], g * 10 + k));
       nodes.push(...products, task(`sum-${g}`, products.map((p) => p.key), g * 10 + 5));
     }
-    submit(state, nodes, ['sum-0', 'sum-1', 'sum-2', 'sum-3']);
+    submitUploaded(state, nodes, ['sum-0', 'sum-1', 'sum-2', 'sum-3']);
     const workerOf = (key: string) => state.tasks.get(id(key))!.worker!.id;
     for (let g = 0; g < 4; g++) expect(new Set([0, 1, 2, 3].map((k) => workerOf(`mul-${g}-${k}`))).size).toBe(1);
     expect([0, 1, 2, 3].map((g) => workerOf(`mul-${g}-0`)).sort()).toEqual(['w1', 'w1', 'w2', 'w2']);
@@ -295,7 +302,7 @@ describe('ClusterState', () => {
     const w1 = state.addWorker('w1', 'h:1', 1);
     const w2 = state.addWorker('w2', 'h:2', 1);
     const placed: NodeSpec = { ...literal('lit'), placed: { worker: 'w1', data_id: id('lit'), nbytes: 1_000_000 } };
-    submit(state, [placed, task('slow'), task('use', ['lit', 'slow'])], ['use']);
+    submitUploaded(state, [placed, task('slow'), task('use', ['lit', 'slow'])], ['use']);
     sent(w1);
     sent(w2);
     progress();
@@ -306,7 +313,7 @@ describe('ClusterState', () => {
     const { failed, reupload } = progress();
     expect(reupload).toEqual([id('lit')]);
     expect(failed).toEqual([]);
-    state.uploaded('c1', id('lit'), 'w2', 1_000_000);
+    state.uploaded('c1', [{ data_id: id('lit'), worker: 'w2', nbytes: 1_000_000 }]);
     state.complete(w2, { data_id: id('slow'), ok: true, nbytes: 8, start: 0, end: 1, fetched_bytes: 0, fetched: [], missing: [] });
     expect(keys(sent(w2))).toContain('use');
   });
@@ -356,13 +363,60 @@ describe('scheduler task transitions', () => {
     const w1 = state.addWorker('w1', 'h:1', 1);
     const w2 = state.addWorker('w2', 'h:2', 1);
     const placed: NodeSpec = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
-    expect(submit(state, [placed, task('use', ['big'])], ['use'])).toBeUndefined();
+    expect(submitUploaded(state, [placed, task('use', ['big'])], ['use'])).toBeUndefined();
     state.removeWorker(w1, 'killed');
     expect(state.tasks.get(id('big'))!.state).toBe('awaiting-upload');
     expect(progress().reupload).toEqual([id('big')]);
-    state.uploaded('c1', id('big'), 'w2', 1_000_000);
+    state.uploaded('c1', [{ data_id: id('big'), worker: 'w2', nbytes: 1_000_000 }]);
     expect(state.tasks.get(id('big'))!.state).toBe('memory');
     expect(state.tasks.get(id('use'))!.state).toBe('processing');
     expect(state.tasks.get(id('use'))!.worker).toBe(w2);
+  });
+
+  it('starts the tasks of a run as their uploaded inputs are reported, before the rest arrive', () => {
+    const { state, sent } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const w2 = state.addWorker('w2', 'h:2', 1);
+    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 1_000_000 } });
+    const nodes = [placed('a', 'w1'), placed('b', 'w2'), placed('c', 'w2'), task('use-a', ['a']), task('use-bc', ['b', 'c']), task('sum', ['use-a', 'use-bc'])];
+    expect(submit(state, nodes, ['sum'])).toBeUndefined();
+    expect(state.tasks.get(id('a'))!.state).toBe('awaiting-upload');
+    expect([...keys(sent(w1)), ...keys(sent(w2))]).toEqual([]);
+    state.uploaded('c1', [{ data_id: id('a'), worker: 'w1', nbytes: 1_000_000 }, { data_id: id('b'), worker: 'w2', nbytes: 1_000_000 }]);
+    expect(keys(sent(w1))).toEqual(['use-a']);
+    expect(keys(sent(w2))).toEqual([]);
+    expect(state.tasks.get(id('use-bc'))!.state).toBe('waiting');
+    state.uploaded('c1', [{ data_id: id('c'), worker: 'w2', nbytes: 1_000_000 }]);
+    expect(keys(sent(w2))).toEqual(['use-bc']);
+  });
+
+  it('deals tasks waiting for uploads at submission, so siblings still meet when the uploads arrive one by one', () => {
+    const { state } = harness();
+    state.addWorker('w1', 'h:1', 1);
+    state.addWorker('w2', 'h:2', 1);
+    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
+    const nodes: NodeSpec[] = [];
+    for (let g = 0; g < 4; g++) {
+      nodes.push(placed(`a-${g}`, 'w1'), placed(`b-${g}`, 'w2'));
+      const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, [`a-${g}`, `b-${g}`], g * 10 + k));
+      nodes.push(...products, task(`sum-${g}`, products.map((p) => p.key), g * 10 + 5));
+    }
+    expect(submit(state, nodes, ['sum-0', 'sum-1', 'sum-2', 'sum-3'])).toBeUndefined();
+    for (const node of nodes) if (node.placed) state.uploaded('c1', [node.placed]);
+    const workerOf = (key: string) => state.tasks.get(id(key))!.worker!.id;
+    for (let g = 0; g < 4; g++) expect(new Set([0, 1, 2, 3].map((k) => workerOf(`mul-${g}-${k}`))).size).toBe(1);
+    expect([0, 1, 2, 3].map((g) => workerOf(`mul-${g}-0`)).sort()).toEqual(['w1', 'w1', 'w2', 'w2']);
+  });
+
+  it('drops an upload reported after its run was cancelled from the worker that stored it', () => {
+    const { state, sent } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const placed: NodeSpec = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
+    expect(submit(state, [placed, task('use', ['big'])], ['use'])).toBeUndefined();
+    state.cancel('c1', 1);
+    sent(w1);
+    state.uploaded('c1', [{ data_id: id('big'), worker: 'w1', nbytes: 1_000_000 }]);
+    expect(sent(w1).release).toEqual([id('big')]);
+    expect(state.tasks.has(id('big'))).toBe(false);
   });
 });

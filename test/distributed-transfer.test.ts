@@ -2,13 +2,16 @@
 // time (wire-version.ts) instead of misreading each other's values; the chunk protocol is
 // enforced (a value is never handed out with bytes missing); and a reply the client cannot read
 // rejects `get` with an error naming the key and the worker (instead of escaping, or waiting a
-// minute for a recompute); and servers receive with the same large HTTP/2 window as channels.
+// minute for a recompute); servers receive with the same large HTTP/2 window as channels; and
+// a worker's Fetch replies go out ready-framed, byte for byte what grpc-js would have sent.
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../dist/schedulers/distributed/client/client.js';
 import { decodeValue, encodeValue } from '../dist/schedulers/distributed/codec.js';
-import { CHANNEL_OPTIONS, CHUNK_BYTES, newServer, protocol, RECEIVE_WINDOW_BYTES, SERVER_OPTIONS } from '../dist/schedulers/distributed/protocol.js';
+import { CHANNEL_OPTIONS, CHUNK_BYTES, newServer, protocol, protoPath, RECEIVE_WINDOW_BYTES, SERVER_OPTIONS } from '../dist/schedulers/distributed/protocol.js';
+import { FRAMED_CHUNKS, framedChunk } from '../dist/schedulers/distributed/framed-chunks.js';
+import protobuf from 'protobufjs';
 import { startSchedulerServer, type SchedulerServer } from '../dist/schedulers/distributed/scheduler/server.js';
 import { startWorker } from '../dist/schedulers/distributed/worker/worker.js';
 import { callMetadata } from '../dist/schedulers/distributed/security.js';
@@ -24,7 +27,7 @@ type Chunk = { data_id: string; total: number; offset: number; bytes: Uint8Array
 async function chunksOf(values: Array<[string, Uint8Array]>): Promise<Chunk[]> {
   const sent: Chunk[] = [];
   const stream = { write: (chunk: Chunk) => sent.push(chunk) > 0, once: () => undefined };
-  for (const [id, bytes] of values) await writeChunks(stream, id, bytes);
+  for (const [id, bytes] of values) await writeChunks(stream, id, bytes, false);
   return sent;
 }
 
@@ -256,6 +259,30 @@ describe('receive window: servers take uploads without a WINDOW_UPDATE per 64 Ki
       await client.close();
       await worker.close();
       await scheduler.close();
+    }
+  });
+});
+
+describe('framed chunks: a Fetch reply is copied once on its way out', () => {
+  it('grpc-js still has the method servers send ready-framed chunks through', () => {
+    expect(FRAMED_CHUNKS).toBe(true);
+  });
+
+  it('frames the same bytes grpc-js would send for a DataChunk (prefix plus protobuf)', () => {
+    const type = new protobuf.Root().loadSync(protoPath(), { keepCase: true }).lookupType('schedlab.DataChunk');
+    const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 251);
+    const chunks = [
+      { data_id: 'c1/1/x', total: 300, offset: 0, bytes },
+      { data_id: 'c1/2/ключ', total: 2 ** 40 + 3, offset: 2 ** 33, bytes: bytes.subarray(7, 200) },
+      { data_id: '', total: 0, offset: 0, bytes: new Uint8Array(0) },
+    ];
+    for (const chunk of chunks) {
+      const message = Buffer.from(type.encode(chunk).finish());
+      const expected = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+      expected.writeUInt32BE(message.length, 1);
+      expect(Buffer.compare(framedChunk(chunk), expected)).toBe(0);
+      const back = type.decode(framedChunk(chunk).subarray(5)) as unknown as Chunk;
+      expect([back.data_id, Number(back.total), Number(back.offset), Buffer.from(back.bytes).equals(Buffer.from(chunk.bytes))]).toEqual([chunk.data_id, chunk.total, chunk.offset, true]);
     }
   });
 });

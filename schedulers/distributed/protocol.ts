@@ -191,12 +191,12 @@ export interface SubmitPart {
 }
 export interface ReleaseRun { run: number; keys: string[] }
 export interface CancelRun { run: number }
-export interface Reuploaded { run: number; placed: Placement }
+export interface Uploaded { run: number; placed: Placement[] }
 export type ClientMessage =
   | { kind?: 'submit'; submit: SubmitPart }
   | { kind?: 'release'; release: ReleaseRun }
   | { kind?: 'cancel'; cancel: CancelRun }
-  | { kind?: 'reuploaded'; reuploaded: Reuploaded };
+  | { kind?: 'uploaded'; uploaded: Uploaded };
 
 export interface WorkerInfo { id: string; data_address: string; nthreads: number }
 /** Milliseconds of one task's life on its worker (see TaskPhases in schedlab.proto). */

@@ -10,19 +10,25 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, CHUNK_BYTES, protocol, type DataChunk, type FetchRequest, type PutReply } from './protocol.js';
 import { callMetadata, channelCredentials, type SecurityOptions } from './security.js';
+import { FRAMED_CHUNKS, framedChunk } from './framed-chunks.js';
 
 interface ChunkWriter {
-  write(chunk: DataChunk): boolean;
+  write(chunk: DataChunk | Buffer): boolean;
   once(event: 'drain', listener: () => void): unknown;
 }
 
-/** Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. */
-export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. A
+ * server's stream (`server`) is written ready-framed chunks (`framed-chunks.ts`) when it can.
+ */
+export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array, server = false): Promise<void> {
   const total = bytes.byteLength;
+  const framed = server && FRAMED_CHUNKS;
   let offset = 0;
   do {
     const piece = bytes.subarray(offset, Math.min(offset + CHUNK_BYTES, total));
-    const more = stream.write({ data_id: dataId, total, offset, bytes: piece });
+    const chunk: DataChunk = { data_id: dataId, total, offset, bytes: piece };
+    const more = stream.write(framed ? framedChunk(chunk) : chunk);
     offset += piece.byteLength;
     if (!more) await new Promise<void>((resolve) => stream.once('drain', resolve));
   } while (offset < total);

@@ -4,7 +4,9 @@
  *
  * This file is the connection and the runs: `submit(graph, keys)` encodes the graph
  * (`encode-graph.ts`: validated and serialized here, GraphError before anything is sent),
- * uploads large payloads straight to a worker, sends the graph in parts, and returns one
+ * sends the graph in parts, naming the worker each large payload goes to, then uploads those
+ * straight to their workers (the scheduler starts a task once the client reports its inputs
+ * stored, so compute overlaps the rest of the upload), and returns one
  * `Future` (`future.ts`) per key at once. The scheduler then reports, per key, which worker
  * holds the value; `result()` fetches it directly from that worker (`gather.ts`). Values stay on the cluster until the
  * futures are released or cancelled, so a later graph may refer to a live future's key with
@@ -21,7 +23,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AbortedError, AuthError, ConnectionError, GraphError, NoWorkersError, SchedulerClosedError, TaskError, WorkerLostError, type GraphErrorCode } from '../../errors.js';
 import type { Graph, Key, RunOptions, TaskPhases, TlsOptions, TransferStats } from '../../types.js';
-import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type NodeSpec, type RunProgress, type TaskPhases as WirePhases, type WorkerInfo } from '../protocol.js';
+import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type RunProgress, type TaskPhases as WirePhases, type WorkerInfo } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
 import { encodeValue } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
@@ -47,6 +49,10 @@ export interface ClientOptions {
 }
 
 export const DEFAULT_CLIENT_RECONNECT_TIMEOUT_MS = 60_000;
+/** One Put of a run's upload carries about this many bytes; its values' tasks may start once it completes. */
+const UPLOAD_PUT_BYTES = 4 * 1024 * 1024;
+
+type Upload = EncodedGraph['uploads'][number];
 
 type ConnectClient = grpc.Client & { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<ClientMessage, ClientUpdate> };
 
@@ -351,60 +357,108 @@ export class Client {
     this.runs.set(run.run, run);
     if (run.futures.size > run.local.size) queueMicrotask(() => this.tellNoWorkers([run]));
     const events = !!options.onEvent;
+    const fail = (err: unknown): void => this.failRun(run, err instanceof Error ? err : new Error(String(err)));
     this.sendChain = this.sendChain
-      .then(() => this.upload(run, encoded.uploads))
-      .then(() => this.sendParts(run, encoded, events))
-      .catch((err: unknown) => this.failRun(run, err instanceof Error ? err : new Error(String(err))));
+      .then(() => this.placeUploads(run, encoded.uploads))
+      .then(() => {
+        this.sendParts(run, encoded, events);
+        // The uploads travel after the graph, off the chain: the next run's graph need not wait for them.
+        if (encoded.uploads.length) void this.upload(run, encoded.uploads).catch(fail);
+      })
+      .catch(fail);
     return futures;
   }
 
-  /** Upload large literals and args round-robin across the workers (straight to them, in chunks). */
-  private async upload(run: ClientRun, uploads: Array<{ node: NodeSpec; bytes: Uint8Array }>): Promise<void> {
+  /**
+   * Choose a worker for each large literal and args blob, round-robin in the graph's order
+   * (a blocked array's blocks alternate, row by row), then order them by priority, so the
+   * first tasks' inputs go first; the graph names these placements and the scheduler holds
+   * their tasks until `upload` reports each one stored.
+   */
+  private async placeUploads(run: ClientRun, uploads: Upload[]): Promise<void> {
     if (!uploads.length) return;
     await this.waitForAWorker();
-    const byWorker = new Map<WorkerInfo, Array<{ node: NodeSpec; bytes: Uint8Array }>>();
-    for (const item of uploads) {
+    for (const { node, bytes } of uploads) {
       const worker = this.roster[this.nextUpload++ % this.roster.length]!;
-      const list = byWorker.get(worker) ?? [];
-      list.push(item);
-      byWorker.set(worker, list);
+      const dataId = node.op ? argsDataIdOf(this.clientId, run.run, node.key) : dataIdOf(this.clientId, run.run, node.key);
+      node.placed = { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength };
     }
-    await Promise.all(
-      [...byWorker].map(async ([worker, items]) => {
-        const placed = items.map(({ node, bytes }) => {
-          const dataId = node.op ? argsDataIdOf(this.clientId, run.run, node.key) : dataIdOf(this.clientId, run.run, node.key);
-          node.placed = { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength };
-          return { dataId, bytes };
-        });
-        try {
-          await this.data.put(worker.data_address, placed);
-        } catch (err) {
-          throw callError(err, worker.data_address, `worker ${worker.id}`);
-        }
-      }),
-    );
+    uploads.sort((a, b) => a.node.priority - b.node.priority);
+  }
+
+  /**
+   * Put the placed payloads on their workers (all workers at once, each one's in priority
+   * order) in Puts of about UPLOAD_PUT_BYTES, and report each Put's values to the scheduler as
+   * soon as it completes: tasks start on the first inputs while the rest is still travelling,
+   * instead of after the whole upload. If a worker fails a Put, what it had not stored goes to
+   * whichever worker takes it. Stops early once the run is over (cancelled, or its get failed).
+   */
+  private async upload(run: ClientRun, uploads: Upload[]): Promise<void> {
+    const byWorker = new Map<string, Upload[]>();
+    for (const item of uploads) {
+      const list = byWorker.get(item.node.placed!.worker) ?? [];
+      list.push(item);
+      byWorker.set(item.node.placed!.worker, list);
+    }
+    try {
+      await Promise.all(
+        [...byWorker].map(async ([workerId, items]) => {
+          const worker = this.roster.find((w) => w.id === workerId);
+          for (let next = 0; next < items.length; ) {
+            if (!this.runs.has(run.run) || this.broken || this.closed) return;
+            let bytes = 0;
+            let end = next;
+            while (end < items.length && (end === next || bytes + items[end]!.bytes.byteLength <= UPLOAD_PUT_BYTES)) bytes += items[end++]!.bytes.byteLength;
+            const chunk = items.slice(next, end);
+            try {
+              if (!worker) throw new ConnectionError(`worker ${workerId} left before the upload`, workerId);
+              await this.data.put(worker.data_address, chunk.map(({ node, bytes }) => ({ dataId: node.placed!.data_id, bytes })));
+            } catch (err) {
+              const failed = { worker: workerId, error: worker ? callError(err, worker.data_address, `worker ${worker.id}`) : err };
+              for (const { node, bytes } of items.slice(next)) await this.putAnywhere(run, node.placed!.data_id, bytes, failed);
+              return;
+            }
+            this.send({ uploaded: { run: run.run, placed: chunk.map(({ node }) => node.placed!) } });
+            next = end;
+          }
+        }),
+      );
+    } catch (err) {
+      if (this.runs.has(run.run)) this.send({ cancel: { run: run.run } });
+      throw err;
+    }
   }
 
   /** The worker holding an uploaded literal died: upload it again, to the first worker that takes it. */
   private async reupload(run: ClientRun, dataId: string): Promise<void> {
     if (!run.uploaded.has(dataId)) return;
     const value = run.uploaded.get(dataId);
-    const bytes = encodeValue(value);
-    let lastError: unknown;
-    for (let attempt = 0; attempt < Math.max(1, this.roster.length); attempt++) {
+    await this.putAnywhere(run, dataId, encodeValue(value));
+    this.counters.bytesToWorkers += estimateSize(value, false);
+  }
+
+  /**
+   * Put one value on the first worker that takes it (trying each connected one once, except
+   * `failed.worker`, which failed already) and report it stored; throws the last failure.
+   */
+  private async putAnywhere(run: ClientRun, dataId: string, bytes: Uint8Array, failed?: { worker: string; error: unknown }): Promise<void> {
+    const tried = new Set<string>(failed ? [failed.worker] : []);
+    let lastError = failed?.error;
+    for (;;) {
       await this.waitForAWorker();
-      const worker = this.roster[this.nextUpload++ % this.roster.length]!;
+      const untried = this.roster.filter((w) => !tried.has(w.id));
+      if (!untried.length) throw lastError;
+      const worker = untried[this.nextUpload++ % untried.length]!;
+      tried.add(worker.id);
       try {
         await this.data.put(worker.data_address, [{ dataId, bytes }]);
       } catch (err) {
         lastError = callError(err, worker.data_address, `worker ${worker.id}`);
         continue;
       }
-      this.counters.bytesToWorkers += estimateSize(value, false);
-      this.send({ reuploaded: { run: run.run, placed: { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength } } });
+      this.send({ uploaded: { run: run.run, placed: [{ worker: worker.id, data_id: dataId, nbytes: bytes.byteLength }] } });
       return;
     }
-    throw lastError;
   }
 
   private sendParts(run: ClientRun, encoded: EncodedGraph, events: boolean): void {

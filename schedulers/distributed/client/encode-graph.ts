@@ -18,7 +18,7 @@ import { estimateSize } from '../../size-estimate.js';
 export interface EncodedGraph {
   /** Nodes to send (literals only if some task needs them); an upload's payload is empty until placed. */
   nodes: NodeSpec[];
-  /** Large payloads to put on a worker before the graph is sent (`node.placed` is set then). */
+  /** Large payloads to put on a worker (`node.placed` is set before the graph is sent, the upload follows it). */
   uploads: Array<{ node: NodeSpec; bytes: Uint8Array }>;
   /** Requested keys the cluster computes (or holds, for externals). */
   wanted: Key[];

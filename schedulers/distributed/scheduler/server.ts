@@ -275,10 +275,10 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
         } else if (message.kind === 'cancel') {
           state.cancel(clientId, message.cancel.run);
           observer?.runClosed(`${clientId}/${message.cancel.run}`);
-        } else if (message.kind === 'reuploaded') {
-          const placed = message.reuploaded.placed;
-          if (!placed?.data_id) throw new Error('reuploaded without a placement');
-          state.uploaded(clientId, placed.data_id, placed.worker, placed.nbytes);
+        } else if (message.kind === 'uploaded') {
+          const placed = message.uploaded.placed;
+          if (!placed.length || placed.some((p) => !p.data_id)) throw new Error('uploaded without a placement');
+          state.uploaded(clientId, placed);
         } else {
           throw new Error('empty client message');
         }

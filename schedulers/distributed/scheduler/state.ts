@@ -106,6 +106,8 @@ export interface TaskRecord {
   readonly holders: WorkerRecord[];
   nbytes: number;
   worker: WorkerRecord | undefined;
+  /** Where it goes once its uploaded inputs are stored (`planUploads`). */
+  planned: WorkerRecord | undefined;
   /** Processing on `worker`, asked back for this thief (steal request sent, not answered). */
   stealing: WorkerRecord | undefined;
   /** Its task-start event was sent. */
@@ -301,10 +303,7 @@ export class ClusterState {
         if (specs.has(node.key)) return `key "${node.key}" appears twice`;
         if (node.op && !isOpString(node.op)) return `task "${node.key}" has a malformed op "${node.op}" (expected "<module>#<export>")`;
         if (!Number.isFinite(node.priority)) return `node "${node.key}" has a non-finite priority`;
-        if (node.placed && node.placed.data_id) {
-          if (!node.placed.data_id.startsWith(prefix)) return `node "${node.key}" names data "${node.placed.data_id}" outside its run`;
-          if (!this.workers.has(node.placed.worker)) return `node "${node.key}" was uploaded to worker ${node.placed.worker}, which is gone; submit again`;
-        }
+        if (node.placed && node.placed.data_id && !node.placed.data_id.startsWith(prefix)) return `node "${node.key}" names data "${node.placed.data_id}" outside its run`;
         specs.set(node.key, node);
       }
       for (const ext of part.externals) {
@@ -339,6 +338,7 @@ export class ClusterState {
       holders: [],
       nbytes: inline ? payload.byteLength : 0,
       worker: undefined,
+      planned: undefined,
       stealing: undefined,
       announced: false,
       wantedBy: [],
@@ -346,12 +346,13 @@ export class ClusterState {
       failures: 0,
       error: undefined,
     });
+    // A payload the client is uploading: no task reads it before the client reports it stored (`uploaded`).
+    const going = new Map<TaskRecord, WorkerRecord>();
     const placedRecord = (key: string, node: SubmitPart['nodes'][number], id: string): TaskRecord => {
-      const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id, 'memory');
-      const worker = this.workers.get(node.placed!.worker)!;
+      const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id, 'awaiting-upload');
       record.nbytes = node.placed!.nbytes;
-      record.holders.push(worker);
-      worker.has.add(record);
+      const target = this.workers.get(node.placed!.worker);
+      if (target) going.set(record, target);
       this.tasks.set(id, record);
       return record;
     };
@@ -397,12 +398,20 @@ export class ClusterState {
       if (record.run !== run && this.available(record)) this.reportDone(record, run);
     }
     const ready: TaskRecord[] = [];
+    const waitingForUploads: TaskRecord[] = [];
     for (const [record] of tasks) {
       if (record.state === 'waiting') {
         record.waitingOn = 0;
-        for (const dep of record.deps) if (!this.available(dep)) record.waitingOn += 1;
+        let uploads = 0;
+        for (const dep of record.deps) {
+          if (this.available(dep)) continue;
+          record.waitingOn += 1;
+          if (going.has(dep)) uploads += 1;
+        }
+        if (uploads > 0 && uploads === record.waitingOn) waitingForUploads.push(record);
       }
     }
+    if (waitingForUploads.length) this.planUploads(waitingForUploads, going);
     for (const [record] of tasks) {
       for (const dep of record.deps) if (dep.run !== run && !this.available(dep)) this.makeAvailable(dep);
       if (record.waitingOn === 0 && record.state === 'waiting') ready.push(record);
@@ -724,33 +733,87 @@ export class ClusterState {
     this.deal(ready);
   }
 
-  /** The client uploaded a lost literal again (to `workerId`). */
-  uploaded(client: string, dataId: string, workerId: string, nbytes: number): void {
-    const record = this.tasks.get(dataId);
-    if (!record || record.op || record.state !== 'awaiting-upload' || record.forgotten || record.run.client !== client) return;
-    const worker = this.workers.get(workerId);
-    if (!worker) {
-      // That worker is gone too: ask again.
-      this.outbox.toRun(record.run).reupload.push(record.id);
-      return;
+  /**
+   * The client stored these payloads on workers: a run's uploads (as each Put completes) or
+   * lost literals uploaded again. The tasks they make ready are dealt together (`deal`), so
+   * one Put's worth of inputs is placed as one block. A payload nobody waits for any more (its
+   * run was cancelled meanwhile) is dropped from its worker.
+   */
+  uploaded(client: string, placed: ReadonlyArray<{ data_id: string; worker: string; nbytes: number }>): void {
+    const ready: TaskRecord[] = [];
+    for (const { data_id: dataId, worker: workerId, nbytes } of placed) {
+      const record = this.tasks.get(dataId);
+      const worker = this.workers.get(workerId);
+      if (!record || record.op || record.state !== 'awaiting-upload' || record.forgotten || record.run.client !== client) {
+        if (worker && dataId.startsWith(`${client}/`) && !record?.holders.includes(worker)) this.outbox.toWorker(worker).release.push(dataId);
+        continue;
+      }
+      if (!worker) {
+        // That worker is gone: ask again.
+        this.outbox.toRun(record.run).reupload.push(record.id);
+        continue;
+      }
+      record.nbytes = nbytes;
+      record.holders.push(worker);
+      worker.has.add(record);
+      this.transition(record, 'memory');
+      this.inputArrived(record, ready);
+      this.releaseIfUnneeded(record);
     }
-    record.nbytes = nbytes;
-    record.holders.push(worker);
-    worker.has.add(record);
-    this.transition(record, 'memory');
-    this.inputArrived(record);
-    this.releaseIfUnneeded(record);
+    ready.sort((a, b) => a.priority - b.priority);
+    const unplanned: TaskRecord[] = [];
+    for (const record of ready) {
+      const planned = record.planned;
+      record.planned = undefined;
+      if (planned && this.workers.has(planned.id)) this.makeReady(record, planned);
+      else unplanned.push(record);
+    }
+    this.deal(unplanned);
   }
 
-  /** `record`'s value is available now: make ready the dependents that waited only for it. */
-  private inputArrived(record: TaskRecord): void {
+  /**
+   * Tasks that wait only for their run's uploads become ready a Put at a time, too few at once
+   * for `deal`'s blocks to mean anything. So deal them at submission, as if all were ready:
+   * the worker each payload is going to stands in for its holder, and the tasks planned so far
+   * count as load. Each is queued on its planned worker once its inputs are stored (`uploaded`).
+   */
+  private planUploads(waiting: TaskRecord[], going: ReadonlyMap<TaskRecord, WorkerRecord>): void {
+    const plannedOn = new Map<WorkerRecord, number>();
+    waiting.sort((a, b) => a.priority - b.priority);
+    this.deal(waiting, (record, prefer) => {
+      let best = prefer;
+      if (!best) {
+        let bestCost = Infinity;
+        for (const worker of this.workers.values()) {
+          let cost = this.load(worker) + ((plannedOn.get(worker) ?? 0) * this.meanTaskSeconds) / worker.nthreads;
+          for (const dep of record.deps) {
+            if (dep.inline || dep.holders.includes(worker) || going.get(dep) === worker) continue;
+            cost += LATENCY_SECONDS + dep.nbytes / this.bandwidth;
+          }
+          if (cost < bestCost) {
+            bestCost = cost;
+            best = worker;
+          }
+        }
+      }
+      if (best) {
+        plannedOn.set(best, (plannedOn.get(best) ?? 0) + 1);
+        record.planned = best;
+      }
+      return best;
+    });
+  }
+
+  /** `record`'s value is available now: the dependents that waited only for it are ready (into `ready`, else made ready one by one). */
+  private inputArrived(record: TaskRecord, into?: TaskRecord[]): void {
     const ready: TaskRecord[] = [];
     for (const dependent of record.dependents) {
       if (dependent.state !== 'waiting') continue;
       dependent.waitingOn -= 1;
       if (dependent.waitingOn === 0) ready.push(dependent);
     }
-    for (const dependent of ready) this.makeReady(dependent);
+    if (into) into.push(...ready);
+    else for (const dependent of ready) this.makeReady(dependent);
   }
 
   /** Mark `record` and everything downstream of it erred; tell the clients that wanted any of them. */
@@ -789,19 +852,18 @@ export class ClusterState {
    * same (a sum's inputs, matmul's products of one output block) with their siblings, at most
    * ceil(ready / threads) of them per worker. The first of a block goes where it costs least;
    * its block follows it. Siblings then meet where their dependent will run, and only the
-   * inputs move, once per worker, instead of every product.
+   * inputs move, once per worker, instead of every product. `put` queues a task (or, for
+   * `planUploads`, only chooses its worker) and returns the worker.
    */
-  private deal(ready: TaskRecord[]): void {
-    let threads = 0;
-    for (const worker of this.workers.values()) threads += worker.nthreads;
-    threads = Math.max(1, threads);
+  private deal(ready: TaskRecord[], put: (record: TaskRecord, prefer?: WorkerRecord) => WorkerRecord | undefined = (r, p) => this.makeReady(r, p)): void {
+    const threads = this.threads();
     const rootSize = Math.max(1, Math.ceil(ready.filter((r) => isRoot(r)).length / threads));
-    const siblingSize = Math.max(1, Math.ceil(ready.length / threads));
+    const readySize = Math.max(1, Math.ceil(ready.length / threads));
     const rootBlock: Block = { worker: undefined, left: 0 };
     const siblings = new Map<TaskRecord, Block>();
     for (const record of ready) {
       let block: Block | undefined;
-      let size = siblingSize;
+      let size = readySize;
       if (isRoot(record)) {
         block = rootBlock;
         size = rootSize;
@@ -811,7 +873,7 @@ export class ClusterState {
         if (!block) siblings.set(dependent, (block = { worker: undefined, left: 0 }));
       }
       const prefer = block && block.left > 0 && block.worker && this.workers.has(block.worker.id) ? block.worker : undefined;
-      const worker = this.makeReady(record, prefer);
+      const worker = put(record, prefer);
       if (!block || !worker) continue;
       if (worker === prefer) block.left -= 1;
       else {
@@ -819,6 +881,12 @@ export class ClusterState {
         block.left = size - 1;
       }
     }
+  }
+
+  private threads(): number {
+    let threads = 0;
+    for (const worker of this.workers.values()) threads += worker.nthreads;
+    return Math.max(1, threads);
   }
 
   /** `record`'s inputs are all available: queue it on `prefer` or where it costs least; returns that worker. */

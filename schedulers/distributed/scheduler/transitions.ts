@@ -12,8 +12,10 @@
  *   processing      - sent to its worker (fetching inputs, waiting there for an input that
  *                     worker computes or for a free thread, or running); maybe being stolen
  *   memory          - its value sits on the workers in `holders` (or inline, for small literals)
- *   awaiting-upload - an uploaded literal lost with its worker: the client was asked to upload
- *                     it again (hidden in the first version as "waiting" plus a flag)
+ *   awaiting-upload - a payload the client is uploading (a run starts with its large literals
+ *                     and args here, and each leaves as its Put completes), or an uploaded
+ *                     literal lost with its worker that the client was asked to upload again
+ *                     (hidden in the first version as "waiting" plus a flag)
  *   released        - value dropped: nobody needs it (or the task was cancelled)
  *   erred           - it, or an input of it, failed (final)
  */
@@ -35,7 +37,7 @@ export const TASK_STATES: readonly TaskState[] = ['waiting', 'no-worker', 'queue
  *   memory -> released: nobody needs it;  -> waiting | awaiting-upload: every holder was lost;
  *     -> erred: recomputing an input of it failed.
  *   released -> waiting | awaiting-upload: needed again (a later run refers to it).
- *   awaiting-upload -> memory: uploaded again.
+ *   awaiting-upload -> memory: uploaded (again);  -> released: its run was cancelled first.
  * Any state but erred may become released (cancel) or erred (failure upstream), except that
  * nothing leaves erred.
  */

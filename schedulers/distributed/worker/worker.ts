@@ -158,7 +158,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       // Taken now: a value released while earlier ones stream out is still sent whole.
       const values = ids.map((dataId) => store.get(dataId)!);
       (async () => {
-        for (let i = 0; i < ids.length; i++) await writeChunks(call, ids[i]!, values[i]!);
+        for (let i = 0; i < ids.length; i++) await writeChunks(call, ids[i]!, values[i]!, true);
         call.end();
       })().catch((err) => call.emit('error', { code: grpc.status.INTERNAL, details: String(err) }));
     },

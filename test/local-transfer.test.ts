@@ -106,6 +106,23 @@ describe('threads: ownership transfer', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a requested array with one consumer arrives as itself; unrequested ones pass thread to thread sealed', async () => {
+    // Each link has one consumer: unrequested links go back to main sealed in a port
+    // (threads/sealed-values.ts) and are opened by the next link's thread; requested ones never.
+    const b = new GraphBuilder();
+    let prev = b.task('c0', op('range'), [N]);
+    for (let i = 1; i <= 12; i++) prev = b.task(`c${i}`, op(i % 3 === 0 ? 'later' : 'addArrays'), i % 3 === 0 ? [prev] : [prev, b.task(`leaf${i}`, op('range'), [N])]);
+    b.task('end', op('total'), [prev]);
+    const out = await scheduler.get(b.graph, ['c4', 'c12', 'end'], { optimize: false } as never);
+    const [c4, c12, end] = out as [Float64Array, Float64Array, number];
+    for (const [x, copies] of [[c4, 4], [c12, 9]] as const) {
+      expect(x).toBeInstanceOf(Float64Array);
+      expect(x.length).toBe(N);
+      expect(x[N - 1]).toBe(copies * (N - 1));
+    }
+    expect(end).toBe(9 * SUM);
+  });
+
   it('moves a reduction tree of arrays instead of copying it (byte counters)', async () => {
     const b = new GraphBuilder();
     const leaves = Array.from({ length: 8 }, (_, i) => b.task(`leaf${i}`, op('range'), [N]));

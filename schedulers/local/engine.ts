@@ -21,7 +21,9 @@
  *    Main gives a value up when it sends it to the batch holding all its remaining
  *    consumers (released from the state at once, never read again: `valueOf` checks), and
  *    on executors that `move` its large buffers then go by transfer instead of by copy
- *    (movable.ts); workers move their results back the same way. A large typed array that
+ *    (movable.ts); workers move their results back the same way, and with an executor
+ *    that `seals`, a result main will not read (not requested, one consuming unit) may come back
+ *    as an opaque value main only passes on to that unit's batch. A large typed array that
  *    will be sent again is copied into shared memory once when the executor `sharesMemory`
  *    (scripts/measure-local.ts --fan-out-copy measures that against copying every time).
  *    Requested keys and the caller's literals are never moved.
@@ -83,6 +85,13 @@ export interface LocalExecutor {
   readonly moves?: boolean;
   /** True when SharedArrayBuffer memory reaches the workers without a copy (threads): values with several consumers are promoted to it once. */
   readonly sharesMemory?: boolean;
+  /**
+   * True when workers may hand back a result sealed (`BatchRequest.sealable`): an opaque value
+   * main holds without reading and passes, as the input of the one batch that consumes it, to
+   * `submit`, which delivers it (threads: a MessagePort whose queued message holds the value,
+   * so its memory never enters main's heap).
+   */
+  readonly seals?: boolean;
   /**
    * Run one batch. Rejects only for failures outside the ops (lost worker, uncloneable value): op errors come back in `failed`.
    * `transfer` (only when `moves`): buffers of the inputs main gives up; move them, do not copy.
@@ -375,6 +384,7 @@ function encodeBatch(
   const wantSlots = new Int32Array(want.length);
   for (let w = 0; w < want.length; w++) wantSlots[w] = slot[want[w]!]!;
   const request: NamedBatchRequest = { ops: plan.ops, keys, opOf, argStart, args, literals, inputKeys, inputValues, want: wantSlots, nested };
+  if (executor.seals) request.sealable = sealableOf(state, want);
   return { batch, want, request, submitted: executor.inline ? 0 : now(), submittedAt: 0, arrivedAt: 0, queued: false };
 }
 
@@ -390,6 +400,22 @@ function lastConsumers(state: EngineState, d: number, single: boolean, stamp: nu
   let here = 0;
   for (let x = dependentStart[d]!; x < dependentStart[d + 1]!; x++) if (state.member[dependentList[x]!] === stamp) here++;
   return here === waiting;
+}
+
+/**
+ * Which of the wanted entries a worker may hand back sealed: main never reads them (not
+ * requested) and exactly one unit consumes each, so the value is sent once, to the batch that
+ * holds that unit, and given up there (encodeBatch's `last`). Undefined when there is none.
+ */
+function sealableOf(state: EngineState, want: number[]): Uint8Array | undefined {
+  const { dependentStart } = state.plan;
+  let sealable: Uint8Array | undefined;
+  for (let w = 0; w < want.length; w++) {
+    const e = want[w]!;
+    if (state.pinned[e] || dependentStart[e + 1]! - dependentStart[e]! !== 1) continue;
+    (sealable ??= new Uint8Array(want.length))[w] = 1;
+  }
+  return sealable;
 }
 
 /** True when some dependent of entry e is outside the batch stamped `stamp` (any dependent when `stamp` is -1). */

@@ -123,6 +123,28 @@ describe('threads: ownership transfer', { timeout: 60_000 }, () => {
     expect(end).toBe(9 * SUM);
   });
 
+  it('a failed or aborted run frees the sealed values it still held', async () => {
+    // Each run seals four 16 MB arrays whose consumers wait on a task that fails (or on an
+    // abort): a sealed value never opened stays allocated until its port is closed, so
+    // without the engine's `discard` these 12 runs keep hundreds of MB alive in this process.
+    const basic = (name: string): string => opRef(new URL('./fixtures/ops/basic.mjs', import.meta.url).href, name);
+    const run = async (r: number): Promise<void> => {
+      const b = new GraphBuilder();
+      const leaves = Array.from({ length: 4 }, (_, i) => b.task(`big${i}`, op('range'), [2_000_000 + i]));
+      const doomed = b.task('doomed', basic('throwAsync'), [b.task('wait', basic('sleep'), [150, 'x'])]);
+      leaves.forEach((leaf, i) => b.task(`use${i}`, op('pair'), [leaf, doomed]));
+      const controller = new AbortController();
+      if (r % 2) setTimeout(() => controller.abort(), 120);
+      await expect(scheduler.get(b.graph, leaves.map((_, i) => `use${i}`), { signal: controller.signal })).rejects.toThrow(/async boom|abort/i);
+    };
+    await run(0);
+    const before = process.memoryUsage().rss;
+    for (let r = 1; r <= 12; r++) await run(r);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // results of aborted runs still in flight
+    // Measured: 10 MB with `discard`, 375 MB without it.
+    expect(process.memoryUsage().rss - before).toBeLessThan(150e6);
+  });
+
   it('moves a reduction tree of arrays instead of copying it (byte counters)', async () => {
     const b = new GraphBuilder();
     const leaves = Array.from({ length: 8 }, (_, i) => b.task(`leaf${i}`, op('range'), [N]));

@@ -101,6 +101,13 @@ export interface LocalExecutor {
   workerName(tag: number): string;
   /** Called when the engine drops the value of `key` (no pending task needs it): executors that keep values elsewhere free them here. */
   release?(key: Key, value: unknown): void;
+  /**
+   * Called, once the run has failed, for every value the engine still holds or that reaches
+   * it later (results of batches still in flight): none will be sent anywhere. Executors
+   * whose sealed values hold resources main cannot collect free them here (threads: a port's
+   * queued message stays allocated until the port is closed).
+   */
+  discard?(value: unknown): void;
 }
 
 /** Engine knobs that are not part of the public API (tests use `optimize: false`). */
@@ -184,6 +191,9 @@ export async function runGraph(
   const context: SubmitContext = { signal, onTaskStart, timed: !executor.inline || onEvent !== undefined };
   let inFlight = 0;
   let lastYield = performance.now();
+  /** Set once the run failed: results still arriving are discarded. */
+  let abandoned = false;
+  const discard = executor.discard;
   try {
     while (!isDone(state)) {
       while (inFlight < maxInFlight && state.ready.size > 0) {
@@ -203,6 +213,10 @@ export async function runGraph(
         if (outcome instanceof Promise) {
           void outcome.then(
             (result) => {
+              if (abandoned) {
+                for (const v of result.values) discard!(v);
+                return;
+              }
               sent.result = result;
               sent.arrivedAt = performance.now();
               finishedBatches.push(sent);
@@ -240,6 +254,13 @@ export async function runGraph(
         finishBatch(state, c, executor, stats, onEvent, sizer, aliased);
       }
     }
+  } catch (err) {
+    if (discard) {
+      abandoned = true;
+      for (const v of state.values) if (v !== undefined) discard(v);
+      for (const c of finishedBatches) if (c.result) for (const v of c.result.values) discard(v);
+    }
+    throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

@@ -10,6 +10,7 @@
  * bytes in `stats()`; every other value that crosses is counted with the size estimate. Aborting a `get` terminates the threads still
  * running its batches (piscina replaces them).
  */
+import { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { LocalExecutor } from '../local/engine.js';
 import { poolFailure } from '../local/pool-failure.js';
@@ -76,8 +77,13 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
       const sealed = sealedInputs(batch.inputValues);
       const transferList = sealed ? [...(transfer ?? []), ...sealed] : transfer;
       return (pool.run(forWorker(batch), { name: 'run', signal, transferList }) as Promise<BatchResult>).catch((err: unknown) => {
+        // A batch aborted while still in piscina's queue never moved its sealed inputs.
+        if (sealed) for (const port of sealed) port.close();
         throw poolFailure(err, batch, 'thread', signal);
       });
+    },
+    discard: (value) => {
+      if (value instanceof MessagePort) value.close();
     },
     workerName: (tag) => names.name(tag),
   };

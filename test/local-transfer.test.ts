@@ -106,6 +106,45 @@ describe('threads: ownership transfer', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a requested array with one consumer arrives as itself; unrequested ones pass thread to thread sealed', async () => {
+    // Each link has one consumer: unrequested links go back to main sealed in a port
+    // (threads/sealed-values.ts) and are opened by the next link's thread; requested ones never.
+    const b = new GraphBuilder();
+    let prev = b.task('c0', op('range'), [N]);
+    for (let i = 1; i <= 12; i++) prev = b.task(`c${i}`, op(i % 3 === 0 ? 'later' : 'addArrays'), i % 3 === 0 ? [prev] : [prev, b.task(`leaf${i}`, op('range'), [N])]);
+    b.task('end', op('total'), [prev]);
+    const out = await scheduler.get(b.graph, ['c4', 'c12', 'end'], { optimize: false } as never);
+    const [c4, c12, end] = out as [Float64Array, Float64Array, number];
+    for (const [x, copies] of [[c4, 4], [c12, 9]] as const) {
+      expect(x).toBeInstanceOf(Float64Array);
+      expect(x.length).toBe(N);
+      expect(x[N - 1]).toBe(copies * (N - 1));
+    }
+    expect(end).toBe(9 * SUM);
+  });
+
+  it('a failed or aborted run frees the sealed values it still held', async () => {
+    // Each run seals four 16 MB arrays whose consumers wait on a task that fails (or on an
+    // abort): a sealed value never opened stays allocated until its port is closed, so
+    // without the engine's `discard` these 12 runs keep hundreds of MB alive in this process.
+    const basic = (name: string): string => opRef(new URL('./fixtures/ops/basic.mjs', import.meta.url).href, name);
+    const run = async (r: number): Promise<void> => {
+      const b = new GraphBuilder();
+      const leaves = Array.from({ length: 4 }, (_, i) => b.task(`big${i}`, op('range'), [2_000_000 + i]));
+      const doomed = b.task('doomed', basic('throwAsync'), [b.task('wait', basic('sleep'), [150, 'x'])]);
+      leaves.forEach((leaf, i) => b.task(`use${i}`, op('pair'), [leaf, doomed]));
+      const controller = new AbortController();
+      if (r % 2) setTimeout(() => controller.abort(), 120);
+      await expect(scheduler.get(b.graph, leaves.map((_, i) => `use${i}`), { signal: controller.signal })).rejects.toThrow(/async boom|abort/i);
+    };
+    await run(0);
+    const before = process.memoryUsage().rss;
+    for (let r = 1; r <= 12; r++) await run(r);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // results of aborted runs still in flight
+    // Measured: 10 MB with `discard`, 375 MB without it.
+    expect(process.memoryUsage().rss - before).toBeLessThan(150e6);
+  });
+
   it('moves a reduction tree of arrays instead of copying it (byte counters)', async () => {
     const b = new GraphBuilder();
     const leaves = Array.from({ length: 8 }, (_, i) => b.task(`leaf${i}`, op('range'), [N]));

@@ -21,7 +21,9 @@
  *    Main gives a value up when it sends it to the batch holding all its remaining
  *    consumers (released from the state at once, never read again: `valueOf` checks), and
  *    on executors that `move` its large buffers then go by transfer instead of by copy
- *    (movable.ts); workers move their results back the same way. A large typed array that
+ *    (movable.ts); workers move their results back the same way, and with an executor
+ *    that `seals`, a result main will not read (not requested, one consuming unit) may come back
+ *    as an opaque value main only passes on to that unit's batch. A large typed array that
  *    will be sent again is copied into shared memory once when the executor `sharesMemory`
  *    (scripts/measure-local.ts --fan-out-copy measures that against copying every time).
  *    Requested keys and the caller's literals are never moved.
@@ -84,6 +86,13 @@ export interface LocalExecutor {
   /** True when SharedArrayBuffer memory reaches the workers without a copy (threads): values with several consumers are promoted to it once. */
   readonly sharesMemory?: boolean;
   /**
+   * True when workers may hand back a result sealed (`BatchRequest.sealable`): an opaque value
+   * main holds without reading and passes, as the input of the one batch that consumes it, to
+   * `submit`, which delivers it (threads: a MessagePort whose queued message holds the value,
+   * so its memory never enters main's heap).
+   */
+  readonly seals?: boolean;
+  /**
    * Run one batch. Rejects only for failures outside the ops (lost worker, uncloneable value): op errors come back in `failed`.
    * `transfer` (only when `moves`): buffers of the inputs main gives up; move them, do not copy.
    */
@@ -92,6 +101,13 @@ export interface LocalExecutor {
   workerName(tag: number): string;
   /** Called when the engine drops the value of `key` (no pending task needs it): executors that keep values elsewhere free them here. */
   release?(key: Key, value: unknown): void;
+  /**
+   * Called, once the run has failed, for every value the engine still holds or that reaches
+   * it later (results of batches still in flight): none will be sent anywhere. Executors
+   * whose sealed values hold resources main cannot collect free them here (threads: a port's
+   * queued message stays allocated until the port is closed).
+   */
+  discard?(value: unknown): void;
 }
 
 /** Engine knobs that are not part of the public API (tests use `optimize: false`). */
@@ -175,6 +191,9 @@ export async function runGraph(
   const context: SubmitContext = { signal, onTaskStart, timed: !executor.inline || onEvent !== undefined };
   let inFlight = 0;
   let lastYield = performance.now();
+  /** Set once the run failed: results still arriving are discarded. */
+  let abandoned = false;
+  const discard = executor.discard;
   try {
     while (!isDone(state)) {
       while (inFlight < maxInFlight && state.ready.size > 0) {
@@ -194,6 +213,10 @@ export async function runGraph(
         if (outcome instanceof Promise) {
           void outcome.then(
             (result) => {
+              if (abandoned) {
+                for (const v of result.values) discard!(v);
+                return;
+              }
               sent.result = result;
               sent.arrivedAt = performance.now();
               finishedBatches.push(sent);
@@ -231,6 +254,13 @@ export async function runGraph(
         finishBatch(state, c, executor, stats, onEvent, sizer, aliased);
       }
     }
+  } catch (err) {
+    if (discard) {
+      abandoned = true;
+      for (const v of state.values) if (v !== undefined) discard(v);
+      for (const c of finishedBatches) if (c.result) for (const v of c.result.values) discard(v);
+    }
+    throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -375,6 +405,7 @@ function encodeBatch(
   const wantSlots = new Int32Array(want.length);
   for (let w = 0; w < want.length; w++) wantSlots[w] = slot[want[w]!]!;
   const request: NamedBatchRequest = { ops: plan.ops, keys, opOf, argStart, args, literals, inputKeys, inputValues, want: wantSlots, nested };
+  if (executor.seals) request.sealable = sealableOf(state, want);
   return { batch, want, request, submitted: executor.inline ? 0 : now(), submittedAt: 0, arrivedAt: 0, queued: false };
 }
 
@@ -390,6 +421,22 @@ function lastConsumers(state: EngineState, d: number, single: boolean, stamp: nu
   let here = 0;
   for (let x = dependentStart[d]!; x < dependentStart[d + 1]!; x++) if (state.member[dependentList[x]!] === stamp) here++;
   return here === waiting;
+}
+
+/**
+ * Which of the wanted entries a worker may hand back sealed: main never reads them (not
+ * requested) and exactly one unit consumes each, so the value is sent once, to the batch that
+ * holds that unit, and given up there (encodeBatch's `last`). Undefined when there is none.
+ */
+function sealableOf(state: EngineState, want: number[]): Uint8Array | undefined {
+  const { dependentStart } = state.plan;
+  let sealable: Uint8Array | undefined;
+  for (let w = 0; w < want.length; w++) {
+    const e = want[w]!;
+    if (state.pinned[e] || dependentStart[e + 1]! - dependentStart[e]! !== 1) continue;
+    (sealable ??= new Uint8Array(want.length))[w] = 1;
+  }
+  return sealable;
 }
 
 /** True when some dependent of entry e is outside the batch stamped `stamp` (any dependent when `stamp` is -1). */

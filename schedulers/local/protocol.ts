@@ -44,6 +44,11 @@ export interface BatchRequest {
   want: Int32Array;
   /** True when some argument is `ARG_NESTED` (the worker then needs `keys` and `inputKeys`). */
   nested: boolean;
+  /**
+   * Per entry of `want`, 1 when the worker may hand the value back sealed (main never reads
+   * it and one later batch consumes it; engine's `seals`); absent when none may be.
+   */
+  sealable?: Uint8Array;
 }
 
 /** A request as the engine builds it: with its keys (what executors and their error messages see). */

@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import { RESULT_NOT_CLONEABLE_EXIT_CODE, type BatchRequest, type BatchResult } from '../local/protocol.js';
 import { runBatch } from '../local/batch-runner.js';
 import { addMovableBuffers } from '../local/movable.js';
+import { openSealed, sealValues } from './sealed-values.js';
 
 // piscina posts the result after `run` returns; if the result cannot be cloned, that post
 // throws asynchronously. Exit with a code the main side recognises; any other uncaught error
@@ -20,17 +21,20 @@ process.on('uncaughtException', (err) => {
 
 /** Run one batch of tasks. */
 export function run(batch: BatchRequest): unknown {
+  openSealed(batch.inputValues);
   const out = runBatch(batch, { workerTag: threadId });
-  return out instanceof Promise ? out.then(moving) : moving(out);
+  const sealable = batch.sealable;
+  return out instanceof Promise ? out.then((r) => moving(r, sealable)) : moving(out, sealable);
 }
 
-/** The result, wrapped for piscina to transfer its movable buffers when it has any. */
-function moving(result: BatchResult): unknown {
+/** The result, with the values main will not read sealed (sealed-values.ts), wrapped for piscina to transfer its ports and movable buffers when it has any. */
+function moving(result: BatchResult, sealable: Uint8Array | undefined): unknown {
+  const ports = sealable && !result.failed ? sealValues(result.values, sealable) : [];
   const buffers = new Set<ArrayBuffer>();
   for (const v of result.values) addMovableBuffers(v, buffers);
-  if (buffers.size === 0) return result;
+  if (buffers.size === 0 && ports.length === 0) return result;
   // piscina's Transferable protocol; its symbols are typed as plain `symbol` on the class, hence the cast.
-  const movable = { [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result };
+  const movable = { [Piscina.transferableSymbol]: [...buffers, ...ports], [Piscina.valueSymbol]: result };
   return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
 }
 

@@ -3,10 +3,14 @@
  * scheduler. Batches go out by structured clone, except that large ArrayBuffers and typed
  * arrays move by transfer when main gives them up (the batch holds their last consumers)
  * and results move back the same way (local/movable.ts); a large typed array sent to
- * several batches is copied into a SharedArrayBuffer once. Shared and moved memory count 0
+ * several batches is copied into a SharedArrayBuffer once. A large result main will not read
+ * (not requested, one consumer) comes back sealed in a MessagePort and goes on, still sealed,
+ * to the thread of its consumer, so its memory never enters main's heap (sealed-values.ts).
+ * Shared, moved and sealed memory count 0
  * bytes in `stats()`; every other value that crosses is counted with the size estimate. Aborting a `get` terminates the threads still
  * running its batches (piscina replaces them).
  */
+import { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { LocalExecutor } from '../local/engine.js';
 import { poolFailure } from '../local/pool-failure.js';
@@ -16,6 +20,7 @@ import { localScheduler } from '../local/scheduler.js';
 import { estimateSize } from '../size-estimate.js';
 import { waitForWorkers } from '../local/warm-up.js';
 import type { Scheduler } from '../types.js';
+import { sealedInputs } from './sealed-values.js';
 
 /** Largest batch sent to one thread (the engine sizes batches below this by measured task time). */
 const MAX_BATCH_TASKS = 1024;
@@ -67,10 +72,19 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     sizeOf: (v) => estimateSize(v, true),
     moves: true,
     sharesMemory: true,
-    submit: (batch, { signal }, transferList) =>
-      (pool.run(forWorker(batch), { name: 'run', signal, transferList }) as Promise<BatchResult>).catch((err: unknown) => {
+    seals: true,
+    submit: (batch, { signal }, transfer) => {
+      const sealed = sealedInputs(batch.inputValues);
+      const transferList = sealed ? [...(transfer ?? []), ...sealed] : transfer;
+      return (pool.run(forWorker(batch), { name: 'run', signal, transferList }) as Promise<BatchResult>).catch((err: unknown) => {
+        // A batch aborted while still in piscina's queue never moved its sealed inputs.
+        if (sealed) for (const port of sealed) port.close();
         throw poolFailure(err, batch, 'thread', signal);
-      }),
+      });
+    },
+    discard: (value) => {
+      if (value instanceof MessagePort) value.close();
+    },
     workerName: (tag) => names.name(tag),
   };
   return localScheduler({ name: 'threads', executor, workers, startupSeconds, stop: () => pool.destroy() });

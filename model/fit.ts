@@ -106,7 +106,11 @@ export function dataPathOf(runs: readonly CalibrationRun[], workers: number): Da
     const tally = chargedBytes(r.graph, 'peer-to-peer', workers);
     return VALUE_KINDS.reduce((sum, k) => sum + tally[k].betweenWorkers, 0);
   };
-  if (runs.some((r) => r.moved.betweenWorkers >= MIN_PAYLOAD && between(r) < MIN_PAYLOAD)) return 'via-store';
+  // Only runs without literals tell: a peer-to-peer pool may store an uploaded literal on
+  // one worker and run its reader on another (distributed places uploads before it runs the
+  // graph), while a store counts what its workers write (a result only the caller reads).
+  const literalFree = (r: CalibrationRun): boolean => !r.graph.literal.some((l) => l);
+  if (runs.some((r) => literalFree(r) && r.moved.betweenWorkers >= MIN_PAYLOAD && between(r) < MIN_PAYLOAD)) return 'via-store';
   // Values that went from worker to worker without the main process: peer-to-peer. A pool
   // that moves results through main (copied or transferred) counts none there.
   if (runs.some((r) => r.moved.betweenWorkers >= MIN_PAYLOAD)) return 'peer-to-peer';
@@ -149,15 +153,20 @@ function zeroBytes(): PoolCosts['byteSeconds'] {
   return Object.fromEntries(VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, zero()]))])) as PoolCosts['byteSeconds'];
 }
 
-function fitOverhead(runs: readonly CalibrationRun[], slots: number, dataPath: DataPath, workers: number): OverheadFit {
-  if (runs.length < 3) throw new Error(`need at least 3 overhead runs to fit get and task costs, got ${runs.length}`);
+function fitOverhead(all: readonly CalibrationRun[], slots: number, dataPath: DataPath, workers: number): OverheadFit {
+  if (all.length < 3) throw new Error(`need at least 3 overhead runs to fit get and task costs, got ${all.length}`);
   const columns: Array<{ name: string; value: (r: CalibrationRun) => number; kind?: ValueKind; direction?: Direction }> = [
     { name: 'tasks', value: (r) => summarize(r.graph).tasks },
   ];
   // Each run's bytes as the simulator charges them, so that the fitted cost per byte is the
   // one the simulator needs. Scalars that cross with every run (task results, a reduction's
   // inputs) are not a kind's payload: below MIN_PAYLOAD per get they stay with the per-task cost.
-  const charged = new Map(runs.map((r) => [r, chargedBytes(r.graph, dataPath, workers)]));
+  const charged = new Map(all.map((r) => [r, chargedBytes(r.graph, dataPath, workers)]));
+  // A byte run whose bytes the pool does not charge (sync's: no boundary) says nothing about
+  // the get or the task: its time is its tasks' allocations, and the difference between
+  // their profile and the pool's run (milliseconds at 16 MiB) is noise on microseconds.
+  const payload = (r: CalibrationRun): boolean => r.kind !== null && DIRECTIONS.some((d) => charged.get(r)![r.kind!][d] >= MIN_PAYLOAD);
+  const runs = all.filter((r) => r.kind === null || payload(r));
   for (const kind of VALUE_KINDS) {
     for (const direction of DIRECTIONS) {
       const value = (r: CalibrationRun): number => {
@@ -171,10 +180,11 @@ function fitOverhead(runs: readonly CalibrationRun[], slots: number, dataPath: D
   while (columns.length + 1 >= runs.length && columns.length > 1) columns.pop();
   const scale = columns.map((c) => Math.max(...runs.map((r) => Math.abs(c.value(r)))) || 1);
   const y = runs.map((r) => median(r.samples) - summarize(r.graph).totalTaskSeconds / slots);
-  // Weighted by 1 / time, so a 0.2 ms run counts as much as a 200 ms one (relative errors);
-  // the intercept (the get's cost) is an explicit column so that it is weighted too.
-  const floor = Math.max(1e-5, 0.01 * Math.max(...y.map(Math.abs)));
-  const weights = y.map((v) => 1 / Math.max(Math.abs(v), floor));
+  // Weighted by 1 / the run's measured time, so a 0.2 ms run counts as much as a 200 ms one
+  // (a run's noise grows with its time, not with what is left once its compute is taken
+  // out: weighting by that gave runs whose remainder was near 0 the largest weights); the
+  // intercept (the get's cost) is an explicit column so that it is weighted too.
+  const weights = runs.map((r) => 1 / Math.max(median(r.samples), 1e-5));
   const x = runs.map((r, i) => [...columns.map((c, j) => c.value(r) / scale[j]!), 1].map((v) => v * weights[i]!));
   const fit = new MultivariateLinearRegression(x, y.map((v, i) => [v * weights[i]!]), { intercept: false, statistics: true });
   const estimate = (j: number, s: number): Estimate => {

@@ -108,7 +108,7 @@ describe('fit: known costs are recovered', () => {
 
   function run(name: string, purpose: CalibrationRun['purpose'], graph: ProfiledGraph, moved: CalibrationRun['moved']): CalibrationRun {
     const t = simulate(graph, pool);
-    return { name, purpose, graph, kind: 'plain', moved, samples: [t, t, t] };
+    return { name, purpose, graph, kind: graph.bytes.some((b) => b > 0) ? 'plain' : null, moved, samples: [t, t, t] };
   }
   function literalsIn(n: number, bytes: number): ProfiledGraph {
     const g: ProfiledGraph = { seconds: [], bytes: [], kinds: [], literal: [], deps: [], outputs: [] };
@@ -140,6 +140,26 @@ describe('fit: known costs are recovered', () => {
     expect(fitted.dataPath).toBe('via-main');
   });
 
+  it('inline: byte runs, which such a pool does not charge, leave the get and task costs alone', () => {
+    const inline = costs({ dataPath: 'inline', getSeconds: 50e-6, taskSeconds: 1.5e-6 });
+    const timed = (graph: ProfiledGraph, kind: CalibrationRun['kind'], offset = 0): CalibrationRun => {
+      const t = simulate(graph, inline) + offset;
+      return { name: 'run', purpose: 'overhead', kind, graph, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }, samples: [t, t, t] };
+    };
+    // 16 MiB allocations: the pool's run differs from the profile by milliseconds either way.
+    const f = fitPool({
+      scheduler: 'sync',
+      workers: 1,
+      startupSeconds: 0,
+      runs: [timed(independent(1, 0), null), timed(independent(4000, 0), null), timed(independent(16000, 0), null), timed(independent(4, 5e-3, 16e6), 'plain', 2e-3), timed(independent(4, 5e-3, 16e6), 'plain', -2e-3), timed(independent(4, 1e-3, 2e6), 'plain', 1e-3)],
+    });
+    expect(f.dataPath).toBe('inline');
+    expect(f.taskSeconds.value / 1.5e-6).toBeGreaterThan(0.95);
+    expect(f.taskSeconds.value / 1.5e-6).toBeLessThan(1.05);
+    expect(f.getSeconds.value / 50e-6).toBeGreaterThan(0.95);
+    expect(f.getSeconds.value / 50e-6).toBeLessThan(1.05);
+  });
+
   it('keeps the mean outside load of the runs that measured it, and none when no run did', () => {
     expect(fitted.outsideLoad).toBeUndefined();
     const loaded = runs.map((r, i) => ({ ...r, outsideShare: i % 2 ? 0.3 : 0.1 }));
@@ -158,7 +178,11 @@ describe('fit: known costs are recovered', () => {
     const read = (moved: CalibrationRun['moved']): CalibrationRun => ({ name: 'to', purpose: 'overhead', kind: 'plain', graph: literalsIn(4, 1e6), samples: [1], moved });
     const chain: ProfiledGraph = { seconds: [0, 0], bytes: [1e6, 8], kinds: [0, 2], literal: [0, 0], deps: [[], [0]], outputs: [1] };
     const stage = (moved: CalibrationRun['moved']): CalibrationRun => ({ name: 'stages', purpose: 'overhead', kind: 'plain', graph: chain, samples: [1], moved });
-    expect(dataPathOf([read({ ...none, toWorkers: 4e6, betweenWorkers: 4e6 })], 2)).toBe('via-store');
+    const back = (moved: CalibrationRun['moved']): CalibrationRun => ({ name: 'back', purpose: 'overhead', kind: 'plain', graph: independent(4, 0, 1e6), samples: [1], moved });
+    // A store counts what its workers write, even what only the caller reads.
+    expect(dataPathOf([back({ ...none, fromWorkers: 4e6, betweenWorkers: 4e6 })], 2)).toBe('via-store');
+    // A literal stored on one worker and read on another (distributed places uploads) is peer to peer.
+    expect(dataPathOf([read({ ...none, toWorkers: 4e6, betweenWorkers: 4e6 }), back({ ...none, fromWorkers: 4e6 })], 2)).toBe('peer-to-peer');
     expect(dataPathOf([read({ ...none, toWorkers: 4e6 }), stage({ ...none, fromWorkers: 8 })], 1)).toBe('peer-to-peer');
     expect(dataPathOf([read({ ...none, toWorkers: 4e6 }), stage({ ...none, fromWorkers: 1e6 })], 1)).toBe('via-main');
     expect(dataPathOf([read(none)], 1)).toBe('inline');

@@ -83,6 +83,12 @@ export const poolCostsSchema = z.object({
   efficiencyCurve: z.array(z.object({ taskSeconds: z.number().positive(), efficiency: z.number().positive() })).optional(),
   /** Typical relative error of the simulator on this pool's own calibration runs (the median). */
   relativeError: z.number().nonnegative(),
+  /**
+   * What a task costs more when the caller observes every task's events (`onEvent`), as the
+   * bench does for its task stream and busy time; absent in older files. Predictions are of
+   * a plain `get`; the model check, which compares them with bench samples, adds it.
+   */
+  observedTaskSeconds: z.number().nonnegative().optional(),
   /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
   outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */

@@ -51,6 +51,8 @@ export interface CalibrationRun {
   kind: ValueKind | null;
   /** Share of a core other processes used while it ran (absent: not measured). */
   outsideShare?: number;
+  /** Seconds per get with every task's events observed (`onEvent`), as the bench runs its samples. */
+  observedSamples?: number[];
 }
 
 export interface PoolRuns {
@@ -84,11 +86,18 @@ export function fitPool(input: PoolRuns): PoolCosts {
     efficiency,
     ...(curve.length > 0 ? { efficiencyCurve: curve } : {}),
     ...outsideLoadOf(runs),
+    ...observedTaskCostOf(runs),
     observations: runs.length,
   };
   const point = pointCosts(costs, 'value');
   const errors = runs.map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
   return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
+}
+
+/** What observing every task's events adds per task: the runs timed both ways, the median difference over their tasks. */
+function observedTaskCostOf(runs: readonly CalibrationRun[]): Pick<PoolCosts, 'observedTaskSeconds'> {
+  const extra = runs.filter((r) => r.observedSamples?.length).map((r) => (median(r.observedSamples!) - median(r.samples)) / Math.max(1, summarize(r.graph).tasks));
+  return extra.length ? { observedTaskSeconds: Math.max(0, median(extra)) } : {};
 }
 
 /** The mean share of a core others used during the runs that measured it. */

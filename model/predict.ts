@@ -66,6 +66,14 @@ function figuresOf(graph: ProfiledGraph, pool: PoolCosts, point: SimulationCosts
   return out;
 }
 
+/** The pool as a caller that observes every task's events sees it (the bench): each task costs `observedTaskSeconds` more. */
+export function observedPool(pool: PoolCosts): PoolCosts {
+  const extra = pool.observedTaskSeconds ?? 0;
+  if (extra === 0) return pool;
+  const t = pool.taskSeconds;
+  return { ...pool, taskSeconds: { value: t.value + extra, low: t.low + extra, high: t.high + extra } };
+}
+
 /** Predictions for every pool of the calibration, simplest first. */
 export function predictAll(graph: ProfiledGraph, calibration: Pick<CalibrationFile, 'pools'>): Prediction[] {
   const raw = calibration.pools.map((p) => predictPool(graph, p)).sort(comparePools);

@@ -19,7 +19,7 @@ import { comparePools, poolLabel, type PoolId, type SchedulerName } from '../com
 import { formatBytes, formatSeconds } from '../common/format.js';
 import type { CalibrationFile, CatalogProfile, ValueKind } from '../model/calibration.js';
 import { decisionMaps, MAP_BYTES, MAP_DURATIONS, MAP_TASKS, type DecisionMap, type MapCell } from '../model/decision-map.js';
-import { pickOf, predictAll, type Prediction } from '../model/predict.js';
+import { observedPool, pickOf, predictAll, type Prediction } from '../model/predict.js';
 import { summarize } from '../model/profile.js';
 import type { CellGroup, UsableCell } from './cells.js';
 import { SCHEDULER_COLORS, type ChartSpec } from './charts.js';
@@ -145,7 +145,8 @@ function modelCheck(groups: readonly CellGroup[], calibration: CalibrationFile):
     const verdict = measuredVerdict(group);
     if (!profile || !verdict) continue;
     const measuredPools = (p: Prediction) => group.usable.some((c) => samePool(c, p));
-    const predictions = predictAll(profile.graph, calibration).filter(measuredPools);
+    // Bench samples observe every task's events (task stream, busy time): so do these predictions.
+    const predictions = predictAll(profile.graph, { pools: calibration.pools.map(observedPool) }).filter(measuredPools);
     const chosen = pickOf(predictions);
     if (!chosen) continue;
     const outcome = samePool(chosen.pick, verdict.pick) ? 'same' : verdict.withinNoise(chosen.pick) ? 'within noise' : 'miss';

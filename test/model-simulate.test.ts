@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { dataPathOf, fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
 import { SMALL_VALUE_BYTES, efficiencyAt, emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
-import { pickOf, predictPool } from '../dist/model/predict.js';
+import { observedPool, pickOf, predictPool } from '../dist/model/predict.js';
 import type { PoolCosts } from '../dist/model/calibration.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
 import { summarize } from '../dist/model/profile.js';
@@ -158,6 +158,19 @@ describe('fit: known costs are recovered', () => {
     expect(f.taskSeconds.value / 1.5e-6).toBeLessThan(1.05);
     expect(f.getSeconds.value / 50e-6).toBeGreaterThan(0.95);
     expect(f.getSeconds.value / 50e-6).toBeLessThan(1.05);
+  });
+
+  it('keeps what observing every task adds per task, and adds it only to predictions of observed gets', () => {
+    expect(fitted.observedTaskSeconds).toBeUndefined();
+    // Observed, the 400-task run takes 400 × 3 µs longer.
+    const observed = runs.map((r) => (r.name === 'tasks×400' ? { ...r, observedSamples: r.samples.map((t) => t + 400 * 3e-6) } : r));
+    const f = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: observed });
+    expect(f.observedTaskSeconds).toBeCloseTo(3e-6, 9);
+    const g = independent(1000, 0);
+    const plain = predictPool(g, f);
+    const seen = predictPool(g, observedPool(f));
+    expect(seen.seconds - plain.seconds).toBeCloseTo(1000 * 3e-6, 6);
+    expect(observedPool(fitted)).toBe(fitted);
   });
 
   it('keeps the mean outside load of the runs that measured it, and none when no run did', () => {

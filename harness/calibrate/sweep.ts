@@ -6,7 +6,8 @@
  * The pool is first warmed up (`warmUp`), then runs are sized from a probe of its per-task
  * cost (`probePerTask`) so that each takes a fraction of a second whatever the scheduler:
  * - overhead: one empty task; two widths of independent empty tasks plus a reduction tree
- *   (fan-in 16);
+ *   (fan-in 16), the wider also timed with every task's events observed, as the bench
+ *   observes its samples (the cost of that is `observedTaskSeconds`);
  * - bytes, for each kind of value (plain, shared, object) and each size (256 KiB and 2 MiB;
  *   16 MiB too in the full sweep, and for plain arrays' back and stages): "to" (tasks read a
  *   literal of that size), "back" (tasks return a value of that size), and "stages" (each
@@ -19,11 +20,12 @@
  * again, twice at most, and the quietest attempt kept; the pool's mean is in the file.
  */
 import { opRef } from '../../schedulers/graph.js';
-import type { Graph, Key, Scheduler } from '../../schedulers/types.js';
+import type { Graph, Key, RunOptions, Scheduler } from '../../schedulers/types.js';
 import type { CalibrationRun } from '../../model/fit.js';
 import type { ValueKind } from '../../model/calibration.js';
 import { VALUE_KINDS } from '../../model/calibration.js';
 import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
+import { RunEventRecorder } from '../measure/task-stream.js';
 import { profileGraph, profileWarm } from './profile.js';
 import { produce, spin } from './ops.js';
 
@@ -50,6 +52,8 @@ interface Experiment {
   purpose: CalibrationRun['purpose'];
   kind: ValueKind | null;
   build: () => { graph: Graph; keys: Key[] };
+  /** Also time it with every task's events observed (`CalibrationRun.observedSamples`). */
+  observe?: boolean;
 }
 
 /** Iterations of `spin` per second on this thread: the fastest of a few timed runs. */
@@ -130,7 +134,7 @@ function experiments(settings: SweepSettings, workers: number, perTaskSeconds: n
   const list: Experiment[] = [
     { name: 'empty', purpose: 'overhead', kind: null, build: () => independent(1, 0) },
     { name: `tasks×${narrow}`, purpose: 'overhead', kind: null, build: () => independent(narrow, 0) },
-    { name: `tasks×${narrow * 4}`, purpose: 'overhead', kind: null, build: () => independent(narrow * 4, 0) },
+    { name: `tasks×${narrow * 4}`, purpose: 'overhead', kind: null, build: () => independent(narrow * 4, 0), observe: true },
   ];
   const tasks = Math.max(4, 2 * workers);
   const MiB = 1024 * 1024;
@@ -170,17 +174,26 @@ function formatShort(seconds: number): string {
  * a pool already warmed up by `warmUp`), then `reps` timed gets with the bytes each moved.
  * A get over a second is timed once.
  */
-async function timeOnPool(scheduler: Scheduler, graph: Graph, keys: Key[], reps: number, settings: SweepSettings): Promise<{ samples: number[]; moved: CalibrationRun['moved'] }> {
+async function timeOnPool(
+  scheduler: Scheduler,
+  graph: Graph,
+  keys: Key[],
+  reps: number,
+  settings: SweepSettings,
+  observe = false,
+): Promise<{ samples: number[]; moved: CalibrationRun['moved'] }> {
   const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(settings.runTimeoutSeconds * 1000), ...(settings.interrupt ? [settings.interrupt] : [])]);
+  // Observed as the bench observes its samples: every task's events, recorded for busy time.
+  const options = (): RunOptions => ({ signal: signal(), ...(observe ? { onEvent: new RunEventRecorder(performance.timeOrigin + performance.now(), false).onEvent } : {}) });
   const w0 = performance.now();
-  await scheduler.get(graph, keys, { signal: signal() });
+  await scheduler.get(graph, keys, options());
   const warm = (performance.now() - w0) / 1000;
   const count = warm > 1 ? 1 : reps;
   const before = scheduler.stats();
   const samples: number[] = [];
   for (let r = 0; r < count; r++) {
     const t0 = performance.now();
-    await scheduler.get(graph, keys, { signal: signal() });
+    await scheduler.get(graph, keys, options());
     samples.push((performance.now() - t0) / 1000);
   }
   const after = scheduler.stats();
@@ -199,6 +212,9 @@ function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): Ca
   return { ...a, seconds: a.seconds.map((x, i) => (x + b.seconds[i]!) / 2) };
 }
 
+/** Timed gets of the run observed with events (its difference with the plain run is all that is kept). */
+const OBSERVED_REPS = 3;
+
 /** A run during which others used this share of a core or more is measured again, up to MAX_ATTEMPTS in all. */
 export const NOISY_SHARE = 0.25;
 const MAX_ATTEMPTS = 3;
@@ -206,7 +222,7 @@ const MAX_ATTEMPTS = 3;
 /** Gets of the warm-up graph: at least this many, and on until WARM_UP_SECONDS have passed (at most WARM_UP_MAX). */
 const WARM_UP_MIN = 5;
 const WARM_UP_MAX = 60;
-const WARM_UP_SECONDS = 1.5;
+const WARM_UP_SECONDS = 1;
 
 /**
  * Bring a new pool to its steady state before measuring it. A fresh pool (and, for sync,
@@ -269,11 +285,12 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
         // must see the same machine.
         const before = await profileWarm(built.graph, built.keys);
         const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
+        const observed = e.observe ? (await timeOnPool(scheduler, built.graph, built.keys, OBSERVED_REPS, settings, true)).samples : undefined;
         const after = await profileGraph(built.graph, built.keys);
         const end = meter.snapshot();
         const window = (performance.now() - t0) / 1000;
         const outsideShare = start && end ? outsideUseBetween(start, end).outsideCpuSeconds / Math.max(window, 1e-3) : 0;
-        const run: CalibrationRun = { name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved, outsideShare };
+        const run: CalibrationRun = { name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved, outsideShare, ...(observed ? { observedSamples: observed } : {}) };
         if (!kept || outsideShare < kept.outsideShare!) kept = run;
       }
       if (kept) runs.push(kept);

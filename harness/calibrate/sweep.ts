@@ -128,9 +128,10 @@ function stages(kind: ValueKind, bytes: number, width: number): { graph: Graph; 
 
 function experiments(settings: SweepSettings, workers: number, perTaskSeconds: number): Experiment[] {
   const quick = settings.sweep === 'quick';
-  // About 0.1 s and 0.4 s of per-task cost: long enough that the slope (the cost of a task)
-  // is not lost in the get's fixed cost on the slowest pools.
-  const narrow = Math.round(Math.min(4000, Math.max(16, 0.1 / perTaskSeconds)));
+  // About 0.05 s and 0.2 s of per-task cost (at most 4,000 and 16,000 tasks): long enough
+  // that the slope (the cost of a task) is not lost in the get's fixed cost on the slowest
+  // pools, now that the probe measures that slope and not the get.
+  const narrow = Math.round(Math.min(4000, Math.max(16, 0.05 / perTaskSeconds)));
   const list: Experiment[] = [
     { name: 'empty', purpose: 'overhead', kind: null, build: () => independent(1, 0) },
     { name: `tasks×${narrow}`, purpose: 'overhead', kind: null, build: () => independent(narrow, 0) },

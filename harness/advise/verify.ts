@@ -10,10 +10,11 @@ import type { Prediction } from '../../model/predict.js';
 import { createScheduler } from '../../schedulers/index.js';
 import type { Graph, Key } from '../../schedulers/types.js';
 import { median } from 'simple-statistics';
+import { repeatGets } from '../calibrate/sweep.js';
 
-/** Warm-up gets before timing: at most this many, while under WARM_UP_MS in all. */
+/** Warm-up gets before timing: at most this many, while under WARM_UP_SECONDS in all. */
 const WARM_UP_GETS = 10;
-const WARM_UP_MS = 1000;
+const WARM_UP_SECONDS = 1;
 
 export interface Verified extends PoolId {
   predicted: number;
@@ -53,7 +54,7 @@ export async function verifyPredictions(
       const w0 = performance.now();
       await check(await scheduler.get(graph, keys));
       const first = (performance.now() - w0) / 1000;
-      for (let n = 1; n < WARM_UP_GETS && performance.now() - w0 < WARM_UP_MS; n++) await scheduler.get(graph, keys);
+      await repeatGets(scheduler, graph, keys, { min: 0, max: WARM_UP_GETS - 1, seconds: WARM_UP_SECONDS - first });
       const reps = first > 2 ? 1 : 3;
       const samples: number[] = [];
       for (let r = 0; r < reps; r++) {

@@ -235,10 +235,24 @@ const WARM_UP_SECONDS = 1;
  */
 async function warmUp(scheduler: Scheduler, settings: SweepSettings): Promise<void> {
   const { graph, keys } = independent(1000, 0);
-  const until = performance.now() + WARM_UP_SECONDS * 1000;
-  for (let n = 0; n < WARM_UP_MAX && (n < WARM_UP_MIN || performance.now() < until); n++) {
-    if (settings.interrupt?.aborted) return;
-    await scheduler.get(graph, keys, { signal: AbortSignal.timeout(settings.runTimeoutSeconds * 1000) });
+  await repeatGets(scheduler, graph, keys, { min: WARM_UP_MIN, max: WARM_UP_MAX, seconds: WARM_UP_SECONDS, timeoutSeconds: settings.runTimeoutSeconds, interrupt: settings.interrupt });
+}
+
+/**
+ * Run `graph` on `scheduler` at least `min` and at most `max` times, stopping after `min`
+ * once `seconds` have passed; an abort of `interrupt` stops it between gets. The warm-up
+ * loop of the sweep and of `advise --verify`.
+ */
+export async function repeatGets(
+  scheduler: Scheduler,
+  graph: Graph,
+  keys: Key[],
+  limits: { min: number; max: number; seconds: number; timeoutSeconds?: number; interrupt?: AbortSignal },
+): Promise<void> {
+  const until = performance.now() + limits.seconds * 1000;
+  for (let n = 0; n < limits.max && (n < limits.min || performance.now() < until); n++) {
+    if (limits.interrupt?.aborted) return;
+    await scheduler.get(graph, keys, limits.timeoutSeconds ? { signal: AbortSignal.timeout(limits.timeoutSeconds * 1000) } : {});
   }
 }
 
@@ -276,7 +290,8 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
       // has one run per point, and a build beside one compute run was enough to put a
       // pool's efficiency at 57 %.
       let kept: CalibrationRun | undefined;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS && !(kept && kept.outsideShare! < NOISY_SHARE); attempt++) {
+      let keptShare = Infinity;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS && keptShare >= NOISY_SHARE; attempt++) {
         if (attempt > 0 && settings.interrupt?.aborted) break;
         const start = meter.snapshot();
         const t0 = performance.now();
@@ -292,7 +307,7 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
         const window = (performance.now() - t0) / 1000;
         const outsideShare = start && end ? outsideUseBetween(start, end).outsideCpuSeconds / Math.max(window, 1e-3) : 0;
         const run: CalibrationRun = { name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved, outsideShare, ...(observed ? { observedSamples: observed } : {}) };
-        if (!kept || outsideShare < kept.outsideShare!) kept = run;
+        if (outsideShare < keptShare) [kept, keptShare] = [run, outsideShare];
       }
       if (kept) runs.push(kept);
     } catch (err) {

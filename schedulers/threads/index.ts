@@ -46,7 +46,7 @@ export async function createThreadsScheduler(workers: number): Promise<Scheduler
     // Atomics.wait between batches starves them. Its dead 16 MB arrays then stayed mapped
     // until a forced full collection: tree-reduce quick spent 64 ms of worker GC a get
     // instead of 32, and ran 175-188 ms against 143-160 ms with this setting (sync 155-166
-    // in the same rounds, scripts/measure-tree-bound.ts).
+    // in the same rounds, scripts/measure-local-bound.ts).
     atomics: 'disabled',
   });
   // piscina emits 'error' on the pool when a thread answers a task it no longer tracks: a

@@ -44,6 +44,27 @@ describe('sealed values', { timeout: 10_000 }, () => {
     expect((values2[2] as Float64Array)[0]).toBe(7);
   });
 
+  it('seals values in shared memory too, without detaching them: the consumer sees the same memory', () => {
+    const shared = new Float64Array(new SharedArrayBuffer(SEAL_MIN_BYTES)).fill(8);
+    const inList = new Float64Array(new SharedArrayBuffer(SEAL_MIN_BYTES)).fill(9);
+    const smallShared = new Float64Array(new SharedArrayBuffer(64)).fill(1);
+    const values: unknown[] = [shared, [inList], smallShared, shared];
+    // The last value views the first's memory: with shared memory nothing is detached, so both may go.
+    expect(sealValues(values, Uint8Array.of(1, 1, 1, 0))).toHaveLength(2);
+    expect(values[0]).toBeInstanceOf(MessagePort);
+    expect(values[1]).toBeInstanceOf(MessagePort);
+    expect(values[2]).toBe(smallShared);
+    expect(values[3]).toBe(shared);
+    expect(shared.length).toBe(SEAL_MIN_BYTES / 8);
+    openSealed(values);
+    const opened = values[0] as Float64Array;
+    expect(opened).not.toBe(shared);
+    expect(opened.buffer).toBeInstanceOf(SharedArrayBuffer);
+    opened[3] = 42; // one memory: a write through the opened view shows through the original
+    expect(shared[3]).toBe(42);
+    expect((values[1] as Float64Array[])[0]![0]).toBe(9);
+  });
+
   it('leaves an uncloneable value as it is', () => {
     const values: unknown[] = [{ data: big(1), fn: () => 1 }];
     expect(sealValues(values, Uint8Array.of(1))).toHaveLength(0);

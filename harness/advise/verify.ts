@@ -8,9 +8,9 @@
 import { poolLabel, type PoolId } from '../../common/cells.js';
 import type { Prediction } from '../../model/predict.js';
 import { createScheduler } from '../../schedulers/index.js';
-import type { Graph, Key } from '../../schedulers/types.js';
+import type { Graph, Key, Scheduler } from '../../schedulers/types.js';
 import { median } from 'simple-statistics';
-import { repeatGets } from '../calibrate/sweep.js';
+import { repeatRuns } from '../measure/warm-up.js';
 
 /** Warm-up gets before timing: at most this many, while under WARM_UP_SECONDS in all. */
 const WARM_UP_GETS = 10;
@@ -45,21 +45,21 @@ export async function verifyPredictions(
   for (const p of chosen) {
     const base = { scheduler: p.scheduler, workers: p.workers, predicted: p.seconds, low: p.low, high: p.high };
     note(`verify: running ${poolLabel(p)}…`);
-    let scheduler;
+    let scheduler: Scheduler | undefined;
     try {
-      scheduler = await createScheduler(p.scheduler, { workers: p.workers });
+      const pool = (scheduler = await createScheduler(p.scheduler, { workers: p.workers }));
       // Warmed up as the calibration warms its pools: a new pool runs its first gets of
       // many small tasks several times slower (tiny-tasks quick on sync: 40.8 ms after one
       // warm-up get, 15-19 ms in the bench), so short graphs get up to WARM_UP_GETS.
       const w0 = performance.now();
-      await check(await scheduler.get(graph, keys));
+      await check(await pool.get(graph, keys));
       const first = (performance.now() - w0) / 1000;
-      await repeatGets(scheduler, graph, keys, { min: 0, max: WARM_UP_GETS - 1, seconds: WARM_UP_SECONDS - first });
+      await repeatRuns(() => pool.get(graph, keys), { min: 0, max: WARM_UP_GETS - 1, seconds: WARM_UP_SECONDS - first });
       const reps = first > 2 ? 1 : 3;
       const samples: number[] = [];
       for (let r = 0; r < reps; r++) {
         const t0 = performance.now();
-        const values = await scheduler.get(graph, keys);
+        const values = await pool.get(graph, keys);
         samples.push((performance.now() - t0) / 1000);
         await check(values);
       }

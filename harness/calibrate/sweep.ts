@@ -25,6 +25,7 @@ import type { CalibrationRun } from '../../model/fit.js';
 import type { ValueKind } from '../../model/calibration.js';
 import { VALUE_KINDS } from '../../model/calibration.js';
 import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
+import { repeatRuns } from '../measure/warm-up.js';
 import { RunEventRecorder } from '../measure/task-stream.js';
 import { profileGraph, profileWarm } from './profile.js';
 import { produce, spin } from './ops.js';
@@ -171,8 +172,9 @@ function formatShort(seconds: number): string {
 }
 
 /**
- * Time `graph` on `scheduler`: one warm-up get, as the bench does for each of its cells (on
- * a pool already warmed up by `warmUp`), then `reps` timed gets with the bytes each moved.
+ * Time `graph` on `scheduler`: one warm-up get (on a pool already warmed up by `warmUp`, whose
+ * engine paths are compiled; the bench warms each cell up for up to half a second, which
+ * would take this sweep past its 3 minutes), then `reps` timed gets with the bytes each moved.
  * A get over a second is timed once.
  */
 async function timeOnPool(
@@ -235,25 +237,8 @@ const WARM_UP_SECONDS = 1;
  */
 async function warmUp(scheduler: Scheduler, settings: SweepSettings): Promise<void> {
   const { graph, keys } = independent(1000, 0);
-  await repeatGets(scheduler, graph, keys, { min: WARM_UP_MIN, max: WARM_UP_MAX, seconds: WARM_UP_SECONDS, timeoutSeconds: settings.runTimeoutSeconds, interrupt: settings.interrupt });
-}
-
-/**
- * Run `graph` on `scheduler` at least `min` and at most `max` times, stopping after `min`
- * once `seconds` have passed; an abort of `interrupt` stops it between gets. The warm-up
- * loop of the sweep and of `advise --verify`.
- */
-export async function repeatGets(
-  scheduler: Scheduler,
-  graph: Graph,
-  keys: Key[],
-  limits: { min: number; max: number; seconds: number; timeoutSeconds?: number; interrupt?: AbortSignal },
-): Promise<void> {
-  const until = performance.now() + limits.seconds * 1000;
-  for (let n = 0; n < limits.max && (n < limits.min || performance.now() < until); n++) {
-    if (limits.interrupt?.aborted) return;
-    await scheduler.get(graph, keys, limits.timeoutSeconds ? { signal: AbortSignal.timeout(limits.timeoutSeconds * 1000) } : {});
-  }
+  const signal = (): AbortSignal => AbortSignal.timeout(settings.runTimeoutSeconds * 1000);
+  await repeatRuns(() => scheduler.get(graph, keys, { signal: signal() }), { min: WARM_UP_MIN, max: WARM_UP_MAX, seconds: WARM_UP_SECONDS, interrupt: settings.interrupt });
 }
 
 /**

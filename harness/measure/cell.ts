@@ -3,8 +3,10 @@
  *
  * The runner decides how many samples a cell gets and when (harness/runner/race.ts): the cells
  * of a workload race, their samples interleaved. So a cell is measured in steps:
- * 1. `prepare`: one untimed warm-up run. It imports the op modules in the workers and lets the
- *    JIT settle; a failed task fails the cell here, its answer is checked with the first sample's.
+ * 1. `prepare`: untimed warm-up runs (warm-up.ts): one, then more until WARM_UP.seconds have
+ *    passed, at most WARM_UP.max. They import the op modules in the workers and let the JIT
+ *    and the heaps settle, which a short graph needs several runs for; a failed task fails
+ *    the cell here, its answer is checked with the first sample's.
  * 2. `sample`, as often as the runner asks: one timed run, verified. Only `get` is timed. A
  *    wrong answer throws a VerificationError (the cell becomes `unverified` with no samples,
  *    so it can never pass for a fast time); a failed task or a timeout throws too.
@@ -28,6 +30,7 @@ import type { Cell } from '../../results/schema.js';
 import type { Scheduler, TransferStats } from '../../schedulers/types.js';
 import { VerificationError, type BuiltWorkload, type SizeName, type Workload, type WorkloadParams } from '../../workloads/types.js';
 import { perTaskOverheadUs, statsFromSamples } from './metrics.js';
+import { repeatRuns } from './warm-up.js';
 import { ProcessTreeSampler, childCpuSecondsBetween } from './resources.js';
 import { RunEventRecorder } from './task-stream.js';
 
@@ -97,7 +100,7 @@ export class CellMeasurement {
     const cell = new CellMeasurement(input);
     await cell.sampler.start();
     try {
-      await cell.guard(() => runOnce(input, false));
+      await repeatRuns(() => cell.guard(() => runOnce(input, false)), WARM_UP); // Ctrl-C: the run in flight throws
     } finally {
       await cell.sampler.stop();
     }
@@ -194,6 +197,14 @@ export class CellMeasurement {
     }
   }
 }
+
+/**
+ * Warm-up runs of a cell: at least one, then on for half a second, at most ten. tiny-tasks
+ * quick on threads×2 took 90, 64, 85, 47, 32 and 32 ms in its first runs and 16-25 ms after,
+ * so with one warm-up its race stopped it after three cold samples at twice threads×1's time
+ * (and the model check counted it 2x off); a graph of half a second or more still gets one.
+ */
+const WARM_UP = { min: 1, max: 10, seconds: 0.5 } as const;
 
 /** One run of `get`, timed. Rejects on a failed task or a timeout. */
 async function runOnce(input: CellInput, keepSpans: boolean): Promise<RunOutcome> {

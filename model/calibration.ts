@@ -89,6 +89,15 @@ export const poolCostsSchema = z.object({
    * a plain `get`; the model check, which compares them with bench samples, adds it.
    */
   observedTaskSeconds: z.number().nonnegative().optional(),
+  /**
+   * How much more (or less) a byte of a long string costs this pool than its profiled weight
+   * says (the weight is v8.serialize's time for it against the object rows', which is what
+   * structured clone pays, not what a pipe, gRPC or Redis does): fitted on one run of tasks
+   * reading 2 MiB string literals. json-memory small moves 41.5 MB of text weighted 0.028;
+   * on processes×2 it took 150 ms more than that priced (3.6 ns a byte). Absent in older
+   * files: 1.
+   */
+  stringWeight: estimateSchema.optional(),
   /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
   outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */

@@ -41,8 +41,8 @@ export type MovedBytes = Record<Direction, number>;
 /** One calibration run: a synthetic graph, profiled on the main thread, timed on the pool. */
 export interface CalibrationRun {
   name: string;
-  /** overhead: compute negligible, fits get/task/byte costs; compute: fits efficiency and METG. */
-  purpose: 'overhead' | 'compute';
+  /** overhead: compute negligible, fits get/task/byte costs; compute: fits efficiency and METG; strings: long string literals, fits `stringWeight` once the rest is fitted. */
+  purpose: 'overhead' | 'compute' | 'strings';
   graph: ProfiledGraph;
   /** Seconds per get. */
   samples: number[];
@@ -89,9 +89,30 @@ export function fitPool(input: PoolRuns): PoolCosts {
     ...observedTaskCostOf(runs),
     observations: runs.length,
   };
+  const weight = stringWeightOf(runs.filter((r) => r.purpose === 'strings'), pointCosts(costs, 'value'));
+  if (weight) costs.stringWeight = weight;
   const point = pointCosts(costs, 'value');
   const errors = runs.map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
   return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
+}
+
+/**
+ * The factor on long strings' byte weights that makes the string runs take what they
+ * measured, the other costs fitted: (measured − simulated without the strings' bytes) /
+ * (their cost at weight 1), the median over the runs; the interval from the runs' fastest
+ * and slowest samples. Undefined without a string run whose strings cost anything.
+ */
+export function stringWeightOf(runs: readonly CalibrationRun[], point: SimulationCosts): Estimate | undefined {
+  const ratios: Array<{ value: number; low: number; high: number }> = [];
+  for (const r of runs) {
+    const without = simulate(r.graph, { ...point, stringWeight: 0 });
+    const atOne = simulate(r.graph, { ...point, stringWeight: 1 }) - without;
+    if (!(atOne > 0)) continue;
+    const of = (t: number): number => Math.max(0, (t - without) / atOne);
+    ratios.push({ value: of(median(r.samples)), low: of(Math.min(...r.samples)), high: of(Math.max(...r.samples)) });
+  }
+  if (!ratios.length) return undefined;
+  return { value: median(ratios.map((x) => x.value)), low: Math.min(...ratios.map((x) => x.low)), high: Math.max(...ratios.map((x) => x.high)) };
 }
 
 /** What observing every task's events adds per task: the runs timed both ways, the median difference over their tasks. */
@@ -261,7 +282,7 @@ export function metgFromPoints(points: readonly MetgPoint[]): Pick<Metg, 'second
 
 /** One point of a pool's costs for the simulator: the fitted values, or the optimistic (low) or pessimistic (high) end of every interval. */
 export function pointCosts(
-  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve'>,
+  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve' | 'stringWeight'>,
   end: 'value' | 'low' | 'high',
 ): SimulationCosts {
   const effEnd = end === 'low' ? 'high' : end === 'high' ? 'low' : 'value';
@@ -275,6 +296,7 @@ export function pointCosts(
     taskSeconds: costs.taskSeconds[end],
     byteSeconds,
     ...efficiencyEnd(costs, effEnd),
+    ...(costs.stringWeight ? { stringWeight: costs.stringWeight[end] } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  *
  * A pool's interval combines two uncertainties in quadrature, as independent errors do:
  * - each fitted figure's (get, per task, efficiency, per byte of each kind and direction
- *   the graph moves): the simulation with that one figure at either end of its 95 %
+ *   the graph moves, the weight of long strings when it has some): the simulation with that one figure at either end of its 95 %
  *   interval, the others at their values; the deviations below and above are summed as
  *   squares. Moving every figure to its end at once would assume they all err the same way
  *   together, and gives intervals so wide that no parallel pool could ever be told apart;
@@ -63,6 +63,8 @@ function figuresOf(graph: ProfiledGraph, pool: PoolCosts, point: SimulationCosts
       out.push((end) => ({ ...point, byteSeconds: { ...point.byteSeconds, [kind]: { ...point.byteSeconds[kind], [direction]: e[end] } } }));
     }
   });
+  const w = pool.stringWeight;
+  if (w && w.low !== w.high && graph.strings?.some((s, i) => s && chargedSize(graph, i) > 0)) out.push((end) => ({ ...point, stringWeight: w[end] }));
   return out;
 }
 
@@ -116,10 +118,10 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
       work += graph.seconds[i]! / efficiencyAt(c, graph.seconds[i]!);
     }
     if (!needed[i] || c.dataPath === 'inline') continue;
-    if (graph.literal[i]) bytes += chargedSize(graph, i) * c.byteSeconds[kind].toWorkers;
-    else if (c.dataPath === 'via-main') bytes += chargedSize(graph, i) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
+    if (graph.literal[i]) bytes += chargedSize(graph, i, c.stringWeight) * c.byteSeconds[kind].toWorkers;
+    else if (c.dataPath === 'via-main') bytes += chargedSize(graph, i, c.stringWeight) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
   }
-  if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += chargedSize(graph, o) * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
+  if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += chargedSize(graph, o, c.stringWeight) * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
   if (c.dataPath === 'via-store') {
     // Written once by the worker that made it, fetched by every reader (the caller included).
     const reads = new Uint32Array(graph.seconds.length);
@@ -128,7 +130,7 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     for (let i = 0; i < graph.seconds.length; i++) {
       if (!reads[i]) continue;
       const cost = c.byteSeconds[kinds[graph.kinds[i]!]!];
-      bytes += chargedSize(graph, i) * ((graph.literal[i] ? 0 : cost.fromWorkers) + reads[i]! * cost.betweenWorkers); // literals' upload is counted above
+      bytes += chargedSize(graph, i, c.stringWeight) * ((graph.literal[i] ? 0 : cost.fromWorkers) + reads[i]! * cost.betweenWorkers); // literals' upload is counted above
     }
   }
   const slots = c.dataPath === 'inline' ? 1 : c.workers;

@@ -27,6 +27,12 @@ export const profiledGraphSchema = z.object({
    * byte. Absent (older profiles): 1 everywhere.
    */
   byteWeights: z.array(z.number().nonnegative()).optional(),
+  /**
+   * 1 for a node whose value is a long string (weighed: WEIGH_FROM_BYTES and up), 0 otherwise:
+   * how a pool moves a string (its wire format) prices it apart from objects, so each pool's
+   * `stringWeight` scales these nodes' weights. Absent (older profiles): no strings.
+   */
+  strings: z.array(z.number().int().min(0).max(1)).optional(),
   /** Input node indices of each node (always lower than its own index). */
   deps: z.array(z.array(z.number().int().nonnegative())),
   /** Nodes whose values are requested. */

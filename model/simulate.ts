@@ -27,7 +27,8 @@
  * workers that read them (`toWorkers`): on every read via main, once otherwise.
  *
  * A value's bytes are weighted by its profiled `byteWeights` (how much a byte of it costs
- * to move against the calibration's values of its kind); a value under `SMALL_VALUE_BYTES`
+ * to move against the calibration's values of its kind; for a long string, times the pool's
+ * `stringWeight`); a value under `SMALL_VALUE_BYTES`
  * costs nothing beyond the per-task cost. The simulator also tallies the
  * (weighted) bytes it charges, by kind and direction (`tally`): the fit
  * regresses measured times on exactly these, so fitted costs and the simulator that uses
@@ -52,6 +53,8 @@ export interface SimulationCosts {
   efficiency: number;
   /** Efficiency by task duration (ascending durations), read by `efficiencyAt`; without it `efficiency` applies to every task. */
   efficiencyCurve?: readonly EfficiencyPoint[];
+  /** Factor on the byte weight of the profile's long strings (`ProfiledGraph.strings`); absent: 1. */
+  stringWeight?: number;
 }
 
 export interface EfficiencyPoint {
@@ -105,16 +108,16 @@ function simulateInline(g: ProfiledGraph, c: SimulationCosts): number {
  */
 export const SMALL_VALUE_BYTES = 1024;
 
-/** The bytes of node `i` that cost something to move: weighted, 0 for a small value. */
-export function chargedSize(g: ProfiledGraph, i: number): number {
+/** The bytes of node `i` that cost something to move: weighted (a long string's weight times the pool's `stringWeight`), 0 for a small value. */
+export function chargedSize(g: ProfiledGraph, i: number, stringWeight = 1): number {
   const bytes = g.bytes[i]!;
-  return bytes < SMALL_VALUE_BYTES ? 0 : bytes * (g.byteWeights?.[i] ?? 1);
+  return bytes < SMALL_VALUE_BYTES ? 0 : bytes * (g.byteWeights?.[i] ?? 1) * (g.strings?.[i] ? stringWeight : 1);
 }
 
 function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | undefined): number {
   const byteCost = (node: number, direction: Direction): number => {
     const kind = KINDS[g.kinds[node]!]!;
-    const bytes = chargedSize(g, node);
+    const bytes = chargedSize(g, node, c.stringWeight);
     if (tally) tally[kind][direction] += bytes;
     return bytes * c.byteSeconds[kind][direction];
   };

@@ -33,6 +33,8 @@ describe('profile: byte weights', () => {
     expect(w[rows]!).toBeLessThan(3);
     expect(w[array]).toBe(1);
     expect(w[small]).toBe(1);
+    // Only the long string is marked a string (its pool's stringWeight scales it).
+    expect(g.strings!.map((s, i) => (s ? i : -1)).filter((i) => i >= 0)).toEqual([text]);
   });
 
   it('profileGraph records every node: durations, sizes, kinds, inputs and the requested outputs', { timeout: 30_000 }, async () => {

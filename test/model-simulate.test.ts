@@ -72,6 +72,20 @@ describe('simulator: hand-computed makespans', () => {
     expect(tally.object.toWorkers).toBe(1000);
   });
 
+  it("a long string's weight is scaled by the pool's stringWeight; other values are not", () => {
+    // A 4,000-byte literal (weight 0.25) read by one 1 s task: 1 ms to send at weight 1.
+    const literal = (strings?: number[]): ProfiledGraph => ({ seconds: [0, 1], bytes: [4000, 0], kinds: [2, 2], literal: [1, 0], deps: [[], [0]], outputs: [1], byteWeights: [0.25, 1], ...(strings ? { strings } : {}) });
+    const c = costs({ bytes: { toWorkers: 1e-6 } });
+    expect(simulate(literal([1, 0]), c)).toBeCloseTo(1.001, 9);
+    const tally = emptyTally();
+    expect(simulate(literal([1, 0]), { ...c, stringWeight: 8 }, tally)).toBeCloseTo(1.008, 9);
+    expect(tally.object.toWorkers).toBe(4000 * 0.25 * 8);
+    expect(simulate(literal([1, 0]), { ...c, stringWeight: 0 })).toBeCloseTo(1, 9);
+    // Not a string (an object, or an older profile without the marks): the pool's weight does not apply.
+    expect(simulate(literal([0, 0]), { ...c, stringWeight: 8 })).toBeCloseTo(1.001, 9);
+    expect(simulate(literal(), { ...c, stringWeight: 8 })).toBeCloseTo(1.001, 9);
+  });
+
   it('a value under SMALL_VALUE_BYTES costs nothing beyond the per-task cost (the calibration fits that on tasks returning numbers)', () => {
     const chain = (bytes: number): ProfiledGraph => ({ seconds: [1, 1], bytes: [bytes, 0], kinds: [2, 2], literal: [0, 0], deps: [[], [0]], outputs: [1] });
     const c = costs({ taskSeconds: 0.01, bytes: { fromWorkers: 1e-6, betweenWorkers: 1e-6 } });
@@ -135,6 +149,26 @@ describe('fit: known costs are recovered', () => {
     run('compute 100 ms', 'compute', independent(8, 0.1), { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }),
   ];
   const fitted = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs });
+
+  it("recovers a known stringWeight from a run of string literals, the other costs fitted first", () => {
+    // Strings cost this pool 6× what their weight (0.05) says: the run is simulated at that truth.
+    const text = (n: number, bytes: number): ProfiledGraph => {
+      const g = literalsIn(n, bytes);
+      return { ...g, kinds: g.kinds.map(() => 2), byteWeights: g.bytes.map(() => 0.05), strings: g.literal.map((l) => l) };
+    };
+    const objectPool = { ...pool, byteSeconds: { ...pool.byteSeconds, object: { toWorkers: truth.toWorkers, fromWorkers: truth.fromWorkers, betweenWorkers: 0 } } };
+    const t = simulate(text(4, 4e6), { ...objectPool, stringWeight: 6 });
+    const strings: CalibrationRun = { name: 'to text', purpose: 'strings', graph: text(4, 4e6), kind: 'object', moved: { toWorkers: 16e6, fromWorkers: 0, betweenWorkers: 0 }, samples: [t * 0.98, t, t * 1.02] };
+    const objectRuns = runs.map((r) => (r.kind === 'plain' ? { ...r, graph: { ...r.graph, kinds: r.graph.kinds.map(() => 2) }, kind: 'object' as const } : r));
+    const withStrings = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs: [...objectRuns, strings] });
+    expect(withStrings.stringWeight!.value).toBeCloseTo(6, 1);
+    expect(withStrings.stringWeight!.low).toBeLessThan(6);
+    expect(withStrings.stringWeight!.high).toBeGreaterThan(6);
+    // The string run does not move the fitted per-byte costs of objects.
+    expect(withStrings.byteSeconds.object.toWorkers.value).toBeCloseTo(truth.toWorkers, 12);
+    // No string run: no weight (predictions then take 1).
+    expect(fitted.stringWeight).toBeUndefined();
+  });
 
   it('reads the data path from the byte counters', () => {
     expect(fitted.dataPath).toBe('via-main');

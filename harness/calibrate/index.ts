@@ -83,7 +83,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateOut
     fitted.push(result);
     const metg = result.metg.seconds === null ? 'not reached' : `${result.metg.bound === 'at-most' ? '≤ ' : ''}${formatSeconds(result.metg.seconds)}`;
     options.note(
-      `${label}: ${result.observations} runs in ${formatDuration((performance.now() - t0) / 1000)}: get ${formatMicros(result.getSeconds.value * 1e6)}, task ${formatMicros(result.taskSeconds.value * 1e6)}, efficiency ${(result.efficiency.value * 100).toFixed(0)} %, METG ${metg}${
+      `${label}: ${result.observations} runs in ${formatDuration((performance.now() - t0) / 1000)}: get ${formatMicros(result.getSeconds.value * 1e6)}, task ${formatMicros(result.taskSeconds.value * 1e6)}, efficiency ${(result.efficiency.value * 100).toFixed(0)} %, METG ${metg}${result.stringWeight ? `, text ×${result.stringWeight.value.toFixed(1)} its weight` : ''}${
         result.outsideLoad ? `, outside load ${formatPercent(result.outsideLoad)} of a core` : ''
       }`,
     );

@@ -3,7 +3,8 @@
  * busy compute measured in iterations of a dependent floating-point loop, so a contended
  * core slows it as it slows real work (a wait on the clock would not); the sweep converts
  * durations to iterations with the rate it measures on the main thread. `produce` makes a
- * value of a given kind and size, `consume` reads its inputs, `reduce` gathers many.
+ * value of a given kind and size (`text`: a string of JSON, the string a Node program most
+ * often moves, quotes and all), `consume` reads its inputs, `reduce` gathers many.
  */
 import { sharedFloat64Array } from '../../schedulers/shared-arrays.js';
 
@@ -29,8 +30,12 @@ export function produce(kind: string, bytes: number, iterations: number): unknow
       for (let i = 0; i < rows.length; i++) rows[i] = { i, s: ROW_TEXT };
       return rows;
     }
+    case 'text': {
+      const rows = produce('object', bytes, 0) as unknown[];
+      return JSON.stringify(rows).slice(0, Math.max(1, Math.round(bytes)));
+    }
     default:
-      throw new Error(`produce: unknown kind "${kind}" (plain, shared or object)`);
+      throw new Error(`produce: unknown kind "${kind}" (plain, shared, object or text)`);
   }
 }
 

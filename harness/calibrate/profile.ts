@@ -93,7 +93,7 @@ export async function profileGraph(graph: Graph, keys: readonly Key[]): Promise<
   const nodeKeys = [...priority.keys()];
   const indexOf = new Map(nodeKeys.map((k, i) => [k, i]));
   const n = nodeKeys.length;
-  const out: ProfiledGraph = { seconds: new Array(n), bytes: new Array(n), kinds: new Array(n), literal: new Array(n), byteWeights: new Array(n), deps: new Array(n), outputs: keys.map((k) => indexOf.get(k)!) };
+  const out: ProfiledGraph = { seconds: new Array(n), bytes: new Array(n), kinds: new Array(n), literal: new Array(n), byteWeights: new Array(n), strings: new Array(n), deps: new Array(n), outputs: keys.map((k) => indexOf.get(k)!) };
   const remaining = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const node = graph[nodeKeys[i]!]!;
@@ -122,6 +122,7 @@ export async function profileGraph(graph: Graph, keys: readonly Key[]): Promise<
     out.bytes[i] = estimateSize(value, false);
     out.kinds[i] = kindOf(value);
     out.byteWeights![i] = byteWeightOf(value, out.kinds[i]!, out.bytes[i]!);
+    out.strings![i] = typeof value === 'string' && out.bytes[i]! >= WEIGH_FROM_BYTES ? 1 : 0;
     if (remaining[i]! > 0) values.set(i, value);
     for (const d of out.deps[i]!) if (--remaining[d] === 0) values.delete(d);
   }

@@ -13,6 +13,7 @@
  *   literal of that size), "back" (tasks return a value of that size), and "stages" (each
  *   task of a second stage reads k = 2 values of the first, which moves values between
  *   workers on a peer-to-peer pool; at 2 MiB and above);
+ * - strings: tasks reading 2 MiB literals of JSON text, for the pool's `stringWeight`;
  * - compute: independent busy tasks plus a reduction, task durations 10 µs … 10 ms (quick)
  *   or 1 µs … 30 ms (full): efficiency and METG.
  * A run that fails is left out with a note; the pool goes on. A run during which other
@@ -93,7 +94,7 @@ function independent(n: number, iterations: number): { graph: Graph; keys: Key[]
   return { graph, keys: level };
 }
 
-function bytesTo(kind: ValueKind, bytes: number, tasks: number): { graph: Graph; keys: Key[] } {
+function bytesTo(kind: ValueKind | 'text', bytes: number, tasks: number): { graph: Graph; keys: Key[] } {
   // Literal inputs, made on the main thread by the same op the tasks use.
   const graph: Graph = {};
   const keys: Key[] = [];
@@ -157,6 +158,8 @@ function experiments(settings: SweepSettings, workers: number, perTaskSeconds: n
       list.push({ name: `stages ${kind} ${stageBytes / MiB} MiB×${tasks}`, purpose: 'overhead', kind, build: () => stages(kind, stageBytes, tasks) });
     }
   }
+  // Long strings: what this pool's wire format charges for text, against its profiled weight (`stringWeight`).
+  list.push({ name: `to text 2 MiB×${tasks}`, purpose: 'strings', kind: 'object', build: () => bytesTo('text', 2 * MiB, tasks) });
   const durations = quick ? [1e-5, 1e-4, 1e-3, 1e-2] : [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2];
   const target = quick ? 0.15 : 0.5;
   for (const d of durations) {

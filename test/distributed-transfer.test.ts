@@ -3,14 +3,15 @@
 // enforced (a value is never handed out with bytes missing); and a reply the client cannot read
 // rejects `get` with an error naming the key and the worker (instead of escaping, or waiting a
 // minute for a recompute); servers receive with the same large HTTP/2 window as channels; and
-// a worker's Fetch replies go out ready-framed, byte for byte what grpc-js would have sent.
+// a worker's Fetch replies and a client's uploads go out as framed chunks, byte for byte what
+// grpc-js would have sent.
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../dist/schedulers/distributed/client/client.js';
 import { decodeValue, encodeValue } from '../dist/schedulers/distributed/codec.js';
 import { CHANNEL_OPTIONS, CHUNK_BYTES, newServer, protocol, protoPath, RECEIVE_WINDOW_BYTES, SERVER_OPTIONS } from '../dist/schedulers/distributed/protocol.js';
-import { FRAMED_CHUNKS, framedChunk } from '../dist/schedulers/distributed/framed-chunks.js';
+import { CLIENT_FRAMES, frameBytes, framedChunk, SERVER_FRAMES } from '../dist/schedulers/distributed/framed-chunks.js';
 import protobuf from 'protobufjs';
 import { startSchedulerServer, type SchedulerServer } from '../dist/schedulers/distributed/scheduler/server.js';
 import { startWorker } from '../dist/schedulers/distributed/worker/worker.js';
@@ -263,9 +264,10 @@ describe('receive window: servers take uploads without a WINDOW_UPDATE per 64 Ki
   });
 });
 
-describe('framed chunks: a Fetch reply is copied once on its way out', () => {
-  it('grpc-js still has the method servers send ready-framed chunks through', () => {
-    expect(FRAMED_CHUNKS).toBe(true);
+describe('framed chunks: Fetch replies and Put uploads go out without copying their bytes', () => {
+  it('grpc-js still has the methods servers and clients send framed chunks through', () => {
+    expect(SERVER_FRAMES).toBe(true);
+    expect(CLIENT_FRAMES).toBe(true);
   });
 
   it('frames the same bytes grpc-js would send for a DataChunk (prefix plus protobuf)', () => {
@@ -280,8 +282,8 @@ describe('framed chunks: a Fetch reply is copied once on its way out', () => {
       const message = Buffer.from(type.encode(chunk).finish());
       const expected = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
       expected.writeUInt32BE(message.length, 1);
-      expect(Buffer.compare(framedChunk(chunk), expected)).toBe(0);
-      const back = type.decode(framedChunk(chunk).subarray(5)) as unknown as Chunk;
+      expect(Buffer.compare(frameBytes(framedChunk(chunk)), expected)).toBe(0);
+      const back = type.decode(frameBytes(framedChunk(chunk)).subarray(5)) as unknown as Chunk;
       expect([back.data_id, Number(back.total), Number(back.offset), Buffer.from(back.bytes).equals(Buffer.from(chunk.bytes))]).toEqual([chunk.data_id, chunk.total, chunk.offset, true]);
     }
   });

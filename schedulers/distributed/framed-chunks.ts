@@ -13,8 +13,12 @@
  * single copy left by the first version of this module, 15-30 ms a run).
  *
  * How: `framedChunk` writes the prefix and the protobuf encoding of a DataChunk up to its
- * bytes (hand-written: four fields, see schedlab.proto; the bytes field last) into a head and
- * remembers which bytes follow that head. grpc-js carries the head as the message; wrappers
+ * bytes (hand-written, see schedlab.proto; the bytes field last) into a head and remembers
+ * which bytes follow that head. The head ends with a `pad` field sized so that the bytes start
+ * 8-byte aligned in the frame: grpc-js hands a receiver each message of more than 4 KiB in a
+ * buffer of its own, frame included, so a raw typed array (codec.ts: 8 bytes of header, then
+ * its data) is decoded in place instead of copied (the client's gather of matmul small decoded
+ * 32 MiB a run by copying). grpc-js carries the head as the message; wrappers
  * installed once per process let it pass where grpc-js would encode or frame it (a server's
  * `serializeMessage`, the client's compression filter; the client's request serializer in
  * `protocol.ts`) and, where grpc-js writes it to its HTTP/2 stream (a server's `sendMessage`,
@@ -125,8 +129,11 @@ function writeVarint(out: Buffer, at: number, n: number): number {
 export function framedChunk(chunk: DataChunk): Buffer {
   const idBytes = Buffer.byteLength(chunk.data_id);
   const n = chunk.bytes.byteLength;
-  // Every field, as protobufjs writes a plain object with all four set (also those at their default).
-  const headSize = 1 + varintSize(idBytes) + idBytes + 1 + varintSize(chunk.total) + 1 + varintSize(chunk.offset) + 1 + varintSize(n);
+  // Every field, as protobufjs writes a plain object with all four set (also those at their
+  // default), and `pad` (field 5, 2 + padding bytes) right before `bytes`.
+  const fields = 1 + varintSize(idBytes) + idBytes + 1 + varintSize(chunk.total) + 1 + varintSize(chunk.offset) + 1 + varintSize(n);
+  const padding = (8 - ((5 + fields + 2) % 8)) % 8;
+  const headSize = fields + 2 + padding;
   const out = Buffer.allocUnsafe(5 + headSize);
   out[0] = 0;
   out.writeUInt32BE(headSize + n, 1);
@@ -138,6 +145,10 @@ export function framedChunk(chunk: DataChunk): Buffer {
   at = writeVarint(out, at, chunk.total);
   out[at++] = 0x18; // field 3 (offset), varint
   at = writeVarint(out, at, chunk.offset);
+  out[at++] = 0x2a; // field 5 (pad), length-delimited
+  out[at++] = padding;
+  out.fill(0, at, at + padding);
+  at += padding;
   out[at++] = 0x22; // field 4 (bytes), length-delimited
   writeVarint(out, at, n);
   bodies.set(out, chunk.bytes);

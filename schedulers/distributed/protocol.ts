@@ -170,7 +170,8 @@ export function protocol(): ProtoPackage['schedlab'] {
 // ---------------------------------------------------------------- message shapes
 
 export interface FetchRequest { data_ids: string[] }
-export interface DataChunk { data_id: string; total: number; offset: number; bytes: Uint8Array }
+/** `pad` is written by framed chunks only (alignment, see schedlab.proto) and never read. */
+export interface DataChunk { data_id: string; total: number; offset: number; bytes: Uint8Array; pad?: Uint8Array }
 export interface PutReply { stored_bytes: number }
 
 export interface Placement { worker: string; data_id: string; nbytes: number }

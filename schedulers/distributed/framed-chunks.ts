@@ -32,7 +32,14 @@
 import { BaseServerInterceptingCall } from '@grpc/grpc-js/build/src/server-interceptors.js';
 import { CompressionFilter } from '@grpc/grpc-js/build/src/compression-filter.js';
 import { Http2SubchannelCall } from '@grpc/grpc-js/build/src/subchannel-call.js';
-import type { DataChunk } from './protocol.js';
+
+/** A DataChunk's fields (protocol.ts's `DataChunk`, typed here by shape: protocol.ts imports this module). */
+interface ChunkFields {
+  data_id: string;
+  total: number;
+  offset: number;
+  bytes: Uint8Array;
+}
 
 /** The bytes that follow each head `framedChunk` made. */
 const bodies = new WeakMap<object, Uint8Array>();
@@ -126,7 +133,7 @@ function writeVarint(out: Buffer, at: number, n: number): number {
  * DataChunk up to its bytes), followed on the wire by `chunk.bytes`, which must not change
  * until the write is done. Only for a stream of a side whose flag above is true.
  */
-export function framedChunk(chunk: DataChunk): Buffer {
+export function framedChunk(chunk: ChunkFields): Buffer {
   const idBytes = Buffer.byteLength(chunk.data_id);
   const n = chunk.bytes.byteLength;
   // Every field, as protobufjs writes a plain object with all four set (also those at their

@@ -3,14 +3,15 @@
 // enforced (a value is never handed out with bytes missing); and a reply the client cannot read
 // rejects `get` with an error naming the key and the worker (instead of escaping, or waiting a
 // minute for a recompute); servers receive with the same large HTTP/2 window as channels; and
-// a worker's Fetch replies go out ready-framed, byte for byte what grpc-js would have sent.
+// a worker's Fetch replies and a client's uploads go out as framed chunks that decode as
+// grpc-js's own encoding, their bytes aligned for decoding in place.
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../dist/schedulers/distributed/client/client.js';
 import { decodeValue, encodeValue } from '../dist/schedulers/distributed/codec.js';
 import { CHANNEL_OPTIONS, CHUNK_BYTES, newServer, protocol, protoPath, RECEIVE_WINDOW_BYTES, SERVER_OPTIONS } from '../dist/schedulers/distributed/protocol.js';
-import { FRAMED_CHUNKS, framedChunk } from '../dist/schedulers/distributed/framed-chunks.js';
+import { CLIENT_FRAMES, frameBytes, framedChunk, SERVER_FRAMES } from '../dist/schedulers/distributed/framed-chunks.js';
 import protobuf from 'protobufjs';
 import { startSchedulerServer, type SchedulerServer } from '../dist/schedulers/distributed/scheduler/server.js';
 import { startWorker } from '../dist/schedulers/distributed/worker/worker.js';
@@ -263,26 +264,30 @@ describe('receive window: servers take uploads without a WINDOW_UPDATE per 64 Ki
   });
 });
 
-describe('framed chunks: a Fetch reply is copied once on its way out', () => {
-  it('grpc-js still has the method servers send ready-framed chunks through', () => {
-    expect(FRAMED_CHUNKS).toBe(true);
+describe('framed chunks: Fetch replies and Put uploads go out without copying their bytes', () => {
+  it('grpc-js still has the methods servers and clients send framed chunks through', () => {
+    expect(SERVER_FRAMES).toBe(true);
+    expect(CLIENT_FRAMES).toBe(true);
   });
 
-  it('frames the same bytes grpc-js would send for a DataChunk (prefix plus protobuf)', () => {
+  it('frames a DataChunk that decodes as grpc-js encodes it, its bytes last and 8-byte aligned in the frame', () => {
     const type = new protobuf.Root().loadSync(protoPath(), { keepCase: true }).lookupType('schedlab.DataChunk');
     const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 251);
     const chunks = [
       { data_id: 'c1/1/x', total: 300, offset: 0, bytes },
       { data_id: 'c1/2/ключ', total: 2 ** 40 + 3, offset: 2 ** 33, bytes: bytes.subarray(7, 200) },
+      { data_id: 'c12/345/a-longer-key-0', total: 193, offset: 0, bytes: bytes.subarray(7, 200) },
       { data_id: '', total: 0, offset: 0, bytes: new Uint8Array(0) },
     ];
     for (const chunk of chunks) {
-      const message = Buffer.from(type.encode(chunk).finish());
-      const expected = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
-      expected.writeUInt32BE(message.length, 1);
-      expect(Buffer.compare(framedChunk(chunk), expected)).toBe(0);
-      const back = type.decode(framedChunk(chunk).subarray(5)) as unknown as Chunk;
+      const frame = frameBytes(framedChunk(chunk));
+      expect([frame[0], frame.readUInt32BE(1)]).toEqual([0, frame.length - 5]);
+      const back = type.decode(frame.subarray(5)) as unknown as Chunk;
       expect([back.data_id, Number(back.total), Number(back.offset), Buffer.from(back.bytes).equals(Buffer.from(chunk.bytes))]).toEqual([chunk.data_id, chunk.total, chunk.offset, true]);
+      // A receiver gets the frame in a buffer of its own: a raw typed array at a multiple of 8 decodes in place.
+      const start = frame.length - chunk.bytes.byteLength;
+      expect(start % 8).toBe(0);
+      expect(frame.subarray(start).equals(Buffer.from(chunk.bytes))).toBe(true);
     }
   });
 });

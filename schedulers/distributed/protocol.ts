@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
+import { isFrameHead } from './framed-chunks.js';
 
 /** Largest value piece in one DataChunk message (well under grpc's 4 MiB default limit). */
 export const CHUNK_BYTES = 1 << 20;
@@ -139,7 +140,8 @@ function directCodec(definition: protoLoader.PackageDefinition): void {
         const request = rpc.resolvedRequestType;
         const response = rpc.resolvedResponseType;
         const m = method as { -readonly [K in keyof typeof method]: (typeof method)[K] };
-        m.requestSerialize = (value: object) => request.encode(value).finish() as Buffer;
+        // A client's Put writes DataChunk heads (`framed-chunks.ts`): already encoded.
+        m.requestSerialize = (value: object) => (isFrameHead(value) ? value : (request.encode(value).finish() as Buffer));
         m.requestDeserialize = (bytes: Buffer) => request.decode(bytes);
         m.responseSerialize = (value: object) => response.encode(value).finish() as Buffer;
         m.responseDeserialize = (bytes: Buffer) => response.decode(bytes);
@@ -168,7 +170,8 @@ export function protocol(): ProtoPackage['schedlab'] {
 // ---------------------------------------------------------------- message shapes
 
 export interface FetchRequest { data_ids: string[] }
-export interface DataChunk { data_id: string; total: number; offset: number; bytes: Uint8Array }
+/** `pad` is written by framed chunks only (alignment, see schedlab.proto) and never read. */
+export interface DataChunk { data_id: string; total: number; offset: number; bytes: Uint8Array; pad?: Uint8Array }
 export interface PutReply { stored_bytes: number }
 
 export interface Placement { worker: string; data_id: string; nbytes: number }

@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, CHUNK_BYTES, protocol, type DataChunk, type FetchRequest, type PutReply } from './protocol.js';
 import { callMetadata, channelCredentials, type SecurityOptions } from './security.js';
-import { FRAMED_CHUNKS, framedChunk } from './framed-chunks.js';
+import { CLIENT_FRAMES, framedChunk } from './framed-chunks.js';
 
 interface ChunkWriter {
   write(chunk: DataChunk | Buffer): boolean;
@@ -18,12 +18,12 @@ interface ChunkWriter {
 }
 
 /**
- * Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. A
- * server's stream (`server`) is written ready-framed chunks (`framed-chunks.ts`) when it can.
+ * Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. With
+ * `framed` (its side's flag in `framed-chunks.ts`), chunks go out as heads followed by views of
+ * `bytes`, which must then not change until they are written.
  */
-export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array, server = false): Promise<void> {
+export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array, framed: boolean): Promise<void> {
   const total = bytes.byteLength;
-  const framed = server && FRAMED_CHUNKS;
   let offset = 0;
   do {
     const piece = bytes.subarray(offset, Math.min(offset + CHUNK_BYTES, total));
@@ -151,7 +151,7 @@ export class DataClients {
     return new Promise((resolve, reject) => {
       const call = client.Put(callMetadata(this.security.token), (err, reply) => (err ? reject(err) : resolve(reply!.stored_bytes)));
       (async () => {
-        for (const item of items) await writeChunks(call, item.dataId, item.bytes);
+        for (const item of items) await writeChunks(call, item.dataId, item.bytes, CLIENT_FRAMES);
         call.end();
       })().catch((err) => {
         call.cancel();

@@ -57,6 +57,7 @@ import {
   type SecurityOptions,
 } from '../security.js';
 import { ChunkAssembler, DataClients, MAX_VALUE_BYTES, writeChunks } from '../transfer.js';
+import { SERVER_FRAMES } from '../framed-chunks.js';
 import { PACK_LIMIT, Packer, unpack, type FromThread, type ThreadDep, type ThreadResult, type ThreadTask, type ToThread } from './messages.js';
 import { WorkerState, type DispatchTask, type Instruction, type ResultEvent } from './state.js';
 import { collectGarbage } from './gc.js';
@@ -158,7 +159,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       // Taken now: a value released while earlier ones stream out is still sent whole.
       const values = ids.map((dataId) => store.get(dataId)!);
       (async () => {
-        for (let i = 0; i < ids.length; i++) await writeChunks(call, ids[i]!, values[i]!, true);
+        for (let i = 0; i < ids.length; i++) await writeChunks(call, ids[i]!, values[i]!, SERVER_FRAMES);
         call.end();
       })().catch((err) => call.emit('error', { code: grpc.status.INTERNAL, details: String(err) }));
     },

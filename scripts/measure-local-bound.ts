@@ -29,7 +29,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { parseProcStat } from '../harness/measure/outside-load.js';
 import { getWorkload, type SizeName } from '../workloads/index.js';
 import { median } from './measure-local.js';
-import { BOUND_VARIANTS, type Sample } from './local-bound-process.js';
+import type { Sample, Variant } from './local-bound-process.js';
+
+/** The workloads with a bare variant, and the variants each has (`routed` is tree-reduce's). */
+const BOUND_VARIANTS: Readonly<Record<string, readonly Variant[]>> = { 'tree-reduce': ['sync', 'threads', 'bare', 'routed'], matmul: ['sync', 'threads', 'bare'] };
 
 /** Machine busy seconds so far (all cores), from /proc/stat; NaN when absent. */
 function machineBusySeconds(): number {

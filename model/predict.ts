@@ -4,8 +4,8 @@
  *
  * A pool's interval combines two uncertainties in quadrature, as independent errors do:
  * - each fitted figure's (get, per task, efficiency, per byte of each kind and direction
- *   the graph moves, the weight of long strings when it has some): the simulation with that one figure at either end of its 95 %
- *   interval, the others at their values; the deviations below and above are summed as
+ *   the graph moves, the weight of long strings when it has some): the simulation with that
+ *   one figure at either end of its 95 % interval, the others at their values; the deviations below and above are summed as
  *   squares. Moving every figure to its end at once would assume they all err the same way
  *   together, and gives intervals so wide that no parallel pool could ever be told apart;
  * - the simulator's own: its typical relative error on the pool's calibration runs.

@@ -47,7 +47,8 @@ export async function verifyPredictions(
     note(`verify: running ${poolLabel(p)}…`);
     let scheduler: Scheduler | undefined;
     try {
-      const pool = (scheduler = await createScheduler(p.scheduler, { workers: p.workers }));
+      const pool = await createScheduler(p.scheduler, { workers: p.workers });
+      scheduler = pool; // closed in finally, whatever happens next
       // Warmed up as the calibration warms its pools: a new pool runs its first gets of
       // many small tasks several times slower (tiny-tasks quick on sync: 40.8 ms after one
       // warm-up get, 15-19 ms in the bench), so short graphs get up to WARM_UP_GETS.

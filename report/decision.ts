@@ -9,12 +9,15 @@
  *   by whether the measured pick's scheduler is the map's there.
  * - Model check: for every (workload, size) with a stored profile, the pick predicted from
  *   the profile (among the pools the bench measured) against the measured verdict, and each
- *   cell's predicted time against its measured median (±25 %).
+ *   cell's predicted time against its measured median (±25 %), beside the bench's own
+ *   repeatability at the same tolerance (how often one sample lands that close to its
+ *   cell's other samples), the most that agreement could reach on this run's noise.
  *
  * The measured verdict is the bench's tested verdict (verdict.ts): its pick, and a predicted
  * pool counts as "within noise" when its cell is within noise of the fastest (the test the
  * pick itself rests on). It is read in one place, `measuredVerdict`.
  */
+import { median } from 'simple-statistics';
 import { comparePools, poolLabel, type PoolId, type SchedulerName } from '../common/cells.js';
 import { formatBytes, formatSeconds } from '../common/format.js';
 import type { CalibrationFile, CatalogProfile, ValueKind } from '../model/calibration.js';
@@ -73,6 +76,13 @@ export interface ModelCheck {
   /** The same share over the cells with at least SAMPLED_CELL samples (null: none). */
   sampledTimeAgreement: number | null;
   sampledCells: number;
+  /**
+   * The bench's own repeatability, the scale for `timeAgreement`: over the checked cells with
+   * at least SAMPLED_CELL samples, the share of single samples within ±TIME_TOLERANCE of the
+   * median of that cell's other samples (null: no such cell). A model that predicted every
+   * cell's true time could not agree with one-sample medians more often than this.
+   */
+  repeatability: number | null;
 }
 
 /** Cells with at least this many samples have a median to speak of; the race stops a far-slower cell after one. */
@@ -160,6 +170,7 @@ function modelCheck(groups: readonly CellGroup[], calibration: CalibrationFile):
   times.sort((a, b) => a.workload.localeCompare(b.workload) || a.size.localeCompare(b.size) || comparePools(a, b));
   const share = (ts: readonly TimeCheck[]): number | null => (ts.length ? ts.filter((t) => t.within).length / ts.length : null);
   const sampled = times.filter((t) => t.samples >= SAMPLED_CELL);
+  const checked = groups.flatMap((g) => g.usable.filter((c) => times.some((t) => t.workload === g.workload && t.size === g.size && samePool(t, c))));
   return {
     picks,
     times,
@@ -167,7 +178,23 @@ function modelCheck(groups: readonly CellGroup[], calibration: CalibrationFile):
     timeAgreement: share(times),
     sampledTimeAgreement: share(sampled),
     sampledCells: sampled.length,
+    repeatability: repeatability(checked.map((c) => c.samples)),
   };
+}
+
+/** Share of samples within ±TIME_TOLERANCE of the median of their cell's other samples, over cells of SAMPLED_CELL samples or more. */
+export function repeatability(cells: ReadonlyArray<readonly number[]>): number | null {
+  let within = 0;
+  let all = 0;
+  for (const samples of cells) {
+    if (samples.length < SAMPLED_CELL) continue;
+    for (let i = 0; i < samples.length; i++) {
+      const others = median(samples.filter((_, j) => j !== i));
+      all++;
+      if (Math.abs(samples[i]! / others - 1) <= TIME_TOLERANCE) within++;
+    }
+  }
+  return all ? within / all : null;
 }
 
 const DECADE_LABELS: Record<number, string> = Object.fromEntries(MAP_DURATIONS.map((d, i) => [i, i % 4 === 0 ? formatSeconds(d) : '']));

@@ -99,7 +99,7 @@ export function renderMarkdown(model: ReportModel): string {
     out.push(`**Decision map and model check** (calibration ${md(model.decision.calibrationFile)})`, '');
     for (const m of maps) out.push(`- ${m.map.kind} values: ${md(m.map.boundaries.slice(0, 3).join('; '))}`);
     out.push(
-      `- picks predicted right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows (goal ${formatPercent(PICK_GOAL)}); times within ±${formatPercent(TIME_TOLERANCE)}: ${share(check.timeAgreement)} of ${check.times.length} cells (goal ${formatPercent(TIME_GOAL)}; ${share(check.sampledTimeAgreement)} of the ${check.sampledCells} with ${SAMPLED_CELL} samples or more)`,
+      `- picks predicted right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows (goal ${formatPercent(PICK_GOAL)}); times within ±${formatPercent(TIME_TOLERANCE)}: ${share(check.timeAgreement)} of ${check.times.length} cells (goal ${formatPercent(TIME_GOAL)}; ${share(check.sampledTimeAgreement)} of the ${check.sampledCells} with ${SAMPLED_CELL} samples or more; the repeatability of the bench itself: ${share(check.repeatability)} of single samples within ±${formatPercent(TIME_TOLERANCE)} of their cell's other samples)`,
     );
     for (const p of check.picks.filter((p) => p.outcome === 'miss')) out.push(`- missed: ${md(`${p.workload}/${p.size}`)} predicted ${poolLabel(p.predicted)}, measured ${poolLabel(p.measured)}`);
     out.push('');

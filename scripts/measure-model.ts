@@ -77,7 +77,7 @@ if (values.results) {
   const check = model.decision!.check;
   const share = (x: number | null) => (x === null ? '—' : formatPercent(x));
   console.log(`\n## Model check against ${values.results}\n`);
-  console.log(`picks right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows; times within ±25 %: ${share(check.timeAgreement)} of ${check.times.length} cells (${share(check.sampledTimeAgreement)} of the ${check.sampledCells} with 3 samples or more)`);
+  console.log(`picks right or within noise: ${share(check.pickAgreement)} of ${check.picks.length} rows; times within ±25 %: ${share(check.timeAgreement)} of ${check.times.length} cells (${share(check.sampledTimeAgreement)} of the ${check.sampledCells} with 3 samples or more); repeatability of the bench itself: ${share(check.repeatability)} of single samples within ±25 % of their cell's other samples`);
   for (const p of check.picks) console.log(`  ${p.workload}/${p.size}: predicted ${poolLabel(p.predicted)}, measured ${poolLabel(p.measured)}: ${p.outcome}`);
   for (const t of check.times.filter((t) => !t.within)) console.log(`  miss: ${t.workload}/${t.size} ${poolLabel(t)} predicted ${formatSeconds(t.predicted)}, measured ${formatSeconds(t.measured)} (${(t.error * 100).toFixed(0)} %, ${t.samples} sample${t.samples === 1 ? '' : 's'})`);
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALIBRATION_SCHEMA_VERSION, fingerprintOf, type CalibrationFile, type PoolCosts } from '../dist/model/calibration.js';
 import { calibrationPath } from '../dist/model/calibration-file.js';
+import { repeatability } from '../dist/report/decision.js';
 import { renderReport } from '../dist/report/index.js';
 import { independentProfile } from './model-helpers.js';
 
@@ -102,5 +103,14 @@ describe('model check', () => {
     expect(page).toMatch(/Predicted pick equals the measured one or is within noise of it: <strong>100 %<\/strong>[^]*?of 2 rows/);
     expect(page).toMatch(/Predicted time within ±25 % of the measured median: <strong>[\d.]+ %<\/strong>[^]*?of 6 cells/);
     expect(page).toMatch(/<table id="model-check-picks">/);
+  });
+
+  it("sets the time agreement beside the bench's own repeatability: each sample against the median of its cell's others", () => {
+    // [1, 1, 2]: 1 against 1.5 (-33 %), 1 against 1.5, 2 against 1 (+100 %): none within ±25 %.
+    // [1, 1.1, 1.2]: 1 against 1.15, 1.1 against 1.1, 1.2 against 1.05: all three within.
+    // [5, 6] has too few samples to count.
+    expect(repeatability([[1, 1, 2], [1, 1.1, 1.2], [5, 6]])).toBeCloseTo(0.5, 10);
+    expect(repeatability([[5, 6]])).toBeNull();
+    expect(page).toMatch(/the repeatability of the bench itself on this run: a single sample was within ±25 % of the median of the other samples of its cell [\d.]+ %/);
   });
 });

@@ -161,7 +161,8 @@ function experiments(settings: SweepSettings, workers: number, perTaskSeconds: n
   // Long strings: what this pool's wire format charges for text, against its profiled weight (`stringWeight`).
   list.push({ name: `to text 2 MiB×${tasks}`, purpose: 'strings', kind: 'object', build: () => bytesTo('text', 2 * MiB, tasks) });
   const durations = quick ? [1e-5, 1e-4, 1e-3, 1e-2] : [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2];
-  const target = quick ? 0.15 : 0.5;
+  // Seconds of compute per worker in each run (0.15 in the quick sweep took it past 3 minutes).
+  const target = quick ? 0.1 : 0.5;
   for (const d of durations) {
     const n = Math.round(Math.min(20_000, Math.max(4 * workers, Math.ceil((target * workers) / Math.max(d, perTaskSeconds)))));
     const iterations = Math.max(1, Math.round(d * settings.spinRate));
@@ -177,8 +178,10 @@ function formatShort(seconds: number): string {
 /**
  * Time `graph` on `scheduler`: one warm-up get (on a pool already warmed up by `warmUp`, whose
  * engine paths are compiled; the bench warms each cell up for up to half a second, which
- * would take this sweep past its 3 minutes), then `reps` timed gets with the bytes each moved.
- * A get over a second is timed once.
+ * would take this sweep past its 3 minutes), then timed gets with the bytes each moved: `reps`
+ * of them, fewer for a long get (about `SAMPLE_SECONDS` of them, never under `MIN_REPS`; a get
+ * over a second is timed once). At five gets each, the slow pools' long runs (bullmq's compute
+ * runs take 0.4 s a get, its 16 MiB runs 0.45 s) made 21 s of bullmq×2's 31.
  */
 async function timeOnPool(
   scheduler: Scheduler,
@@ -194,7 +197,7 @@ async function timeOnPool(
   const w0 = performance.now();
   await scheduler.get(graph, keys, options());
   const warm = (performance.now() - w0) / 1000;
-  const count = warm > 1 ? 1 : reps;
+  const count = warm > 1 ? 1 : Math.max(Math.min(reps, MIN_REPS), Math.min(reps, Math.round(SAMPLE_SECONDS / Math.max(warm, 1e-6))));
   const before = scheduler.stats();
   const samples: number[] = [];
   for (let r = 0; r < count; r++) {
@@ -212,6 +215,11 @@ async function timeOnPool(
     },
   };
 }
+
+/** Timed gets of a run: about this long in all, … */
+const SAMPLE_SECONDS = 1;
+/** … but at least this many (a get over a second excepted). */
+const MIN_REPS = 3;
 
 /** Two profiles of one graph (node by node): their mean durations. */
 function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): CalibrationRun['graph'] {

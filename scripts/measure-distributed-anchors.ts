@@ -2,14 +2,16 @@
  * The distributed scheduler's anchors (issue 14), everything in the same run, interleaved
  * (run after `npm run build`):
  *   node dist/scripts/measure-distributed-anchors.js [--runs 3] [--sizes quick,small]
- *     [--workloads matmul,shuffle,tree-reduce] [--before DIR] [--no-dask] [--tasks 10000]
+ *     [--workloads matmul,shuffle,tree-reduce|none] [--commands shape,independent,trivial]
+ *     [--before DIR] [--no-dask] [--tasks 10000]
  *
  * Pools, all started once and kept up: processes×2, distributed×1, distributed×2, threads×2
  * (only for the independent-task case), Dask distributed (LocalCluster, 2 worker processes of
  * 1 thread: scripts/dask-anchors.py on /usr/bin/python3, Debian's python3-dask and
  * python3-distributed; never a project dependency) and, with `--before DIR`, distributed×1
  * and ×2 of the build in DIR (a checkout built with `npx tsc -p .`, e.g. main in a worktree).
- * Each round times, on every pool in turn:
+ * Each round times, on every pool in turn (`--commands` picks which of the three, e.g.
+ * `--commands trivial` for the per-task cost alone; `--workloads none` runs no catalog workload):
  *   - the catalog's matmul, shuffle and tree-reduce at each size (verified; bytes between workers);
  *   - 8 independent ~35 ms busy-wait tasks feeding one sum, with which worker ran each task
  *     (from the events' `worker` field; Dask: get_worker() inside the task);
@@ -156,7 +158,10 @@ async function daskPool(workers: number): Promise<Pool> {
 async function main(): Promise<void> {
   const runs = Number(flag('runs', '3'));
   const sizes = flag('sizes', 'quick,small').split(',') as SizeName[];
-  const workloads = flag('workloads', 'matmul,shuffle,tree-reduce').split(',');
+  const workloadList = flag('workloads', 'matmul,shuffle,tree-reduce');
+  const workloads = workloadList === 'none' ? [] : workloadList.split(',');
+  const kinds = new Set(flag('commands', 'shape,independent,trivial').split(','));
+  for (const kind of kinds) if (!['shape', 'independent', 'trivial'].includes(kind)) throw new Error(`--commands: unknown command "${kind}"; valid: shape, independent, trivial`);
   const tasks = Number(flag('tasks', '10000'));
   const beforeDir = has('before') ? resolve(flag('before', '')) : undefined;
   const pools: Pool[] = [];
@@ -174,9 +179,9 @@ async function main(): Promise<void> {
 
     const commands: Array<{ id: string; command: Command; pools: Pool[] }> = [];
     const notThreads = pools.filter((p) => p.label !== 'threads×2');
-    for (const size of sizes) for (const workload of workloads) commands.push({ id: `${workload} ${size}`, command: { kind: 'shape', workload, size }, pools: notThreads });
-    commands.push({ id: '8 independent 35 ms tasks', command: { kind: 'independent', n: 8, ms: 35 }, pools: pools.filter((p) => !p.label.endsWith('×1')) });
-    commands.push({ id: `${tasks} trivial tasks, fresh graph`, command: { kind: 'trivial', tasks }, pools: pools.filter((p) => !p.label.endsWith('×1') && p.label !== 'threads×2') });
+    if (kinds.has('shape')) for (const size of sizes) for (const workload of workloads) commands.push({ id: `${workload} ${size}`, command: { kind: 'shape', workload, size }, pools: notThreads });
+    if (kinds.has('independent')) commands.push({ id: '8 independent 35 ms tasks', command: { kind: 'independent', n: 8, ms: 35 }, pools: pools.filter((p) => !p.label.endsWith('×1')) });
+    if (kinds.has('trivial')) commands.push({ id: `${tasks} trivial tasks, fresh graph`, command: { kind: 'trivial', tasks }, pools: pools.filter((p) => !p.label.endsWith('×1') && p.label !== 'threads×2') });
 
     const samples = new Map<string, Sample[]>();
     const key = (id: string, pool: Pool): string => `${id}|${pool.label}`;

@@ -1,10 +1,9 @@
 // The distributed client's graph encoding on its own (pure: no connection): what is sent,
 // what is uploaded, what is answered locally, external references and message parts.
 import { describe, expect, it } from 'vitest';
-import { encodeGraph, splitParts } from '../dist/schedulers/distributed/client/encode-graph.js';
+import { encodeGraph, splitParts, type EncodedNode } from '../dist/schedulers/distributed/client/encode-graph.js';
 import { decodeValue } from '../dist/schedulers/distributed/codec.js';
 import { GraphError, TaskError } from '../dist/schedulers/errors.js';
-import type { NodeSpec } from '../dist/schedulers/distributed/protocol.js';
 
 const OP = 'file:///ops.mjs#add';
 
@@ -15,7 +14,8 @@ describe('encodeGraph', () => {
     expect(encoded.nodes.map((n) => n.key).sort()).toEqual(['a', 'b', 'c']);
     const c = encoded.nodes.find((n) => n.key === 'c')!;
     expect(c.op).toBe(OP);
-    expect(c.deps).toEqual(['a', 'b']);
+    // Inputs by their position among the nodes sent.
+    expect(c.inputs.map((n) => encoded.nodes[n]!.key)).toEqual(['a', 'b']);
     expect(decodeValue(c.payload)).toEqual([{ $ref: 'a' }, { $ref: 'b' }]);
     expect(encoded.wanted).toEqual(['c']);
     expect(encoded.local).toEqual(new Map([['b', 2]]));
@@ -37,6 +37,7 @@ describe('encodeGraph', () => {
     const encoded = encodeGraph(graph, ['t', 'earlier'], 'c1', 3, new Map([['earlier', 'c1/1/earlier']]));
     expect(encoded.externals).toEqual([{ key: 'earlier', data_id: 'c1/1/earlier' }]);
     expect(encoded.nodes.map((n) => n.key)).toEqual(['t']);
+    expect(encoded.nodes[0]!.inputs).toEqual([-1]); // the first external
     expect(encoded.wanted.sort()).toEqual(['earlier', 't']);
   });
 
@@ -55,11 +56,17 @@ describe('encodeGraph', () => {
 });
 
 describe('splitParts', () => {
-  const node = (key: string, bytes: number): NodeSpec => ({ key, op: OP, payload: new Uint8Array(bytes), deps: [], priority: 0, placed: null });
+  const node = (key: string, bytes: number, op = OP): EncodedNode => ({ key, op, op_index: 0, payload: new Uint8Array(bytes), inputs: [], priority: 0, placed: null });
   it('cuts the nodes into parts under the limit, in order, and always returns a last part', () => {
     const parts = splitParts([node('a', 600), node('b', 600), node('c', 600)], 1000);
-    expect(parts.map((p) => p.map((n) => n.key))).toEqual([['a'], ['b'], ['c']]);
-    expect(splitParts([node('a', 10), node('b', 10)], 1000).map((p) => p.length)).toEqual([2]);
-    expect(splitParts([], 1000)).toEqual([[]]);
+    expect(parts.map((p) => p.nodes.map((n) => n.key))).toEqual([['a'], ['b'], ['c']]);
+    expect(splitParts([node('a', 10), node('b', 10)], 1000).map((p) => p.nodes.length)).toEqual([2]);
+    expect(splitParts([], 1000)).toEqual([{ nodes: [], ops: [] }]);
+  });
+  it('names each op once per part, by number from 1 (0: a literal)', () => {
+    const other = 'file:///ops.mjs#mul';
+    const [part] = splitParts([node('a', 1), node('lit', 1, ''), node('b', 1, other), node('c', 1)], 1000);
+    expect(part!.ops).toEqual([OP, other]);
+    expect(part!.nodes.map((n) => n.op_index)).toEqual([1, 0, 2, 1]);
   });
 });

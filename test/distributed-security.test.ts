@@ -147,10 +147,10 @@ describe('listening and message validation', () => {
       stream.on('data', (update: ClientUpdate) => {
         if (update.kind === 'progress') resolve(update);
       });
-      const node = { key: 'x', op: `${ops}#inc`, payload: Buffer.from([]), deps: ['nowhere'], priority: 0, placed: null };
-      stream.write({ submit: { run: 1, nodes: [node], wanted: ['x'], externals: [], final: true, events: false } });
+      const node = { key: 'x', op_index: 1, payload: Buffer.from([]), inputs: [7], priority: 0, placed: null };
+      stream.write({ submit: { run: 1, nodes: [node], ops: [`${ops}#inc`], wanted: ['x'], externals: [], final: true, events: false } });
     });
-    expect(rejection.kind === 'progress' && rejection.progress.failed[0]!.error.message).toMatch(/missing key "nowhere"/);
+    expect(rejection.kind === 'progress' && rejection.progress.failed[0]!.error.message).toMatch(/"x" refers to input number 7/);
     stream.on('error', () => {});
     stream.cancel();
     typed.close();

@@ -40,13 +40,20 @@ function harness(options = {}) {
   return { state, sent, progress, finish };
 }
 
-const task = (key: string, deps: string[] = [], priority = 0): NodeSpec => ({ key, op: 'file:///ops.mjs#f', payload: new Uint8Array(1), deps, priority, placed: null });
-const literal = (key: string): NodeSpec => ({ key, op: '', payload: new Uint8Array(3), deps: [], priority: 0, placed: null });
-const submit = (state: ClusterState, nodes: NodeSpec[], wanted: string[], run = 1) =>
-  state.submit('c1', { run, nodes, wanted, externals: [], final: true, events: false });
+/** A node as these tests write it: its op by name ('' for a literal) and its inputs by key (`submit` numbers both, as the client does). */
+type TestNode = Omit<NodeSpec, 'op_index' | 'inputs'> & { op: string; deps: string[] };
+const task = (key: string, deps: string[] = [], priority = 0): TestNode => ({ key, op: 'file:///ops.mjs#f', payload: new Uint8Array(1), deps, priority, placed: null });
+const literal = (key: string): TestNode => ({ key, op: '', payload: new Uint8Array(3), deps: [], priority: 0, placed: null });
+/** Submit `nodes` as one part: each op numbered in the part's table, each input by its position (a key not in `nodes`: a position past them). */
+const submit = (state: ClusterState, nodes: TestNode[], wanted: string[], run = 1) => {
+  const ops = [...new Set(nodes.map((n) => n.op).filter(Boolean))];
+  const position = new Map(nodes.map((n, i) => [n.key, i]));
+  const wire: NodeSpec[] = nodes.map(({ op, deps, ...node }) => ({ ...node, op_index: op ? ops.indexOf(op) + 1 : 0, inputs: deps.map((d) => position.get(d) ?? nodes.length + 100) }));
+  return state.submit('c1', { run, nodes: wire, ops, wanted, externals: [], final: true, events: false });
+};
 const id = (key: string, run = 1) => `c1/${run}/${key}`;
 /** Submit, then report every placed payload stored (as the client does once its Puts complete). */
-const submitUploaded = (state: ClusterState, nodes: NodeSpec[], wanted: string[], run = 1) => {
+const submitUploaded = (state: ClusterState, nodes: TestNode[], wanted: string[], run = 1) => {
   const problem = submit(state, nodes, wanted, run);
   const placed = nodes.flatMap((n) => (n.placed ? [n.placed] : []));
   if (!problem && placed.length) state.uploaded('c1', placed);
@@ -60,7 +67,7 @@ describe('ClusterState', () => {
     const w1 = state.addWorker('w1', 'h:1', 1);
     const w2 = state.addWorker('w2', 'h:2', 1);
     // Two uploaded literals: 10 MB on w2, 8 bytes on w1.
-    const placed = (key: string, worker: string, nbytes: number): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes } });
+    const placed = (key: string, worker: string, nbytes: number): TestNode => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes } });
     expect(submitUploaded(state, [placed('big', 'w2', 10_000_000), placed('small', 'w1', 8), task('use', ['big', 'small'])], ['use'])).toBeUndefined();
     expect(keys(sent(w1))).toEqual([]);
     const batch = sent(w2);
@@ -134,8 +141,8 @@ describe('ClusterState', () => {
     state.addWorker('w1', 'h:1', 1);
     state.addWorker('w2', 'h:2', 1);
     // Matmul's shape: products of an output block (their inputs uploaded to either worker) feed one sum.
-    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
-    const nodes: NodeSpec[] = [placed('a', 'w1'), placed('b', 'w2')];
+    const placed = (key: string, worker: string): TestNode => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
+    const nodes: TestNode[] = [placed('a', 'w1'), placed('b', 'w2')];
     for (let g = 0; g < 4; g++) {
       const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, k % 2 ? ['a', 'b'] : ['b', 'a'], g * 10 + k));
       nodes.push(...products, task(`sum-${g}`, products.map((p) => p.key), g * 10 + 5));
@@ -301,7 +308,7 @@ describe('ClusterState', () => {
     const { state, sent, progress } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);
     const w2 = state.addWorker('w2', 'h:2', 1);
-    const placed: NodeSpec = { ...literal('lit'), placed: { worker: 'w1', data_id: id('lit'), nbytes: 1_000_000 } };
+    const placed: TestNode = { ...literal('lit'), placed: { worker: 'w1', data_id: id('lit'), nbytes: 1_000_000 } };
     submitUploaded(state, [placed, task('slow'), task('use', ['lit', 'slow'])], ['use']);
     sent(w1);
     sent(w2);
@@ -320,7 +327,7 @@ describe('ClusterState', () => {
 
   it('rejects submissions with a missing key, a duplicate key or a cycle', () => {
     const { state } = harness();
-    expect(submit(state, [task('a', ['nope'])], ['a'], 1)).toMatch(/missing key "nope"/);
+    expect(submit(state, [task('a', ['nope'])], ['a'], 1)).toMatch(/task "a" refers to input number 101, but its graph has 1 node/);
     expect(submit(state, [task('a'), task('a')], ['a'], 2)).toMatch(/"a" appears twice/);
     expect(submit(state, [task('a', ['b']), task('b', ['a'])], ['a'], 3)).toMatch(/cycle/);
     expect(submit(state, [literal('x'), task('a', ['b', 'x']), task('b', ['a', 'x'])], ['a'], 5)).toMatch(/cycle through "a", "b"/);
@@ -362,7 +369,7 @@ describe('scheduler task transitions', () => {
     const { state, progress } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);
     const w2 = state.addWorker('w2', 'h:2', 1);
-    const placed: NodeSpec = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
+    const placed: TestNode = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
     expect(submitUploaded(state, [placed, task('use', ['big'])], ['use'])).toBeUndefined();
     state.removeWorker(w1, 'killed');
     expect(state.tasks.get(id('big'))!.state).toBe('awaiting-upload');
@@ -377,7 +384,7 @@ describe('scheduler task transitions', () => {
     const { state, sent } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);
     const w2 = state.addWorker('w2', 'h:2', 1);
-    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 1_000_000 } });
+    const placed = (key: string, worker: string): TestNode => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 1_000_000 } });
     const nodes = [placed('a', 'w1'), placed('b', 'w2'), placed('c', 'w2'), task('use-a', ['a']), task('use-bc', ['b', 'c']), task('sum', ['use-a', 'use-bc'])];
     expect(submit(state, nodes, ['sum'])).toBeUndefined();
     expect(state.tasks.get(id('a'))!.state).toBe('awaiting-upload');
@@ -394,8 +401,8 @@ describe('scheduler task transitions', () => {
     const { state } = harness();
     state.addWorker('w1', 'h:1', 1);
     state.addWorker('w2', 'h:2', 1);
-    const placed = (key: string, worker: string): NodeSpec => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
-    const nodes: NodeSpec[] = [];
+    const placed = (key: string, worker: string): TestNode => ({ ...literal(key), placed: { worker, data_id: id(key), nbytes: 500_000 } });
+    const nodes: TestNode[] = [];
     for (let g = 0; g < 4; g++) {
       nodes.push(placed(`a-${g}`, 'w1'), placed(`b-${g}`, 'w2'));
       const products = Array.from({ length: 4 }, (_, k) => task(`mul-${g}-${k}`, [`a-${g}`, `b-${g}`], g * 10 + k));
@@ -411,7 +418,7 @@ describe('scheduler task transitions', () => {
   it('drops an upload reported after its run was cancelled from the worker that stored it', () => {
     const { state, sent } = harness();
     const w1 = state.addWorker('w1', 'h:1', 1);
-    const placed: NodeSpec = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
+    const placed: TestNode = { ...literal('big'), placed: { worker: 'w1', data_id: id('big'), nbytes: 1_000_000 } };
     expect(submit(state, [placed, task('use', ['big'])], ['use'])).toBeUndefined();
     state.cancel('c1', 1);
     sent(w1);

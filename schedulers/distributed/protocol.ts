@@ -177,11 +177,13 @@ export interface PutReply { stored_bytes: number }
 export interface Placement { worker: string; data_id: string; nbytes: number }
 export interface NodeSpec {
   key: string;
-  op: string;
   payload: Uint8Array;
-  deps: string[];
   priority: number;
   placed?: Placement | null;
+  /** 0: a literal; else its op is the part's `ops[op_index - 1]`. */
+  op_index: number;
+  /** Its inputs: n >= 0 the run's n-th node (over all parts, in order), n < 0 the run's external -1 - n. */
+  inputs: number[];
 }
 export interface ExternalRef { key: string; data_id: string }
 export interface SubmitPart {
@@ -191,6 +193,8 @@ export interface SubmitPart {
   externals: ExternalRef[];
   final: boolean;
   events: boolean;
+  /** The ops of this part's tasks, each once (`NodeSpec.op_index`). */
+  ops: string[];
 }
 export interface ReleaseRun { run: number; keys: string[] }
 export interface CancelRun { run: number }

@@ -465,9 +465,14 @@ export class Client {
     this.check();
     const parts = splitParts(encoded.nodes);
     const last = parts.pop()!;
-    for (const part of parts) this.send({ submit: { run: run.run, nodes: part, wanted: [], externals: [], final: false, events } });
-    if (!encoded.wanted.length && !encoded.externals.length && !last.length) return;
-    this.send({ submit: { run: run.run, nodes: last, wanted: encoded.wanted, externals: encoded.externals, final: true, events } });
+    // The externals go first: every part's inputs may name them.
+    let externals = encoded.externals;
+    for (const { nodes, ops } of parts) {
+      this.send({ submit: { run: run.run, nodes, ops, wanted: [], externals, final: false, events } });
+      externals = [];
+    }
+    if (!encoded.wanted.length && !encoded.externals.length && !last.nodes.length) return;
+    this.send({ submit: { run: run.run, nodes: last.nodes, ops: last.ops, wanted: encoded.wanted, externals, final: true, events } });
   }
 
   private failRun(run: ClientRun, error: Error): void {

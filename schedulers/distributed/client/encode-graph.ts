@@ -2,10 +2,11 @@
  * Turning a user's graph into what the scheduler is sent (pure: no connection, no state). The
  * graph is validated HERE (GraphError before anything is sent), args and literals are
  * serialized (`codec.ts`: structured clone), and each node becomes a `NodeSpec` with its
- * inputs and priority. Payloads above INLINE_PAYLOAD_BYTES are set aside as uploads (the
+ * inputs (by position: the run's n-th node, or its n-th external) and priority. Payloads above INLINE_PAYLOAD_BYTES are set aside as uploads (the
  * client puts them straight on a worker first); keys the graph refers to but does not define
  * become external references to live futures of earlier runs; requested literals are answered
- * locally, never sent for. `splitParts` cuts the node list into messages under the limit.
+ * locally, never sent for. `splitParts` cuts the node list into messages under the limit, each
+ * with the table of its ops.
  */
 import { TaskError } from '../../errors.js';
 import { isTask, orderIndices, taskDependencies, validateGraph } from '../../graph.js';
@@ -15,11 +16,16 @@ import { encodeValue } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { estimateSize } from '../../size-estimate.js';
 
+/** A node to send, with its op ('' for a literal): `splitParts` numbers the ops of each part. */
+export interface EncodedNode extends NodeSpec {
+  op: string;
+}
+
 export interface EncodedGraph {
   /** Nodes to send (literals only if some task needs them); an upload's payload is empty until placed. */
-  nodes: NodeSpec[];
+  nodes: EncodedNode[];
   /** Large payloads to put on a worker (`node.placed` is set before the graph is sent, the upload follows it). */
-  uploads: Array<{ node: NodeSpec; bytes: Uint8Array }>;
+  uploads: Array<{ node: EncodedNode; bytes: Uint8Array }>;
   /** Requested keys the cluster computes (or holds, for externals). */
   wanted: Key[];
   externals: ExternalRef[];
@@ -61,6 +67,16 @@ export function encodeGraph(graph: Graph, keys: Key[], clientId: string, run: nu
   const requested = new Set(keys);
   const usedByTask = new Uint8Array(index.keys.length);
   for (let i = 0; i < index.keys.length; i++) if (priority[i]! >= 0) for (const d of index.deps[i]!) usedByTask[d] = 1;
+  // Where each node goes in the sent list (-1: not sent), or, for an external key, -1 - its number.
+  const position = new Int32Array(index.keys.length).fill(-1);
+  const externalNumber = new Map(externals.map((e, j) => [e.key, j]));
+  let sent = 0;
+  for (let i = 0; i < index.keys.length; i++) {
+    if (priority[i]! < 0) continue;
+    const external = externalNumber.get(index.keys[i]!);
+    if (external !== undefined) position[i] = -1 - external;
+    else if (isTask(index.nodes[i]!) || usedByTask[i]) position[i] = sent++;
+  }
   const wanted = new Set<Key>();
   for (let i = 0; i < index.keys.length; i++) {
     if (priority[i]! < 0) continue;
@@ -80,11 +96,12 @@ export function encodeGraph(graph: Graph, keys: Key[], clientId: string, run: nu
         errorMessage: `${task ? 'its arguments' : `the value of "${key}"`} cannot be serialized to send to the cluster (${(err as Error).message}); pass plain data, typed arrays or other structured-cloneable values`,
       });
     }
-    const spec: NodeSpec = {
+    const spec: EncodedNode = {
       key,
       op: task ? node.op : '',
+      op_index: 0,
       payload,
-      deps: index.deps[i]!.map((d) => index.keys[d]!),
+      inputs: index.deps[i]!.map((d) => position[d]!),
       priority: priority[i]!,
       placed: null,
     };
@@ -108,19 +125,39 @@ export function encodeGraph(graph: Graph, keys: Key[], clientId: string, run: nu
   return encoded;
 }
 
-/** Cut `nodes` into consecutive parts of about SUBMIT_PART_BYTES each (the last may be empty). */
-export function splitParts(nodes: NodeSpec[], limit = SUBMIT_PART_BYTES): NodeSpec[][] {
-  const parts: NodeSpec[][] = [];
-  let part: NodeSpec[] = [];
+/** One part of a submitted graph: its nodes (`op_index` set) and its table of ops. */
+export interface Part {
+  nodes: EncodedNode[];
+  ops: string[];
+}
+
+/**
+ * Cut `nodes` into consecutive parts of about SUBMIT_PART_BYTES each (the last may be empty),
+ * numbering each part's ops (`op_index`, into the part's `ops`).
+ */
+export function splitParts(nodes: EncodedNode[], limit = SUBMIT_PART_BYTES): Part[] {
+  const parts: Part[] = [];
+  let part: Part = { nodes: [], ops: [] };
+  let opIndex = new Map<string, number>();
   let bytes = 0;
   for (const node of nodes) {
-    const size = 128 + node.key.length + node.op.length + node.payload.byteLength + node.deps.reduce((n, d) => n + d.length + 4, 0);
-    if (part.length && bytes + size > limit) {
+    const size = 128 + node.key.length + node.payload.byteLength + 4 * node.inputs.length;
+    if (part.nodes.length && bytes + size > limit) {
       parts.push(part);
-      part = [];
+      part = { nodes: [], ops: [] };
+      opIndex = new Map();
       bytes = 0;
     }
-    part.push(node);
+    node.op_index = 0;
+    if (node.op) {
+      let index = opIndex.get(node.op);
+      if (index === undefined) {
+        opIndex.set(node.op, (index = part.ops.push(node.op)));
+        bytes += node.op.length;
+      }
+      node.op_index = index;
+    }
+    part.nodes.push(node);
     bytes += size;
   }
   parts.push(part);

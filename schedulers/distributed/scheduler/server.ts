@@ -256,7 +256,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
           const problem = state.submit(clientId, part);
           if (part.final && !problem) logWaiting();
           if (observer && problem) observer.runClosed(`${clientId}/${part.run}`, problem);
-          else if (observer) observer.submitted(`${clientId}/${part.run}`, part.nodes.filter((n) => n.op).map((n) => n.key));
+          else if (observer) observer.submitted(`${clientId}/${part.run}`, part.nodes.filter((n) => n.op_index > 0).map((n) => n.key));
           if (problem) {
             call.write({
               progress: {

@@ -51,6 +51,7 @@ import {
   type Assignments,
   type Completion,
   type DepLocation,
+  type NodeSpec,
   type ErrorInfo,
   type RunProgress,
   type SubmitPart,
@@ -294,33 +295,8 @@ export class ClusterState {
   private startRun(client: string, runNumber: number, parts: SubmitPart[], events: boolean): string | undefined {
     const run: RunRecord = { client, run: runNumber, tasks: new Map(), wanted: new Map(), events };
     const prefix = dataIdOf(client, runNumber, '');
-    const specs = new Map<string, SubmitPart['nodes'][number]>();
-    const externals = new Map<string, TaskRecord>();
-    const wanted: string[] = [];
-    for (const part of parts) {
-      for (const node of part.nodes) {
-        if (typeof node.key !== 'string' || node.key === '') return 'a node has an empty key';
-        if (specs.has(node.key)) return `key "${node.key}" appears twice`;
-        if (node.op && !isOpString(node.op)) return `task "${node.key}" has a malformed op "${node.op}" (expected "<module>#<export>")`;
-        if (!Number.isFinite(node.priority)) return `node "${node.key}" has a non-finite priority`;
-        if (node.placed && node.placed.data_id && !node.placed.data_id.startsWith(prefix)) return `node "${node.key}" names data "${node.placed.data_id}" outside its run`;
-        specs.set(node.key, node);
-      }
-      for (const ext of part.externals) {
-        const record = this.tasks.get(ext.data_id);
-        if (!record || !ext.data_id.startsWith(`${client}/`) || record.state === 'erred' || record.forgotten) {
-          return `key "${ext.key}" refers to "${ext.data_id}", which this client no longer holds on the cluster`;
-        }
-        externals.set(ext.key, record);
-      }
-      wanted.push(...part.wanted);
-    }
-    for (const [key, node] of specs) {
-      for (const dep of node.deps) if (!specs.has(dep) && !externals.has(dep)) return `task "${key}" refers to missing key "${dep}"`;
-    }
-    for (const key of wanted) if (!specs.has(key) && !externals.has(key)) return `wanted key "${key}" is not in the graph`;
-
-    // Build records: all nodes first, then link the tasks to their inputs (deps may be listed in any order).
+    // Build records as the nodes are checked (deps may be listed in any order: linked once all
+    // are made); nothing enters the cluster's state before the whole graph is found sound.
     const make = (key: string, op: string, payload: Uint8Array, inline: boolean, argsBlob: TaskRecord | undefined, priority: number, id: string, state: TaskState): TaskRecord => ({
       id,
       key,
@@ -346,35 +322,73 @@ export class ClusterState {
       failures: 0,
       error: undefined,
     });
-    // A payload the client is uploading: no task reads it before the client reports it stored (`uploaded`).
-    const going = new Map<TaskRecord, WorkerRecord>();
-    const placedRecord = (key: string, node: SubmitPart['nodes'][number], id: string): TaskRecord => {
+    /** A payload the client is uploading (no task reads it before the client reports it stored: `uploaded`). */
+    const placedOn = new Map<TaskRecord, string>();
+    const placedRecord = (key: string, node: NodeSpec, id: string): TaskRecord => {
       const record = make(key, '', new Uint8Array(0), false, undefined, node.priority, id, 'awaiting-upload');
       record.nbytes = node.placed!.nbytes;
-      const target = this.workers.get(node.placed!.worker);
-      if (target) going.set(record, target);
-      this.tasks.set(id, record);
+      placedOn.set(record, node.placed!.worker);
       return record;
     };
-    const tasks: Array<[TaskRecord, SubmitPart['nodes'][number]]> = [];
-    for (const [key, node] of specs) {
-      const id = dataIdOf(client, runNumber, key);
-      let record: TaskRecord;
-      if (node.op) {
-        const blob = node.placed?.data_id ? placedRecord(`${key} (args)`, node, node.placed.data_id) : undefined;
-        record = make(key, node.op, node.payload, false, blob, node.priority, id, 'waiting');
-        tasks.push([record, node]);
-      } else if (node.placed?.data_id) {
-        record = placedRecord(key, node, id);
-      } else {
-        record = make(key, '', node.payload, true, undefined, node.priority, id, 'memory');
+    /** Every node's record, in the order sent (what `NodeSpec.inputs` count). */
+    const records: TaskRecord[] = [];
+    const inputs: number[][] = [];
+    const externals: TaskRecord[] = [];
+    const externalByKey = new Map<string, TaskRecord>();
+    const wanted: string[] = [];
+    for (const part of parts) {
+      for (const op of part.ops) if (!isOpString(op)) return `the graph has a malformed op "${op}" (expected "<module>#<export>")`;
+      for (const node of part.nodes) {
+        const key = node.key;
+        if (typeof key !== 'string' || key === '') return 'a node has an empty key';
+        if (run.tasks.has(key)) return `key "${key}" appears twice`;
+        const op = node.op_index === 0 ? '' : part.ops[node.op_index - 1];
+        if (op === undefined) return `task "${key}" names op number ${node.op_index}, but its part of the graph lists ${part.ops.length} op(s)`;
+        if (!Number.isFinite(node.priority)) return `node "${key}" has a non-finite priority`;
+        const placed = node.placed?.data_id;
+        if (placed && !placed.startsWith(prefix)) return `node "${key}" names data "${placed}" outside its run`;
+        const id = dataIdOf(client, runNumber, key);
+        let record: TaskRecord;
+        if (op) record = make(key, op, node.payload, false, placed ? placedRecord(`${key} (args)`, node, placed) : undefined, node.priority, id, 'waiting');
+        else if (placed) record = placedRecord(key, node, id);
+        else record = make(key, '', node.payload, true, undefined, node.priority, id, 'memory');
+        run.tasks.set(key, record);
+        records.push(record);
+        inputs.push(node.inputs);
       }
-      this.tasks.set(id, record);
-      run.tasks.set(key, record);
+      for (const ext of part.externals) {
+        const record = this.tasks.get(ext.data_id);
+        if (!record || !ext.data_id.startsWith(`${client}/`) || record.state === 'erred' || record.forgotten) {
+          return `key "${ext.key}" refers to "${ext.data_id}", which this client no longer holds on the cluster`;
+        }
+        externals.push(record);
+        externalByKey.set(ext.key, record);
+      }
+      wanted.push(...part.wanted);
     }
-    for (const [record, node] of tasks) {
-      for (const dep of node.deps) {
-        const input = run.tasks.get(dep) ?? externals.get(dep)!;
+    for (let i = 0; i < records.length; i++) {
+      for (const n of inputs[i]!) {
+        if (!Number.isInteger(n) || n >= records.length || -1 - n >= externals.length) {
+          return `task "${records[i]!.key}" refers to input number ${n}, but its graph has ${records.length} node(s) and ${externals.length} external key(s)`;
+        }
+      }
+    }
+    for (const key of wanted) if (!run.tasks.has(key) && !externalByKey.has(key)) return `wanted key "${key}" is not in the graph`;
+
+    const going = new Map<TaskRecord, WorkerRecord>();
+    for (const [record, workerId] of placedOn) {
+      this.tasks.set(record.id, record);
+      const target = this.workers.get(workerId);
+      if (target) going.set(record, target);
+    }
+    const tasks: TaskRecord[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      this.tasks.set(record.id, record);
+      if (!record.op) continue;
+      tasks.push(record);
+      for (const n of inputs[i]!) {
+        const input = n >= 0 ? records[n]! : externals[-1 - n]!;
         record.deps.push(input);
         input.dependents.push(record);
         input.pendingDependents += 1;
@@ -392,14 +406,14 @@ export class ClusterState {
     }
     this.runs.set(`${client}/${runNumber}`, run);
     for (const key of wanted) {
-      const record = run.tasks.get(key) ?? externals.get(key)!;
+      const record = run.tasks.get(key) ?? externalByKey.get(key)!;
       if (!record.wantedBy.includes(run)) record.wantedBy.push(run);
       run.wanted.set(key, record);
       if (record.run !== run && this.available(record)) this.reportDone(record, run);
     }
     const ready: TaskRecord[] = [];
     const waitingForUploads: TaskRecord[] = [];
-    for (const [record] of tasks) {
+    for (const record of tasks) {
       if (record.state === 'waiting') {
         record.waitingOn = 0;
         let uploads = 0;
@@ -412,7 +426,7 @@ export class ClusterState {
       }
     }
     if (waitingForUploads.length) this.planUploads(waitingForUploads, going);
-    for (const [record] of tasks) {
+    for (const record of tasks) {
       for (const dep of record.deps) if (dep.run !== run && !this.available(dep)) this.makeAvailable(dep);
       if (record.waitingOn === 0 && record.state === 'waiting') ready.push(record);
       else if (record.waitingOn > 0) {

@@ -69,7 +69,7 @@ export interface RunNoise {
   stealShare: number | null;
   /** Cells measured under heavy outside load. */
   heavy: string[];
-  /** The warning line for the top of the report; null for a quiet run (or one without figures). */
+  /** The warning line for the top of the report (with how many crowded samples were taken again); null for a quiet run with none retaken (or one without figures). */
   line: string | null;
 }
 
@@ -85,6 +85,8 @@ export function runNoise(cells: readonly Cell[], cores: number): RunNoise {
     steal += cell.noise.stealSeconds;
     if (cellNoise(cell, cores).heavy) heavy.push(cellName(cell));
   }
+  const retaken = cells.reduce((n, c) => n + (c.noise?.retakenSamples ?? 0), 0);
+  const retakenNote = retaken ? `${retaken} sample${retaken === 1 ? '' : 's'} that other processes crowded ${retaken === 1 ? 'was' : 'were'} taken again` : null;
   if (window === 0) return { outsideShare: null, stealShare: null, heavy, line: null };
   const outsideShare = outside / (window * cores);
   const stealShare = steal / (window * cores);
@@ -96,5 +98,5 @@ export function runNoise(cells: readonly Cell[], cores: number): RunNoise {
       (heavy.length ? `; ${heavy.length} of ${measured} cells ran under heavy outside load (≥ ${formatPercent(HEAVY_LOAD_SHARE)}, marked ⚠)` : '') +
       `. Times are inflated and verdicts within noise may be the noise itself: stop other jobs (see top or htop)${stealShare >= NOISY_STEAL_SHARE ? ', use a machine without CPU steal (a dedicated VM or bare metal)' : ''}, rerun \`schedlab bench\`, and compare with --baseline`
     : null;
-  return { outsideShare, stealShare, heavy, line };
+  return { outsideShare, stealShare, heavy, line: line && retakenNote ? `${line} (${retakenNote})` : (line ?? retakenNote) };
 }

@@ -216,7 +216,8 @@ function noiseCells(cell: Cell, cores: number): Html {
   const n = cellNoise(cell, cores);
   const load = n.outsideShare === null ? '—' : `${formatPercent(n.outsideShare)}${n.stealShare !== null && n.stealShare >= 0.005 ? ` (+${formatPercent(n.stealShare)} steal)` : ''}`;
   const outliers = n.outliers === null ? '—' : `${n.outliers.count}${n.outliers.severe ? ` (${n.outliers.severe} severe)` : ''}`;
-  return html`<td class="num${n.heavy ? ' heavy-load' : ''}">${n.heavy ? html`<span title="measured under heavy outside load">⚠ </span>` : ''}${load}</td><td class="num">${outliers}</td>`;
+  const retaken = cell.noise?.retakenSamples;
+  return html`<td class="num${n.heavy ? ' heavy-load' : ''}">${n.heavy ? html`<span title="measured under heavy outside load">⚠ </span>` : ''}${load}${retaken ? html` <span title="samples other processes crowded, taken again">(${retaken} retaken)</span>` : ''}</td><td class="num">${outliers}</td>`;
 }
 
 function missingSection(model: ReportModel): Html {

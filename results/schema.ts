@@ -80,6 +80,8 @@ export const cellNoiseSchema = z.object({
   outsideCpuSeconds: z.number().nonnegative(),
   /** CPU time the hypervisor took from this machine during the windows (VM steal, all cores), seconds. */
   stealSeconds: z.number().nonnegative(),
+  /** Samples other processes crowded, forgotten and taken again (not in the windows above); absent: none. */
+  retakenSamples: z.number().int().positive().optional(),
 });
 
 export const cellSchema = z.object({

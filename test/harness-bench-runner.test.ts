@@ -31,6 +31,15 @@ it('turns a scheduler whose module fails to load into failed cells, and measures
     const cell = await sync.finish('leader');
     expect(cell).toMatchObject({ status: 'ok', verified: true, samples: times, raceEnd: 'leader', tasks: 9 });
     expect(cell.stats!.median).toBe([...(times as number[])].sort((a, b) => a - b)[1]);
+    // A discarded sample is forgotten with everything it measured; the next one is kept.
+    expect(await sync.prepare({ workload, size: 'quick' })).toBeNull();
+    const kept = await sync.sample();
+    await sync.sample();
+    expect(sync.discard()).toBeNull();
+    const next = await sync.sample();
+    const retaken = await sync.finish('leader');
+    expect(retaken).toMatchObject({ status: 'ok', samples: [kept, next], tasks: 9 });
+    expect(retaken.taskStream!.totalTasks).toBe(9);
     // The next size of the same workload is prepared on the same pool.
     expect(await sync.prepare({ workload, size: 'small' })).toBeNull();
     expect(typeof (await sync.sample())).toBe('number');

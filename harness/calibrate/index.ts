@@ -19,10 +19,11 @@ import { createScheduler } from '../../schedulers/index.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../schedulers/types.js';
 import type { SizeName, Workload } from '../../workloads/types.js';
 import { captureEnvironment } from '../measure/environment.js';
+import { CROWDED_CORES } from '../measure/outside-load.js';
 import { defaultWorkerCounts } from '../runner/plan.js';
 import { profileWarm } from './profile.js';
 import { calibrationPath, findCalibration, writeCalibration, type LoadedCalibration } from './store.js';
-import { NOISY_SHARE, measureSpinRate, sweepPool, type SweepKind } from './sweep.js';
+import { measureSpinRate, sweepPool, type SweepKind } from './sweep.js';
 
 export { findCalibration, loadCalibrationFor, readCalibration, calibrationPath, type LoadedCalibration } from './store.js';
 export { profileGraph, profileWarm } from './profile.js';
@@ -88,7 +89,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateOut
       }`,
     );
   }
-  const noisy = fitted.filter((p) => (p.outsideLoad ?? 0) >= NOISY_SHARE);
+  const noisy = fitted.filter((p) => (p.outsideLoad ?? 0) >= CROWDED_CORES);
   if (noisy.length) {
     options.note(
       `warning: other processes used a quarter of a core or more while ${noisy.map(poolLabel).join(', ')} ${noisy.length === 1 ? 'was' : 'were'} measured, even after measuring again; those costs are likely too high. Run \`schedlab calibrate --force\` on a quieter machine.`,

@@ -16,16 +16,18 @@
  * - strings: tasks reading 2 MiB literals of JSON text, for the pool's `stringWeight`;
  * - compute: independent busy tasks plus a reduction, task durations 10 µs … 10 ms (quick)
  *   or 1 µs … 30 ms (full): efficiency and METG.
- * A run that fails is left out with a note; the pool goes on. A run during which other
- * processes used a quarter of a core or more (/proc, measure/outside-load.ts) is measured
- * again, twice at most, and the quietest attempt kept; the pool's mean is in the file.
+ * A run that fails is left out with a note; the pool goes on. A run other processes crowded
+ * (a quarter of a core or more beyond what the pool leaves idle: /proc, measure/outside-load.ts
+ * `crowded`, the bench's rule too) is measured again, twice at most, and the quietest attempt
+ * kept; the pool's mean outside load is in the file.
  */
+import os from 'node:os';
 import { opRef } from '../../schedulers/graph.js';
 import type { Graph, Key, RunOptions, Scheduler } from '../../schedulers/types.js';
 import type { CalibrationRun } from '../../model/fit.js';
 import type { ValueKind } from '../../model/calibration.js';
 import { VALUE_KINDS } from '../../model/calibration.js';
-import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
+import { OutsideLoadMeter, crowded, outsideUseBetween } from '../measure/outside-load.js';
 import { repeatRuns } from '../measure/warm-up.js';
 import { RunEventRecorder } from '../measure/task-stream.js';
 import { profileGraph, profileWarm } from './profile.js';
@@ -229,8 +231,7 @@ function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): Ca
 /** Timed gets of the run observed with events (its difference with the plain run is all that is kept). */
 const OBSERVED_REPS = 3;
 
-/** A run during which others used this share of a core or more is measured again, up to MAX_ATTEMPTS in all. */
-export const NOISY_SHARE = 0.25;
+/** A run other processes crowded (measure/outside-load.ts `crowded`, the bench's rule too) is measured again, up to MAX_ATTEMPTS in all. */
 const MAX_ATTEMPTS = 3;
 
 /** Gets of the warm-up graph: at least this many, and on until WARM_UP_SECONDS have passed (at most WARM_UP_MAX). */
@@ -276,18 +277,21 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
   const perTask = await probePerTask(scheduler, settings);
   const meter = new OutsideLoadMeter();
   await meter.relist(); // the pool's processes, if it has any, are this process's descendants
+  const pool = { scheduler: scheduler.name, workers };
+  const cores = os.availableParallelism();
   const runs: CalibrationRun[] = [];
   for (const e of experiments(settings, workers, perTask)) {
     if (settings.interrupt?.aborted) break;
     try {
       const built = e.build();
-      // A run during which other processes took a quarter of a core or more is measured
-      // again (at most MAX_ATTEMPTS times in all) and the quietest attempt kept: the fit
+      // A run other processes crowded (a quarter of a core beyond what the pool leaves idle)
+      // is measured again (at most MAX_ATTEMPTS times in all) and the quietest attempt kept: the fit
       // has one run per point, and a build beside one compute run was enough to put a
       // pool's efficiency at 57 %.
       let kept: CalibrationRun | undefined;
       let keptShare = Infinity;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS && keptShare >= NOISY_SHARE; attempt++) {
+      let keptCrowded = true;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS && keptCrowded; attempt++) {
         if (attempt > 0 && settings.interrupt?.aborted) break;
         const start = meter.snapshot();
         const t0 = performance.now();
@@ -301,9 +305,10 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
         const after = await profileGraph(built.graph, built.keys);
         const end = meter.snapshot();
         const window = (performance.now() - t0) / 1000;
-        const outsideShare = start && end ? outsideUseBetween(start, end).outsideCpuSeconds / Math.max(window, 1e-3) : 0;
+        const use = start && end ? outsideUseBetween(start, end) : null;
+        const outsideShare = use ? use.outsideCpuSeconds / Math.max(window, 1e-3) : 0;
         const run: CalibrationRun = { name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved, outsideShare, ...(observed ? { observedSamples: observed } : {}) };
-        if (outsideShare < keptShare) [kept, keptShare] = [run, outsideShare];
+        if (outsideShare < keptShare) [kept, keptShare, keptCrowded] = [run, outsideShare, use !== null && crowded(use, window, cores, pool)];
       }
       if (kept) runs.push(kept);
     } catch (err) {

@@ -15,10 +15,12 @@
  *    answers byte-identical to a verified one (same v8 serialization, compared by digest) are
  *    not verified again, so the runner's sample windows time the work, not the check; an answer
  *    that differs in any byte is verified in full.
- * 3. `result`: the cell with its samples and statistics.
+ * 3. `result`: the cell with its samples and statistics. Before that the runner may
+ *    `discardLast`: a sample other programs crowded is taken again, and everything it
+ *    measured is forgotten with it.
  *
- * Counters (`stats()`) and CPU time are summed over the timed runs only and divided by their
- * number; worker busy time is kept per run, paired with its wall time. CPU of the main process
+ * Counters (`stats()`) and CPU time are kept per timed run, summed over the runs kept and
+ * divided by their number; worker busy time is kept per run, paired with its wall time. CPU of the main process
  * (worker threads included) is measured around `get` only, so verification does not count;
  * worker processes are idle while the main process verifies. Memory and child CPU are sampled
  * only while this cell's own runs go (other pools idle meanwhile must not disturb the cell
@@ -79,16 +81,24 @@ interface RunOutcome {
   recorder: RunEventRecorder;
 }
 
+/** What one timed run measured; the cell's figures are summed over the runs it keeps. */
+interface TakenSample {
+  seconds: number;
+  /** Workers' busy time, seconds. */
+  computeSeconds: number;
+  mainCpuSeconds: number;
+  childCpuSeconds: number;
+  eventTasks: number;
+  moved: TransferStats;
+  /** The first kept sample's task stream. */
+  taskStream: Cell['taskStream'];
+}
+
+const MOVED_COUNTERS = ['tasks', 'bytesToWorkers', 'bytesFromWorkers', 'bytesBetweenWorkers', 'bytesSpilled', 'bytesReadBack'] as const;
+
 /** One cell being measured (see the top of this file). */
 export class CellMeasurement {
-  readonly samples: number[] = [];
-  /** Workers' busy time of each sample, seconds (paired with `samples`). */
-  private readonly computeSeconds: number[] = [];
-  private mainCpuSeconds = 0;
-  private childCpuSeconds = 0;
-  private eventTasks = 0;
-  private taskStream: Cell['taskStream'] = null;
-  private readonly moved: TransferStats = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 };
+  private readonly taken: TakenSample[] = [];
   private readonly sampler = new ProcessTreeSampler();
   /** Digests of the answers verified so far; null while every answer is verified (cheap checks, or no digest). */
   private verifiedDigests: Set<string> | null = null;
@@ -107,60 +117,76 @@ export class CellMeasurement {
     return cell;
   }
 
+  /** Seconds of each sample kept so far. */
+  get samples(): number[] {
+    return this.taken.map((t) => t.seconds);
+  }
+
   /** One timed, verified run; returns its time in seconds. */
   async sample(): Promise<number> {
     const { input } = this;
+    const first = this.taken.length === 0;
     await this.sampler.start();
     try {
-      const childBefore = await this.sampler.childCpuSnapshot(this.samples.length === 0);
+      const childBefore = await this.sampler.childCpuSnapshot(first);
       const statsBefore = input.scheduler.stats();
-      const run = await this.guard(() => runOnce(input, this.samples.length === 0));
+      const run = await this.guard(() => runOnce(input, first));
       const statsAfter = input.scheduler.stats();
       await this.check(run);
-      this.childCpuSeconds += childCpuSecondsBetween(childBefore, await this.sampler.childCpuSnapshot(false));
-      for (const k of ['tasks', 'bytesToWorkers', 'bytesFromWorkers', 'bytesBetweenWorkers'] as const) this.moved[k] += statsAfter[k] - statsBefore[k];
-      if (statsAfter.bytesSpilled !== undefined) {
-        this.moved.bytesSpilled = (this.moved.bytesSpilled ?? 0) + statsAfter.bytesSpilled - (statsBefore.bytesSpilled ?? 0);
-        this.moved.bytesReadBack = (this.moved.bytesReadBack ?? 0) + (statsAfter.bytesReadBack ?? 0) - (statsBefore.bytesReadBack ?? 0);
-      }
-      if (this.samples.length === 0) this.taskStream = run.recorder.taskStream();
-      this.samples.push(run.getMs / 1000);
-      this.computeSeconds.push(run.recorder.computeSeconds);
-      this.mainCpuSeconds += run.mainCpuSeconds;
-      this.eventTasks += run.recorder.tasksEnded;
+      const moved = { tasks: 0, bytesToWorkers: 0, bytesFromWorkers: 0, bytesBetweenWorkers: 0 } as TransferStats;
+      for (const k of MOVED_COUNTERS) if (statsAfter[k] !== undefined) moved[k] = statsAfter[k]! - (statsBefore[k] ?? 0);
+      this.taken.push({
+        seconds: run.getMs / 1000,
+        computeSeconds: run.recorder.computeSeconds,
+        mainCpuSeconds: run.mainCpuSeconds,
+        childCpuSeconds: childCpuSecondsBetween(childBefore, await this.sampler.childCpuSnapshot(false)),
+        eventTasks: run.recorder.tasksEnded,
+        moved,
+        taskStream: first ? run.recorder.taskStream() : null,
+      });
       return run.getMs / 1000;
     } finally {
       await this.sampler.stop();
     }
   }
 
+  /**
+   * Forget the last sample, everything it measured included (the runner retakes a sample that
+   * other programs crowded: harness/runner/bench.ts). The next sample is verified in full.
+   */
+  discardLast(): void {
+    if (!this.taken.pop()) throw new Error('no sample to discard');
+  }
+
   /** The measured cell (at least one sample taken); `raceEnd` says why it stopped. */
   async result(raceEnd: Cell['raceEnd']): Promise<Cell> {
-    const { input, samples } = this;
-    const runs = samples.length;
-    const tasks = Math.round(this.moved.tasks > 0 ? this.moved.tasks / runs : this.eventTasks / runs);
+    const { input, taken } = this;
+    const runs = taken.length;
+    const sum = (of: (t: TakenSample) => number | undefined): number => taken.reduce((n, t) => n + (of(t) ?? 0), 0);
+    const spilled = taken.some((t) => t.moved.bytesSpilled !== undefined);
+    const movedTasks = sum((t) => t.moved.tasks);
+    const tasks = Math.round(movedTasks > 0 ? movedTasks / runs : sum((t) => t.eventTasks) / runs);
+    const samples = this.samples;
     return {
       ...cellIdentity(input),
       status: 'ok',
       verified: true,
-      samples: [...samples],
+      samples,
       stats: statsFromSamples(samples),
       speedup: null,
       efficiency: null,
       tasks,
-      perTaskOverheadUs: perTaskOverheadUs(samples, this.computeSeconds, input.workers, tasks),
+      perTaskOverheadUs: perTaskOverheadUs(samples, taken.map((t) => t.computeSeconds), input.workers, tasks),
       bytes: {
-        toWorkers: Math.round(this.moved.bytesToWorkers / runs),
-        fromWorkers: Math.round(this.moved.bytesFromWorkers / runs),
-        betweenWorkers: Math.round(this.moved.bytesBetweenWorkers / runs),
-        ...(this.moved.bytesSpilled === undefined
-          ? {}
-          : { spilled: Math.round(this.moved.bytesSpilled / runs), readBack: Math.round((this.moved.bytesReadBack ?? 0) / runs) }),
+        toWorkers: Math.round(sum((t) => t.moved.bytesToWorkers) / runs),
+        fromWorkers: Math.round(sum((t) => t.moved.bytesFromWorkers) / runs),
+        betweenWorkers: Math.round(sum((t) => t.moved.bytesBetweenWorkers) / runs),
+        ...(spilled ? { spilled: Math.round(sum((t) => t.moved.bytesSpilled) / runs), readBack: Math.round(sum((t) => t.moved.bytesReadBack) / runs) } : {}),
       },
       peakMemoryBytes: await this.peakMemoryBytes(),
-      cpuSeconds: (this.mainCpuSeconds + this.childCpuSeconds) / runs,
+      cpuSeconds: sum((t) => t.mainCpuSeconds + t.childCpuSeconds) / runs,
       startupSeconds: input.startupSeconds,
-      taskStream: this.taskStream,
+      taskStream: taken[0]?.taskStream ?? null,
       raceEnd,
       noise: null,
     };
@@ -174,7 +200,7 @@ export class CellMeasurement {
   /** Verify a sample's answer, or find it byte-identical to one verified before (see the top of this file). */
   private async check(run: RunOutcome): Promise<void> {
     const { input } = this;
-    if (this.samples.length === 0) {
+    if (this.taken.length === 0) {
       const start = performance.now();
       await verifyAnswer(input, run.values);
       const digest = performance.now() - start > VERIFY_ONCE_SHARE * run.getMs ? digestOf(run.values) : null;

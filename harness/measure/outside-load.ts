@@ -13,6 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import pidtree from 'pidtree';
+import type { PoolId } from '../../common/cells.js';
 
 const USER_HZ = 100;
 
@@ -57,6 +58,27 @@ export function outsideUseBetween(before: CpuCounters, after: CpuCounters): Outs
   }
   const busy = Math.max(0, after.busySeconds - before.busySeconds);
   return { outsideCpuSeconds: Math.max(0, busy - ours), stealSeconds: Math.max(0, after.stealSeconds - before.stealSeconds) };
+}
+
+/** Other processes' use, in cores, from which a measurement counts as crowded (beyond the cores it leaves idle). */
+export const CROWDED_CORES = 0.25;
+
+/** Threads a pool keeps busy: its workers and the thread that schedules them (sync: the one thread). */
+export function poolThreads(pool: PoolId): number {
+  return pool.scheduler === 'sync' ? 1 : pool.workers + 1;
+}
+
+/**
+ * Whether other processes crowded a measurement of `pool` on `cores` cores: during the window
+ * they used CROWDED_CORES or more beyond the cores the pool leaves idle, the pool counting
+ * twice its threads as its own (the kernel shares a core between runnable threads, so a
+ * program beside a 1-thread sync run on 2 cores took 1.14 cores and made a 23 ms sample take
+ * 261 ms). On 2 cores any quarter of a core is crowding; on 64, a pool of 2 workers is
+ * crowded only once others take 58 cores.
+ */
+export function crowded(use: OutsideUse, windowSeconds: number, cores: number, pool: PoolId): boolean {
+  const spare = Math.max(0, cores - 2 * poolThreads(pool));
+  return use.outsideCpuSeconds / Math.max(windowSeconds, 1e-3) >= spare + CROWDED_CORES;
 }
 
 /** Reads the counters of this run's process tree; inert (null snapshots) where /proc is missing. */

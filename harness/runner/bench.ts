@@ -15,7 +15,8 @@
  *      workload's budget is spent. Only one sample runs on the machine at any moment, and a
  *      drift of the shared machine hits every competitor alike;
  *   3. around each sample, the CPU that processes outside this run used, and VM steal, are read
- *      from /proc (measure/outside-load.ts) and summed per cell;
+ *      from /proc (measure/outside-load.ts) and summed per cell; a sample they crowded is
+ *      forgotten and taken again (MAX_RETAKES);
  *   4. the cells are finished and recorded together, in plan order.
  * The reference probe (measure/reference-probe.ts) is timed here at the start, before each
  * race, between rounds (at most once a second) and at the end; its points are stored so a
@@ -33,7 +34,7 @@ import { RESULTS_SCHEMA_VERSION, type Cell, type CellNoise, type ResultsFile } f
 import { InterruptedError, failedCell, type CellIdentity } from '../measure/cell.js';
 import { captureEnvironment } from '../measure/environment.js';
 import { mergeCellParts, withSpeedups } from '../measure/metrics.js';
-import { OutsideLoadMeter, outsideUseBetween } from '../measure/outside-load.js';
+import { OutsideLoadMeter, crowded, outsideUseBetween } from '../measure/outside-load.js';
 import { PROBE_NAME, measureProbe } from '../measure/reference-probe.js';
 import { groupKey, poolLabel, type PoolId } from '../../common/cells.js';
 import { cellLabel, countCells, type BenchPlan, type CellSpec } from './plan.js';
@@ -52,6 +53,15 @@ export interface ProgressReporter {
   /** Clear the live line and say how many cells ran in how long. */
   stop(): void;
 }
+
+/**
+ * A sample other processes crowded (measure/outside-load.ts `crowded`: a quarter of a core
+ * beyond what the pool leaves idle) is forgotten and taken again, at most this many times in
+ * a row; the next is kept whatever the load, so a busy machine slows the bench by 3x at most.
+ * One such sample decided races: with a test run beside it, sync took 261 ms for tiny-tasks
+ * (23 ms alone), and `far-slower` stopped it after that one sample.
+ */
+const MAX_RETAKES = 2;
 
 /** A failed warm-up or sample waits this long for a Ctrl-C that may be on its way (unlessInterrupted). */
 const INTERRUPT_GRACE_MS = 250;
@@ -190,6 +200,9 @@ class RaceRunner {
     ctx.progress.raceStarted(group.first, group.cells.length, group.label);
     const outcome: Array<Cell | null> = group.cells.map(() => null);
     const noise: Array<CellNoise | null> = group.cells.map(() => null);
+    /** Crowded samples taken again: in a row (at most MAX_RETAKES), and in all. */
+    const retakes = group.cells.map(() => 0);
+    const retaken = group.cells.map(() => 0);
     /** Parts of cells measured in pool processes that were closed since (alternating pools). */
     const parts: Cell[][] = group.cells.map(() => []);
     /** Whether the cell is prepared in its pool's live process. */
@@ -257,8 +270,23 @@ class RaceRunner {
         const window = (performance.now() - windowStart) / 1000;
         const after = this.meter.snapshot();
         if (typeof reply === 'number') {
+          const use = before && after ? outsideUseBetween(before, after) : null;
+          if (use && retakes[step.cell]! < MAX_RETAKES && crowded(use, window, this.cores, spec.pool)) {
+            const discarded = await this.ask(pool, spec, { type: 'discard' });
+            if (discarded === null) {
+              retakes[step.cell]!++;
+              retaken[step.cell]!++;
+              continue;
+            }
+            await this.unlessInterrupted();
+            outcome[step.cell] = discarded as Cell;
+            prepared[step.cell] = false;
+            recordFailure(race, step.cell);
+            continue;
+          }
+          retakes[step.cell] = 0;
           recordSample(race, step.cell, reply);
-          if (before && after) noise[step.cell] = addNoise(noise[step.cell], window, outsideUseBetween(before, after));
+          if (use) noise[step.cell] = addNoise(noise[step.cell], window, use);
           continue;
         }
         await this.unlessInterrupted();
@@ -271,7 +299,8 @@ class RaceRunner {
         const own = parts[i]!;
         if (prepared[i] && pools.isLive(pool)) own.push((await this.ask(pool, spec, { type: 'finish', raceEnd: 'budget' })) as Cell);
         prepared[i] = false;
-        outcome[i] = { ...mergeCellParts(own), raceEnd: race.cells[i]!.end ?? 'budget', noise: noise[i] ?? null };
+        const measuredNoise = noise[i] ?? null;
+        outcome[i] = { ...mergeCellParts(own), raceEnd: race.cells[i]!.end ?? 'budget', noise: measuredNoise && retaken[i] ? { ...measuredNoise, retakenSamples: retaken[i]! } : measuredNoise };
       }
       return outcome as Cell[];
     } catch (err) {

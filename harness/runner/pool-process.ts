@@ -64,6 +64,8 @@ async function handle(request: PoolRequest): Promise<PoolReply> {
     }
     case 'sample':
       return started().sample();
+    case 'discard':
+      return started().discard();
     case 'finish':
       return started().finish(request.raceEnd);
     case 'close':

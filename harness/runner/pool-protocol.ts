@@ -31,6 +31,8 @@ export type PoolRequest =
   | { type: 'prepare'; workload: string; size: SizeName }
   /** One timed run of the prepared cell. Reply: its seconds, or the failed cell. */
   | { type: 'sample' }
+  /** Forget the prepared cell's last sample (other programs crowded it; the runner takes it again). Reply: null. */
+  | { type: 'discard' }
   /** End the prepared cell. Reply: the measured cell. */
   | { type: 'finish'; raceEnd: NonNullable<Cell['raceEnd']> }
   /** Close the scheduler and dispose the builds. Reply: null; the process then exits. */

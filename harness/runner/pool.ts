@@ -116,6 +116,13 @@ export class PoolSession {
     }
   }
 
+  /** Forget the prepared cell's last sample. */
+  discard(): null {
+    if (!this.current) throw new Error('no cell is prepared');
+    this.current.measurement.discardLast();
+    return null;
+  }
+
   /** The prepared cell, measured. */
   async finish(raceEnd: NonNullable<Cell['raceEnd']>): Promise<Cell> {
     const current = this.current;

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../dist/report/index.js';
 import { cellNoise, runNoise, tukeyOutliers } from '../dist/report/noise.js';
-import { crowded, poolThreads } from '../dist/harness/measure/outside-load.js';
 import { renderSummary } from '../dist/harness/cli/summary.js';
 import { poolLabel } from '../dist/common/cells.js';
 import type { Cell } from '../dist/results/schema.js';
@@ -101,21 +100,5 @@ describe('verdicts', () => {
     const retook = cell('retook', [1, 1, 1], { windowSeconds: 3, outsideCpuSeconds: 0.06, stealSeconds: 0, retakenSamples: 2 });
     expect(runNoise([retook, quiet], 2).line).toBe('2 samples that other processes crowded were taken again');
     expect(runNoise([busy, retook], 2).line).toMatch(/^noisy run: .* \(2 samples that other processes crowded were taken again\)$/);
-  });
-
-  it('counts a sample as crowded when others took a quarter of a core beyond what its pool leaves idle', () => {
-    const use = (cores: number) => ({ outsideCpuSeconds: cores * 2, stealSeconds: 0 }); // over a 2 s window
-    const sync = { scheduler: 'sync' as const, workers: 1 };
-    const threads2 = { scheduler: 'threads' as const, workers: 2 };
-    expect(poolThreads(sync)).toBe(1);
-    expect(poolThreads(threads2)).toBe(3);
-    // 2 cores: nothing is idle (twice the threads counted as the pool's), so a quarter of a core crowds.
-    expect(crowded(use(0.25), 2, 2, sync)).toBe(true);
-    expect(crowded(use(0.2), 2, 2, sync)).toBe(false);
-    expect(crowded(use(0.25), 2, 2, threads2)).toBe(true);
-    // 64 cores: a 2-worker pool leaves 58 idle.
-    expect(crowded(use(58), 2, 64, threads2)).toBe(false);
-    expect(crowded(use(58.25), 2, 64, threads2)).toBe(true);
-    expect(crowded(use(0.25), 2, 64, { scheduler: 'processes', workers: 32 })).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `calibrate`: measure this machine's cost model for every scheduler that can start here
  * and every worker count (1, 2, 4, … up to the available parallelism; sync with 1), fit
- * each pool (model/fit.ts), profile the catalog workloads at quick and small, and write
+ * each pool (model/fit.ts), profile the catalog workloads at quick and small (again when
+ * other processes crowded a profile, as the sweep measures its runs), and write
  * the calibration file next to the run files. A scheduler that cannot start is skipped
  * with a line saying why. An existing file for this environment is reused unless `force`.
  *
@@ -19,7 +20,7 @@ import { createScheduler } from '../../schedulers/index.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../schedulers/types.js';
 import type { SizeName, Workload } from '../../workloads/types.js';
 import { captureEnvironment } from '../measure/environment.js';
-import { CROWDED_CORES } from '../measure/outside-load.js';
+import { CROWDED_CORES, OutsideLoadMeter, leastCrowded } from '../measure/outside-load.js';
 import { defaultWorkerCounts } from '../runner/plan.js';
 import { profileWarm } from './profile.js';
 import { calibrationPath, findCalibration, writeCalibration, type LoadedCalibration } from './store.js';
@@ -153,8 +154,12 @@ async function calibratePool(pool: PoolId, options: CalibrateOptions, spinRate: 
   }
 }
 
+/** A catalog profile other processes crowded (a sync run's one thread) is taken again, up to this many times in all; the quietest is kept. */
+const PROFILE_ATTEMPTS = 3;
+
 async function profileCatalog(options: CalibrateOptions): Promise<CatalogProfile[]> {
   const out: CatalogProfile[] = [];
+  const meter = new OutsideLoadMeter();
   for (const workload of options.catalog ?? []) {
     for (const size of CATALOG_SIZES) {
       if (options.interrupt?.aborted) return out;
@@ -163,7 +168,7 @@ async function profileCatalog(options: CalibrateOptions): Promise<CatalogProfile
       try {
         const built = await workload.build(params, { tmpDir, options: {} });
         try {
-          const run = await profileWarm(built.graph, built.keys);
+          const { value: run } = await leastCrowded(() => profileWarm(built.graph, built.keys), { meter, pool: { scheduler: 'sync', workers: 1 }, cores: os.availableParallelism(), attempts: PROFILE_ATTEMPTS });
           await workload.verify(run.values, params, built);
           out.push({ workload: workload.name, size, params, graph: run.graph });
           options.note(`profiled ${workload.name}/${size}: ${run.graph.seconds.length} nodes in ${formatSeconds(run.seconds)}`);

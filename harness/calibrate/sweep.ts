@@ -27,7 +27,7 @@ import type { Graph, Key, RunOptions, Scheduler } from '../../schedulers/types.j
 import type { CalibrationRun } from '../../model/fit.js';
 import type { ValueKind } from '../../model/calibration.js';
 import { VALUE_KINDS } from '../../model/calibration.js';
-import { OutsideLoadMeter, crowded, outsideUseBetween } from '../measure/outside-load.js';
+import { OutsideLoadMeter, leastCrowded } from '../measure/outside-load.js';
 import { repeatRuns } from '../measure/warm-up.js';
 import { RunEventRecorder } from '../measure/task-stream.js';
 import { profileGraph, profileWarm } from './profile.js';
@@ -288,29 +288,21 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
       // is measured again (at most MAX_ATTEMPTS times in all) and the quietest attempt kept: the fit
       // has one run per point, and a build beside one compute run was enough to put a
       // pool's efficiency at 57 %.
-      let kept: CalibrationRun | undefined;
-      let keptShare = Infinity;
-      let keptCrowded = true;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS && keptCrowded; attempt++) {
-        if (attempt > 0 && settings.interrupt?.aborted) break;
-        const start = meter.snapshot();
-        const t0 = performance.now();
-        // Profiled on the main thread just before (warm: a new graph's first run pays for
-        // compiling and first-touch allocations, up to 3x on the byte runs) and just after
-        // the pool's runs: on a busy machine the speed of a core drifts, and the two sides
-        // must see the same machine.
-        const before = await profileWarm(built.graph, built.keys);
-        const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
-        const observed = e.observe ? (await timeOnPool(scheduler, built.graph, built.keys, OBSERVED_REPS, settings, true)).samples : undefined;
-        const after = await profileGraph(built.graph, built.keys);
-        const end = meter.snapshot();
-        const window = (performance.now() - t0) / 1000;
-        const use = start && end ? outsideUseBetween(start, end) : null;
-        const outsideShare = use ? use.outsideCpuSeconds / Math.max(window, 1e-3) : 0;
-        const run: CalibrationRun = { name: e.name, purpose: e.purpose, kind: e.kind, graph: meanProfile(before.graph, after.graph), samples, moved, outsideShare, ...(observed ? { observedSamples: observed } : {}) };
-        if (outsideShare < keptShare) [kept, keptShare, keptCrowded] = [run, outsideShare, use !== null && crowded(use, window, cores, pool)];
-      }
-      if (kept) runs.push(kept);
+      const { value, outsideShare } = await leastCrowded(
+        async () => {
+          // Profiled on the main thread just before (warm: a new graph's first run pays for
+          // compiling and first-touch allocations, up to 3x on the byte runs) and just after
+          // the pool's runs: on a busy machine the speed of a core drifts, and the two sides
+          // must see the same machine.
+          const before = await profileWarm(built.graph, built.keys);
+          const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
+          const observed = e.observe ? (await timeOnPool(scheduler, built.graph, built.keys, OBSERVED_REPS, settings, true)).samples : undefined;
+          const after = await profileGraph(built.graph, built.keys);
+          return { graph: meanProfile(before.graph, after.graph), samples, moved, ...(observed ? { observedSamples: observed } : {}) };
+        },
+        { meter, pool, cores, attempts: MAX_ATTEMPTS, stop: () => settings.interrupt?.aborted ?? false },
+      );
+      runs.push({ name: e.name, purpose: e.purpose, kind: e.kind, ...value, outsideShare });
     } catch (err) {
       if (settings.interrupt?.aborted) break;
       settings.note(`  ${e.name}: left out (${(err as Error).message})`);

@@ -81,6 +81,34 @@ export function crowded(use: OutsideUse, windowSeconds: number, cores: number, p
   return use.outsideCpuSeconds / Math.max(windowSeconds, 1e-3) >= spare + CROWDED_CORES;
 }
 
+/**
+ * Measure with `measure` until other processes did not crowd it (`crowded` for `pool`), at
+ * most `attempts` times, and keep the quietest attempt with its outside load in cores
+ * (0 where /proc is missing, and then measured once). `stop` ends the retries early (Ctrl-C).
+ */
+export async function leastCrowded<T>(
+  measure: () => Promise<T>,
+  options: { meter: OutsideLoadMeter; pool: PoolId; cores: number; attempts: number; stop?: () => boolean },
+): Promise<{ value: T; outsideShare: number }> {
+  let kept: { value: T; outsideShare: number } | undefined;
+  let keptCrowded = true;
+  for (let attempt = 0; attempt < options.attempts && keptCrowded; attempt++) {
+    if (attempt > 0 && options.stop?.()) break;
+    const start = options.meter.snapshot();
+    const t0 = performance.now();
+    const value = await measure();
+    const end = options.meter.snapshot();
+    const window = (performance.now() - t0) / 1000;
+    const use = start && end ? outsideUseBetween(start, end) : null;
+    const outsideShare = use ? use.outsideCpuSeconds / Math.max(window, 1e-3) : 0;
+    if (!kept || outsideShare < kept.outsideShare) {
+      kept = { value, outsideShare };
+      keptCrowded = use !== null && crowded(use, window, options.cores, options.pool);
+    }
+  }
+  return kept!;
+}
+
 /** Reads the counters of this run's process tree; inert (null snapshots) where /proc is missing. */
 export class OutsideLoadMeter {
   private pids: number[] = [process.pid];

@@ -58,7 +58,7 @@ export interface ProgressReporter {
  * A sample other processes crowded (measure/outside-load.ts `crowded`: a quarter of a core
  * beyond what the pool leaves idle) is forgotten and taken again, at most this many times in
  * a row; the next is kept whatever the load, so a busy machine slows the bench by 3x at most.
- * One such sample decided races: with a test run beside it, sync took 261 ms for tiny-tasks
+ * One such sample decided races: with another job beside it, sync took 261 ms for tiny-tasks
  * (23 ms alone), and `far-slower` stopped it after that one sample.
  */
 const MAX_RETAKES = 2;

@@ -10,8 +10,10 @@
  * 1 thread: scripts/dask-anchors.py on /usr/bin/python3, Debian's python3-dask and
  * python3-distributed; never a project dependency) and, with `--before DIR`, distributed×1
  * and ×2 of the build in DIR (a checkout built with `npx tsc -p .`, e.g. main in a worktree).
- * Each round times, on every pool in turn (`--commands` picks which of the three, e.g.
- * `--commands trivial` for the per-task cost alone; `--workloads none` runs no catalog workload):
+ * After a warm-up of each command on each pool (the bench's rule: at least 1 get, on until
+ * 0.5 s has passed, at most 10), each round times, on every pool in turn (`--commands` picks
+ * which of the three, e.g. `--commands trivial` for the per-task cost alone; `--workloads none`
+ * runs no catalog workload):
  *   - the catalog's matmul, shuffle and tree-reduce at each size (verified; bytes between workers);
  *   - 8 independent ~35 ms busy-wait tasks feeding one sum, with which worker ran each task
  *     (from the events' `worker` field; Dask: get_worker() inside the task);
@@ -28,6 +30,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
 import { createScheduler as createCurrent, opRef, type Graph, type Scheduler, type SchedulerEvent, type SchedulerName } from '../schedulers/index.js';
 import { getWorkload, type SizeName } from '../workloads/index.js';
+import { repeatRuns } from '../harness/measure/warm-up.js';
 import { treeReductionGraph } from './measure-overhead.js';
 
 function flag(name: string, fallback: string): string {
@@ -41,6 +44,9 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+
+/** The bench's warm-up rule (harness/measure/cell.ts): a pool reaches its steady state after about 6 gets of 10,000 trivial tasks, not 1. */
+const WARM_UP = { min: 1, max: 10, seconds: 0.5 } as const;
 
 type Create = (name: SchedulerName, options: { workers: number }) => Promise<Scheduler>;
 
@@ -185,8 +191,8 @@ async function main(): Promise<void> {
 
     const samples = new Map<string, Sample[]>();
     const key = (id: string, pool: Pool): string => `${id}|${pool.label}`;
-    // Warm-up: one of each, untimed.
-    for (const { command, pools: on } of commands) for (const pool of on) await pool.run(command);
+    // Warm-up, untimed: each command on each pool as the bench warms a cell.
+    for (const { command, pools: on } of commands) for (const pool of on) await repeatRuns(() => pool.run(command), WARM_UP);
     for (let r = 0; r < runs; r++) {
       for (const { id, command, pools: on } of commands) {
         for (const pool of on) {

@@ -23,6 +23,16 @@ describe('encodeGraph', () => {
     expect(encoded.bytesToWorkers).toBeGreaterThan(0);
   });
 
+  it('sends nodes by priority, so every input comes before its task', () => {
+    // Defined root first: sent leaves first all the same.
+    const graph = { root: { op: OP, args: [{ $ref: 'l' }, { $ref: 'r' }] }, r: { op: OP, args: [{ $ref: 'x' }] }, l: { op: OP, args: [{ $ref: 'x' }] }, x: { value: 1 } };
+    const encoded = encodeGraph(graph, ['root'], 'c1', 1, new Map());
+    const priorities = encoded.nodes.map((n) => n.priority);
+    expect(priorities).toEqual([...priorities].sort((a, b) => a - b));
+    encoded.nodes.forEach((node, i) => node.inputs.forEach((n) => expect(n).toBeLessThan(i)));
+    expect(encoded.nodes.at(-1)!.key).toBe('root');
+  });
+
   it('sets large payloads aside as uploads under their data ids', () => {
     const big = new Float64Array(20_000); // 160 kB > the inline limit
     const graph = { big: { value: big }, t: { op: OP, args: [{ $ref: 'big' }, new Uint8Array(100_000)] } };

@@ -150,7 +150,7 @@ describe('listening and message validation', () => {
       const node = { key: 'x', op_index: 1, payload: Buffer.from([]), inputs: [7], priority: 0, placed: null };
       stream.write({ submit: { run: 1, nodes: [node], ops: [`${ops}#inc`], wanted: ['x'], externals: [], final: true, events: false } });
     });
-    expect(rejection.kind === 'progress' && rejection.progress.failed[0]!.error.message).toMatch(/"x" refers to input number 7/);
+    expect(rejection.kind === 'progress' && rejection.progress.failed[0]!.error.message).toMatch(/"x" \(node number 0\) refers to input number 7/);
     stream.on('error', () => {});
     stream.cancel();
     typed.close();

@@ -44,13 +44,25 @@ function harness(options = {}) {
 type TestNode = Omit<NodeSpec, 'op_index' | 'inputs'> & { op: string; deps: string[] };
 const task = (key: string, deps: string[] = [], priority = 0): TestNode => ({ key, op: 'file:///ops.mjs#f', payload: new Uint8Array(1), deps, priority, placed: null });
 const literal = (key: string): TestNode => ({ key, op: '', payload: new Uint8Array(3), deps: [], priority: 0, placed: null });
-/** Submit `nodes` as one part: each op numbered in the part's table, each input by its position (a key not in `nodes`: a position past them). */
-const submit = (state: ClusterState, nodes: TestNode[], wanted: string[], run = 1) => {
-  const ops = [...new Set(nodes.map((n) => n.op).filter(Boolean))];
-  const position = new Map(nodes.map((n, i) => [n.key, i]));
-  const wire: NodeSpec[] = nodes.map(({ op, deps, ...node }) => ({ ...node, op_index: op ? ops.indexOf(op) + 1 : 0, inputs: deps.map((d) => position.get(d) ?? nodes.length + 100) }));
-  return state.submit('c1', { run, nodes: wire, ops, wanted, externals: [], final: true, events: false });
+/**
+ * Submit `nodes` as parts cut at `cuts` (indices into `nodes`; none: one part), the last one
+ * final: each op numbered in its part's table, each input by its position over all parts (a
+ * key not in `nodes`: a position past them). Returns each part's answer.
+ */
+const submitParts = (state: ClusterState, nodes: TestNode[], wanted: string[], cuts: number[], run = 1) => {
+  const position = new Map<string, number>();
+  nodes.forEach((n, i) => position.has(n.key) || position.set(n.key, i));
+  const bounds = [0, ...cuts, nodes.length];
+  return bounds.slice(1).map((end, p) => {
+    const slice = nodes.slice(bounds[p], end);
+    const ops = [...new Set(slice.map((n) => n.op).filter(Boolean))];
+    const wire: NodeSpec[] = slice.map(({ op, deps, ...node }) => ({ ...node, op_index: op ? ops.indexOf(op) + 1 : 0, inputs: deps.map((d) => position.get(d) ?? nodes.length + 100) }));
+    const final = p === bounds.length - 2;
+    return state.submit('c1', { run, nodes: wire, ops, wanted: final ? wanted : [], externals: [], final, events: false });
+  });
 };
+/** Submit `nodes` as one part. */
+const submit = (state: ClusterState, nodes: TestNode[], wanted: string[], run = 1) => submitParts(state, nodes, wanted, [], run)[0];
 const id = (key: string, run = 1) => `c1/${run}/${key}`;
 /** Submit, then report every placed payload stored (as the client does once its Puts complete). */
 const submitUploaded = (state: ClusterState, nodes: TestNode[], wanted: string[], run = 1) => {
@@ -325,13 +337,84 @@ describe('ClusterState', () => {
     expect(keys(sent(w2))).toContain('use');
   });
 
-  it('rejects submissions with a missing key, a duplicate key or a cycle', () => {
+  it('rejects submissions with a missing key, a duplicate key, an input not sent before its task (so no cycle) or a bad op', () => {
     const { state } = harness();
-    expect(submit(state, [task('a', ['nope'])], ['a'], 1)).toMatch(/task "a" refers to input number 101, but its graph has 1 node/);
+    expect(submit(state, [task('a', ['nope'])], ['a'], 1)).toMatch(/task "a" \(node number 0\) refers to input number 101: an input must be a node sent before it/);
     expect(submit(state, [task('a'), task('a')], ['a'], 2)).toMatch(/"a" appears twice/);
-    expect(submit(state, [task('a', ['b']), task('b', ['a'])], ['a'], 3)).toMatch(/cycle/);
-    expect(submit(state, [literal('x'), task('a', ['b', 'x']), task('b', ['a', 'x'])], ['a'], 5)).toMatch(/cycle through "a", "b"/);
+    expect(submit(state, [task('a', ['b']), task('b', ['a'])], ['a'], 3)).toMatch(/task "a" \(node number 0\) refers to input number 1:/);
+    expect(submit(state, [literal('x'), task('a', ['a', 'x'])], ['a'], 5)).toMatch(/task "a" \(node number 1\) refers to input number 1:/);
     expect(submit(state, [{ ...task('a'), op: 'no-hash' }], ['a'], 4)).toMatch(/malformed op/);
+    expect(submit(state, [task('a')], ['b'], 6)).toMatch(/wanted key "b" is not in the graph/);
+  });
+
+  it('starts the tasks of each part as it arrives and keeps its values until the final part', () => {
+    const { state, sent, progress, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const nodes = [task('a'), task('b'), task('ab', ['a', 'b']), task('c'), task('root', ['ab', 'c'])];
+    const position = new Map(nodes.map((n, i) => [n.key, i]));
+    const part = (slice: TestNode[], final: boolean, wanted: string[] = []) =>
+      state.submit('c1', {
+        run: 1,
+        nodes: slice.map(({ op, deps, ...node }) => ({ ...node, op_index: op ? 1 : 0, inputs: deps.map((d) => position.get(d)!) })),
+        ops: ['file:///ops.mjs#f'],
+        wanted,
+        externals: [],
+        final,
+        events: false,
+      });
+    expect(part(nodes.slice(0, 3), false)).toBeUndefined();
+    expect(keys(sent(w1))).toEqual(['a', 'b', 'ab']); // ab speculatively, with its inputs
+    for (const key of ['a', 'b', 'ab']) finish(w1, id(key));
+    // Nothing is released: a later part may use any of them.
+    expect(sent(w1).release).toEqual([]);
+    expect(part(nodes.slice(3, 4), false)).toBeUndefined();
+    expect(keys(sent(w1))).toEqual(['c']);
+    finish(w1, id('c'));
+    expect(part(nodes.slice(4), true, ['root'])).toBeUndefined();
+    const batch = sent(w1);
+    expect(keys(batch)).toEqual(['root']);
+    expect(batch.release.sort()).toEqual([id('a'), id('b')]); // the final part: no task needs them
+    finish(w1, id('root'));
+    expect(sent(w1).release.sort()).toEqual([id('ab'), id('c')]);
+    expect(progress().done.map((d) => d.key)).toEqual(['root']);
+  });
+
+  it('tells the final part of a run which wanted keys are already done or failed', () => {
+    const { state, sent, progress, finish } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const parts = submitParts(state, [task('a'), task('bad'), task('c', ['a'])], [], [2], 1);
+    expect(parts).toEqual([undefined, undefined]);
+    finish(w1, id('a'));
+    state.complete(w1, { data_id: id('bad'), ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: 0, fetched: [], missing: [], error: { kind: 'task', name: 'Error', message: 'boom', stack: '', code: '', key: '', op: '', worker: '', keys: [] } });
+    sent(w1);
+    progress();
+    // Run 2 refers to nothing of run 1; its first part's tasks finish before its final part names them.
+    const position = (key: string) => ['x', 'y'].indexOf(key);
+    const wire = (key: string): NodeSpec => ({ key, payload: new Uint8Array(1), priority: 0, placed: null, op_index: 1, inputs: [] });
+    expect(state.submit('c1', { run: 2, nodes: [wire('x'), wire('y')], ops: ['file:///ops.mjs#f'], wanted: [], externals: [], final: false, events: false })).toBeUndefined();
+    expect(position('y')).toBe(1);
+    finish(w1, id('x', 2));
+    state.complete(w1, { data_id: id('y', 2), ok: false, nbytes: 0, start: 0, end: 0, fetched_bytes: 0, fetched: [], missing: [], error: { kind: 'task', name: 'Error', message: 'boom', stack: '', code: '', key: '', op: '', worker: '', keys: [] } });
+    expect(progress()).toMatchObject({ done: [], failed: [] });
+    expect(state.submit('c1', { run: 2, nodes: [], ops: [], wanted: ['x', 'y'], externals: [], final: true, events: false })).toBeUndefined();
+    const told = progress();
+    expect(told.done.map((d) => d.key)).toEqual(['x']);
+    expect(told.failed).toMatchObject([{ key: 'y', error: { message: 'boom' } }]);
+  });
+
+  it('cancels what earlier parts started when a later part is bad, and ignores the parts after it', () => {
+    const { state, sent } = harness();
+    const w1 = state.addWorker('w1', 'h:1', 1);
+    const answers = submitParts(state, [task('a'), task('b', ['a']), task('a'), task('c')], ['c'], [2, 3]);
+    expect(answers[0]).toBeUndefined();
+    expect(answers[1]).toMatch(/"a" appears twice/);
+    expect(answers[2]).toBeUndefined(); // ignored
+    const batch = sent(w1);
+    expect(keys(batch)).toEqual(['a', 'b']);
+    expect(batch.cancel.sort()).toEqual([id('a'), id('b')]);
+    expect(state.ignores('c1', 1)).toBe(false); // its final part came
+    // The run number is free of its refusal: a new final part is a new submission.
+    expect(submit(state, [task('z')], ['z'], 1)).toBeUndefined();
   });
 });
 

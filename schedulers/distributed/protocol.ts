@@ -182,7 +182,7 @@ export interface NodeSpec {
   placed?: Placement | null;
   /** 0: a literal; else its op is the part's `ops[op_index - 1]`. */
   op_index: number;
-  /** Its inputs: n >= 0 the run's n-th node (over all parts, in order), n < 0 the run's external -1 - n. */
+  /** Its inputs: n >= 0 the run's n-th node (over all parts, in order; always one sent before it), n < 0 the run's external -1 - n. */
   inputs: number[];
 }
 export interface ExternalRef { key: string; data_id: string }

@@ -253,10 +253,16 @@ export async function startSchedulerServer(options: SchedulerServerOptions = {})
         if (message.kind === 'submit') {
           const part = message.submit;
           if (!Number.isInteger(part.run) || part.run <= 0) throw new Error(`bad run number ${part.run}`);
+          if (state.ignores(clientId, part.run)) {
+            state.submit(clientId, part); // a later part of a run refused or cancelled: dropped
+            return;
+          }
           const problem = state.submit(clientId, part);
           if (part.final && !problem) logWaiting();
           if (observer && problem) observer.runClosed(`${clientId}/${part.run}`, problem);
           else if (observer) observer.submitted(`${clientId}/${part.run}`, part.nodes.filter((n) => n.op_index > 0).map((n) => n.key));
+          // The part's ready tasks go out now, before the next part is read.
+          flush();
           if (problem) {
             call.write({
               progress: {

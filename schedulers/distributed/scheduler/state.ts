@@ -9,6 +9,8 @@
  * keeps the bookkeeping that depends on a state (pending-dependent counts, the no-worker set).
  * `pendingDependents` counts dependents not yet done; a value is released once that is 0 and
  * no client wants it. Recovery walks back from a lost value to whatever must be recomputed.
+ * A run starts as its first part arrives (`submit`): the client sends nodes inputs first, so
+ * each part is checked and dealt on its own, and the run holds its values until its final part.
  *
  * Placement (as Dask's `worker_objective`): a ready task goes to the worker minimising
  *   (tasks queued or processing there) * (mean task time) / nthreads
@@ -82,6 +84,12 @@ export interface RunRecord {
   /** Keys the client asked for (an external key names another run's record). */
   readonly wanted: Map<string, TaskRecord>;
   readonly events: boolean;
+  /** More parts of its graph are to come: it keeps every value it computes until the final part. */
+  open: boolean;
+  /** While open: its records in the order sent (what `NodeSpec.inputs` count). */
+  positions: TaskRecord[];
+  /** The keys of other runs' values it refers to (what negative `NodeSpec.inputs` count, in order). */
+  readonly externals: Map<string, TaskRecord>;
 }
 
 export interface TaskRecord {
@@ -164,7 +172,8 @@ export class ClusterState {
   readonly workers = new Map<string, WorkerRecord>();
   readonly tasks = new Map<string, TaskRecord>();
   private readonly runs = new Map<string, RunRecord>();
-  private readonly partial = new Map<string, SubmitPart[]>();
+  /** Runs refused (or cancelled) before their final part: their later parts are ignored. */
+  private readonly refused = new Set<string>();
   /** Tasks in state no-worker, in the order they became ready, with when (epoch ms). */
   private readonly unplaced = new Map<TaskRecord, number>();
   private meanTaskSeconds = 0.001;
@@ -278,25 +287,44 @@ export class ClusterState {
 
   // ------------------------------------------------------------------ clients
 
-  /** Accumulate one part of a submitted graph; the final part starts the run. Returns an error message for a bad graph. */
+  /**
+   * One part of a submitted graph: its tasks are linked and the ready ones dealt at once, so
+   * workers start on the first part while the client still sends the rest. Nodes come in an
+   * order where every input precedes its task (the client sends them by priority), so a part
+   * is checked on its own and a graph can have no cycle. Until the final part (which names
+   * the wanted keys) the run keeps every value it computes. A bad part ends the run: what
+   * earlier parts started is cancelled, and later parts of it are ignored. Returns an error
+   * message for a bad part.
+   */
   submit(client: string, part: SubmitPart): string | undefined {
     const runKey = `${client}/${part.run}`;
-    if (this.runs.has(runKey)) return `run ${part.run} was already submitted`;
-    const parts = this.partial.get(runKey) ?? [];
-    parts.push(part);
-    if (!part.final) {
-      this.partial.set(runKey, parts);
+    if (this.refused.has(runKey)) {
+      if (part.final) this.refused.delete(runKey);
       return undefined;
     }
-    this.partial.delete(runKey);
-    return this.startRun(client, part.run, parts, part.events);
+    let run = this.runs.get(runKey);
+    if (run && !run.open) return `run ${part.run} was already submitted`;
+    if (!run) {
+      run = { client, run: part.run, tasks: new Map(), wanted: new Map(), events: part.events, open: true, positions: [], externals: new Map() };
+      this.runs.set(runKey, run);
+    }
+    let problem = this.addPart(run, part);
+    if (!problem && part.final) problem = this.closeRun(run, part.wanted);
+    if (problem) {
+      this.forgetRun(run);
+      if (part.final) this.refused.delete(runKey);
+    }
+    return problem;
   }
 
-  private startRun(client: string, runNumber: number, parts: SubmitPart[], events: boolean): string | undefined {
-    const run: RunRecord = { client, run: runNumber, tasks: new Map(), wanted: new Map(), events };
+  /** `submit` ignores the parts of this run: it was refused or cancelled before its final part. */
+  ignores(client: string, runNumber: number): boolean {
+    return this.refused.has(`${client}/${runNumber}`);
+  }
+
+  private addPart(run: RunRecord, part: SubmitPart): string | undefined {
+    const { client, run: runNumber } = run;
     const prefix = dataIdOf(client, runNumber, '');
-    // Build records as the nodes are checked (deps may be listed in any order: linked once all
-    // are made); nothing enters the cluster's state before the whole graph is found sound.
     const make = (key: string, op: string, payload: Uint8Array, inline: boolean, argsBlob: TaskRecord | undefined, priority: number, id: string, state: TaskState): TaskRecord => ({
       id,
       key,
@@ -330,21 +358,32 @@ export class ClusterState {
       placedOn.set(record, node.placed!.worker);
       return record;
     };
-    /** Every node's record, in the order sent (what `NodeSpec.inputs` count). */
+    // The part is checked whole before any of it enters the cluster's state.
+    for (const ext of part.externals) {
+      const record = this.tasks.get(ext.data_id);
+      if (!record || !ext.data_id.startsWith(`${client}/`) || record.state === 'erred' || record.forgotten) {
+        return `key "${ext.key}" refers to "${ext.data_id}", which this client no longer holds on the cluster`;
+      }
+      if (run.positions.length) return `key "${ext.key}" is an external reference in a later part of the graph; the client sends them all in its first part`;
+    }
+    for (const op of part.ops) if (!isOpString(op)) return `the graph has a malformed op "${op}" (expected "<module>#<export>")`;
+    const base = run.positions.length;
+    const externalCount = run.externals.size + part.externals.length;
     const records: TaskRecord[] = [];
-    const inputs: number[][] = [];
-    const externals: TaskRecord[] = [];
-    const externalByKey = new Map<string, TaskRecord>();
-    const wanted: string[] = [];
-    for (const part of parts) {
-      for (const op of part.ops) if (!isOpString(op)) return `the graph has a malformed op "${op}" (expected "<module>#<export>")`;
-      for (const node of part.nodes) {
+    const problem = ((): string | undefined => {
+      for (let i = 0; i < part.nodes.length; i++) {
+        const node = part.nodes[i]!;
         const key = node.key;
         if (typeof key !== 'string' || key === '') return 'a node has an empty key';
         if (run.tasks.has(key)) return `key "${key}" appears twice`;
         const op = node.op_index === 0 ? '' : part.ops[node.op_index - 1];
         if (op === undefined) return `task "${key}" names op number ${node.op_index}, but its part of the graph lists ${part.ops.length} op(s)`;
         if (!Number.isFinite(node.priority)) return `node "${key}" has a non-finite priority`;
+        for (const n of node.inputs) {
+          if (!Number.isInteger(n) || n >= base + i || -1 - n >= externalCount) {
+            return `task "${key}" (node number ${base + i}) refers to input number ${n}: an input must be a node sent before it (the client sends nodes by priority) or one of the ${externalCount} external key(s)`;
+          }
+        }
         const placed = node.placed?.data_id;
         if (placed && !placed.startsWith(prefix)) return `node "${key}" names data "${placed}" outside its run`;
         const id = dataIdOf(client, runNumber, key);
@@ -354,27 +393,16 @@ export class ClusterState {
         else record = make(key, '', node.payload, true, undefined, node.priority, id, 'memory');
         run.tasks.set(key, record);
         records.push(record);
-        inputs.push(node.inputs);
       }
-      for (const ext of part.externals) {
-        const record = this.tasks.get(ext.data_id);
-        if (!record || !ext.data_id.startsWith(`${client}/`) || record.state === 'erred' || record.forgotten) {
-          return `key "${ext.key}" refers to "${ext.data_id}", which this client no longer holds on the cluster`;
-        }
-        externals.push(record);
-        externalByKey.set(ext.key, record);
-      }
-      wanted.push(...part.wanted);
+      return undefined;
+    })();
+    if (problem) {
+      for (const record of records) run.tasks.delete(record.key);
+      return problem;
     }
-    for (let i = 0; i < records.length; i++) {
-      for (const n of inputs[i]!) {
-        if (!Number.isInteger(n) || n >= records.length || -1 - n >= externals.length) {
-          return `task "${records[i]!.key}" refers to input number ${n}, but its graph has ${records.length} node(s) and ${externals.length} external key(s)`;
-        }
-      }
-    }
-    for (const key of wanted) if (!run.tasks.has(key) && !externalByKey.has(key)) return `wanted key "${key}" is not in the graph`;
 
+    for (const ext of part.externals) run.externals.set(ext.key, this.tasks.get(ext.data_id)!);
+    const externals = [...run.externals.values()];
     const going = new Map<TaskRecord, WorkerRecord>();
     for (const [record, workerId] of placedOn) {
       this.tasks.set(record.id, record);
@@ -385,10 +413,11 @@ export class ClusterState {
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       this.tasks.set(record.id, record);
+      run.positions.push(record);
       if (!record.op) continue;
       tasks.push(record);
-      for (const n of inputs[i]!) {
-        const input = n >= 0 ? records[n]! : externals[-1 - n]!;
+      for (const n of part.nodes[i]!.inputs) {
+        const input = n >= 0 ? run.positions[n]! : externals[-1 - n]!;
         record.deps.push(input);
         input.dependents.push(record);
         input.pendingDependents += 1;
@@ -399,67 +428,48 @@ export class ClusterState {
         record.argsBlob.pendingDependents += 1;
       }
     }
-    const cycle = this.findCycle(run);
-    if (cycle) {
-      this.dropRun(run);
-      return `the graph has a cycle through ${cycle.map((k) => `"${k}"`).join(', ')}`;
-    }
-    this.runs.set(`${client}/${runNumber}`, run);
-    for (const key of wanted) {
-      const record = run.tasks.get(key) ?? externalByKey.get(key)!;
-      if (!record.wantedBy.includes(run)) record.wantedBy.push(run);
-      run.wanted.set(key, record);
-      if (record.run !== run && this.available(record)) this.reportDone(record, run);
-    }
     const ready: TaskRecord[] = [];
     const waitingForUploads: TaskRecord[] = [];
     for (const record of tasks) {
-      if (record.state === 'waiting') {
-        record.waitingOn = 0;
-        let uploads = 0;
-        for (const dep of record.deps) {
-          if (this.available(dep)) continue;
-          record.waitingOn += 1;
-          if (going.has(dep)) uploads += 1;
-        }
-        if (uploads > 0 && uploads === record.waitingOn) waitingForUploads.push(record);
+      record.waitingOn = 0;
+      let uploads = 0;
+      for (const dep of record.deps) {
+        if (this.available(dep)) continue;
+        record.waitingOn += 1;
+        if (going.has(dep)) uploads += 1;
       }
+      if (uploads > 0 && uploads === record.waitingOn) waitingForUploads.push(record);
     }
     if (waitingForUploads.length) this.planUploads(waitingForUploads, going);
     for (const record of tasks) {
-      for (const dep of record.deps) if (dep.run !== run && !this.available(dep)) this.makeAvailable(dep);
-      if (record.waitingOn === 0 && record.state === 'waiting') ready.push(record);
-      else if (record.waitingOn > 0) {
-        for (const dep of record.deps) if (dep.state === 'erred' && dep.error) this.fail(record, dep.error);
-      }
+      for (const dep of record.deps) if (isDone(dep.state) && !this.available(dep) && dep.state !== 'erred') this.makeAvailable(dep);
+      if (record.state !== 'waiting') continue;
+      if (record.waitingOn === 0) ready.push(record);
+      else for (const dep of record.deps) if (dep.state === 'erred' && dep.error) this.fail(record, dep.error);
     }
     ready.sort((a, b) => a.priority - b.priority);
     this.deal(ready);
     return undefined;
   }
 
-  /** Kahn's algorithm over the run's tasks (`waitingOn` as scratch in-degree); some keys on a cycle, if any. */
-  private findCycle(run: RunRecord): string[] | undefined {
-    const stack: TaskRecord[] = [];
+  /** The final part arrived: the run wants `wanted` (told at once of those done or failed) and keeps only what is needed. */
+  private closeRun(run: RunRecord, wanted: string[]): string | undefined {
+    for (const key of wanted) if (!run.tasks.has(key) && !run.externals.has(key)) return `wanted key "${key}" is not in the graph`;
+    run.open = false;
+    run.positions = [];
+    for (const key of wanted) {
+      const record = run.tasks.get(key) ?? run.externals.get(key)!;
+      if (!record.wantedBy.includes(run)) record.wantedBy.push(run);
+      run.wanted.set(key, record);
+      if (this.available(record)) this.reportDone(record, run);
+      else if (record.state === 'erred' && record.error) this.outbox.toRun(run).failed.push({ key, error: record.error });
+    }
+    // Values computed while the run was open were kept for the parts to come.
     for (const record of run.tasks.values()) {
-      let internal = 0;
-      for (const dep of record.deps) if (dep.run === run && dep.op) internal += 1;
-      record.waitingOn = internal;
-      if (internal === 0) stack.push(record);
+      if (record.argsBlob) this.releaseIfUnneeded(record.argsBlob);
+      this.releaseIfUnneeded(record);
     }
-    let seen = 0;
-    while (stack.length) {
-      const record = stack.pop()!;
-      seen += 1;
-      if (!record.op) continue; // literals were not counted as inputs
-      for (const dependent of record.dependents) {
-        if (dependent.run === run && --dependent.waitingOn === 0) stack.push(dependent);
-      }
-    }
-    if (seen === run.tasks.size) return undefined;
-    const stuck: string[] = [];
-    for (const record of run.tasks.values()) if (record.waitingOn > 0 && stuck.push(record.key) >= 10) break;
-    return stuck;
+    return undefined;
   }
 
   /** The client no longer wants these keys (all keys of the run when `keys` is empty). */
@@ -482,21 +492,22 @@ export class ClusterState {
   /** Stop the run: drop its queued and running tasks, release its values. */
   cancel(client: string, runNumber: number): void {
     const run = this.runs.get(`${client}/${runNumber}`);
-    if (!run) {
-      this.partial.delete(`${client}/${runNumber}`);
-      return;
-    }
-    this.forgetRun(run);
+    if (run) this.forgetRun(run);
   }
 
   /** A client disconnected: forget all its runs. */
   dropClient(client: string): void {
     for (const run of [...this.runs.values()]) if (run.client === client) this.forgetRun(run);
-    for (const key of [...this.partial.keys()]) if (key.startsWith(`${client}/`)) this.partial.delete(key);
+    for (const key of [...this.refused]) if (key.startsWith(`${client}/`)) this.refused.delete(key);
   }
 
   private forgetRun(run: RunRecord): void {
     this.runs.delete(`${run.client}/${run.run}`);
+    if (run.open) {
+      run.open = false;
+      run.positions = [];
+      this.refused.add(`${run.client}/${run.run}`);
+    }
     for (const record of run.wanted.values()) remove(record.wantedBy, run);
     const wantedElsewhere = [...run.wanted.values()].filter((r) => r.run !== run);
     run.wanted.clear();
@@ -508,15 +519,6 @@ export class ClusterState {
     for (const record of run.tasks.values()) this.releaseIfUnneeded(record);
     for (const record of wantedElsewhere) this.releaseIfUnneeded(record);
     for (const worker of this.workers.values()) this.fill(worker);
-  }
-
-  private dropRun(run: RunRecord): void {
-    for (const record of run.tasks.values()) {
-      this.tasks.delete(record.id);
-      if (record.argsBlob) this.tasks.delete(record.argsBlob.id);
-      for (const dep of record.deps) remove(dep.dependents, record);
-      for (const holder of record.holders) this.outbox.toWorker(holder).release.push(record.id);
-    }
   }
 
   private neededOutside(record: TaskRecord): boolean {
@@ -680,7 +682,7 @@ export class ClusterState {
   }
 
   private isNeeded(record: TaskRecord): boolean {
-    return record.wantedBy.length > 0 || record.pendingDependents > 0;
+    return record.wantedBy.length > 0 || record.pendingDependents > 0 || record.run.open;
   }
 
   private releaseIfUnneeded(record: TaskRecord): void {

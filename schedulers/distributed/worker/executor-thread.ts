@@ -43,15 +43,16 @@ port.on('message', (message: ToThread) => {
     collectGarbage();
     return;
   }
-  const batch: Batch = { tasks: JSON.parse(message.tasks) as ThreadTask[], bytes: { packed: message.packed, owned: message.owned } };
+  const batch: Batch = { tasks: JSON.parse(message.tasks) as ThreadTask[], bytes: { packed: message.packed, owned: message.owned, ops: message.ops } };
   // Batches run in the order sent: a later task may rely on an input sent with an earlier one.
   if (batches.push(batch) === 1) runBatch(batch.tasks, 0, batch.bytes);
 });
 
-/** The bytes a batch came with: small pieces packed in one buffer, large inputs each in their own. */
+/** The bytes a batch came with (small pieces packed in one buffer, large inputs each in their own) and the ops its tasks name. */
 interface BatchBytes {
   packed: ArrayBuffer;
   owned: Uint8Array[];
+  ops: string[];
 }
 interface Batch {
   tasks: ThreadTask[];
@@ -108,7 +109,7 @@ function cancelParked(ids: Set<string>): void {
   for (const [input, list] of parked) {
     const keep = list.filter(({ task }) => {
       if (!ids.has(task.id)) return true;
-      report({ id: task.id, seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'AbortedError', message: 'cancelled' } });
+      report({ seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'AbortedError', message: 'cancelled' } });
       return false;
     });
     if (keep.length) parked.set(input, keep);
@@ -136,7 +137,7 @@ function start(task: ThreadTask, sent: BatchBytes): void {
   for (const dep of task.deps) {
     if (!dep.later || values.has(dep.id)) continue;
     if (failedHere.has(dep.id)) {
-      settle(task, [{ id: task.id, seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
+      settle(task, [{ seq: task.seq, ok: false, start: now(), end: now(), error: { name: 'Error', message: `input "${keyOfDataId(dep.id)}" failed on this worker` } }, undefined]);
       return;
     }
     // Parked: keep its other inputs now. The main thread counts them as held by this thread
@@ -218,18 +219,19 @@ function runTask(task: ThreadTask, sent: BatchBytes): Outcome | Promise<Outcome>
     if (!task.argsId) rawArgs = decodeValue(unpack(sent.packed, task.args!));
     args = substituteRefs(rawArgs as unknown[], (key) => byKey.get(key));
     decoded = now() - start;
-    fn = loadedOp(task.op);
+    fn = loadedOp(sent.ops[task.op]!);
   } catch (err) {
-    return [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
+    return [{ seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
   }
   if (!fn) {
-    return loadOp(task.op).then(
+    const opName = sent.ops[task.op]!;
+    return loadOp(opName).then(
       (loaded) => finish(task, start, decoded, () => loaded(...args)),
       (err: unknown) => {
         // The op cannot be imported here: report it as the graph's fault, not the op's.
         const packedError = packError(err);
-        const message = `op "${task.op}" of task "${keyOfDataId(task.id)}" cannot be loaded on this worker: ${packedError.message}`;
-        return [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: { ...packedError, name: 'GraphError', code: 'UNKNOWN_OP', message } }, undefined] as Outcome;
+        const message = `op "${opName}" of task "${keyOfDataId(task.id)}" cannot be loaded on this worker: ${packedError.message}`;
+        return [{ seq: task.seq, ok: false, start, end: now(), error: { ...packedError, name: 'GraphError', code: 'UNKNOWN_OP', message } }, undefined] as Outcome;
       },
     );
   }
@@ -245,12 +247,12 @@ function finish(task: ThreadTask, start: number, decode: number, call: () => unk
       const bytes = encodeValue(value);
       values.set(task.id, value);
       const end = now();
-      return [{ id: task.id, seq: task.seq, ok: true, start, end, decode, encode: end - encoding }, bytes];
+      return [{ seq: task.seq, ok: true, start, end, decode, encode: end - encoding }, bytes];
     } catch (err) {
       return failed(err);
     }
   };
-  const failed = (err: unknown): Outcome => [{ id: task.id, seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
+  const failed = (err: unknown): Outcome => [{ seq: task.seq, ok: false, start, end: now(), error: packError(err) }, undefined];
   try {
     const value = call();
     if (value && typeof (value as PromiseLike<unknown>).then === 'function') return Promise.resolve(value).then(done, failed);

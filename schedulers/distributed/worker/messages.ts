@@ -10,7 +10,10 @@
  * raw typed array is then a view, `codec.ts`) and frees it when it drops that value, not
  * when every other value packed with it is gone too.
  * The task and result lists themselves cross as JSON text: for thousands of small plain
- * objects that is several times cheaper than postMessage's structured clone.
+ * objects that is several times cheaper than postMessage's structured clone. That text is
+ * kept short, as it is written and read once per task on each side: a batch names its ops
+ * once (a task's op is a number), a flag that is false is left out, and a result names its
+ * task by `seq` alone (the main thread knows the id of each seq it sent).
  */
 import type { PackedError } from '../../types.js';
 
@@ -20,8 +23,8 @@ export type Span = [number, number];
 /** One input of a task (its key is `keyOfDataId(id)`). `bytes` or `owned` is present when the thread does not hold the value yet. */
 export interface ThreadDep {
   id: string;
-  /** Small literal: deserialize for this task only, do not keep. */
-  inline: boolean;
+  /** Small literal: deserialize for this task only, do not keep (absent: false). */
+  inline?: true;
   bytes?: Span;
   /** ...or, when large, its bytes are `owned[index]` of the message (their own transferred buffer). */
   owned?: number;
@@ -33,16 +36,17 @@ export interface ThreadTask {
   id: string;
   /** Which assignment of `id` this is (a task cancelled and assigned again gets a new one). */
   seq: number;
-  op: string;
+  /** Its op: the batch's `ops[op]`. */
+  op: number;
   /** encodeValue(args), unless `argsId` names a dep holding the args array. */
   args?: Span;
   argsId?: string;
   deps: ThreadDep[];
 }
 
-/** `tasks` is JSON of ThreadTask[]; `cancel` drops tasks still parked waiting for inputs. */
+/** `tasks` is JSON of ThreadTask[], `ops` the ops they name by number; `cancel` drops tasks still parked waiting for inputs. */
 export type ToThread =
-  | { type: 'run'; tasks: string; packed: ArrayBuffer; owned: Uint8Array[] }
+  | { type: 'run'; tasks: string; ops: string[]; packed: ArrayBuffer; owned: Uint8Array[] }
   | { type: 'release'; ids: string[] }
   | { type: 'cancel'; ids: string[] }
   /** Memory is short: collect garbage now (the values just released are freed). */
@@ -50,7 +54,7 @@ export type ToThread =
 
 /** Exactly one result comes back for every task sent to a thread (a cancelled one: ok false). */
 export interface ThreadResult {
-  id: string;
+  /** The `seq` of its task (unique in its worker). */
   seq: number;
   ok: boolean;
   /** encodeValue(result) as a span of the packed buffer... */

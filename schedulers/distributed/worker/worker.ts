@@ -104,13 +104,16 @@ export interface RunningWorker {
 interface Executor {
   thread: Worker;
   outbox: ThreadTask[];
+  /** The ops the outbox's tasks name by number. */
+  ops: string[];
+  opIndex: Map<string, number>;
   packer: Packer;
   /** Large inputs of the outbox's tasks, each a copy in its own buffer (transferred with the batch). */
   owned: Uint8Array[];
   /** Dispatched by the state machine, not sent to the thread yet (held back under memory pressure). */
   queue: DispatchTask[];
-  /** Sent and not answered: `id#seq` -> bytes of stored inputs sent with it. */
-  sent: Map<string, number>;
+  /** Sent and not answered, by seq: its id and the bytes of stored inputs sent with it. */
+  sent: Map<number, { id: string; cost: number }>;
   sentBytes: number;
 }
 
@@ -204,16 +207,11 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     // Inherit the process's flags (loaders, memory limits) except those a thread rejects.
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type') && !flag.startsWith('--initial-heap-size'));
     const thread = new Worker(new URL('./executor-thread.js', import.meta.url), { execArgv });
-    const executor: Executor = { thread, outbox: [], packer: new Packer(), owned: [], queue: [], sent: new Map(), sentBytes: 0 };
+    const executor: Executor = { thread, outbox: [], ops: [], opIndex: new Map(), packer: new Packer(), owned: [], queue: [], sent: new Map(), sentBytes: 0 };
     let crash: string | undefined;
     thread.on('message', (message: FromThread) => {
       if (executors[index] !== executor) return;
-      const events = resultEvents(message);
-      for (const event of events) {
-        const key = `${event.id}#${event.seq}`;
-        executor.sentBytes -= executor.sent.get(key) ?? 0;
-        executor.sent.delete(key);
-      }
+      const events = resultEvents(message, executor);
       perform(state.results(index, events, now()));
       pump(index);
     });
@@ -244,9 +242,11 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
       if (!executor.outbox.length) continue;
       const packed = executor.packer.take();
       const owned = executor.owned;
-      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), packed, owned } satisfies ToThread, [packed, ...owned.map((bytes) => bytes.buffer as ArrayBuffer)]);
+      executor.thread.postMessage({ type: 'run', tasks: JSON.stringify(executor.outbox), ops: executor.ops, packed, owned } satisfies ToThread, [packed, ...owned.map((bytes) => bytes.buffer as ArrayBuffer)]);
       executor.outbox = [];
       executor.owned = [];
+      executor.ops = [];
+      executor.opIndex.clear();
     }
   };
 
@@ -276,21 +276,23 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
   function send(executor: Executor, task: DispatchTask, cost: number): void {
     const packer = executor.packer;
     const deps: ThreadDep[] = task.deps.map((dep) => {
-      if (dep.later) return { id: dep.id, inline: false, later: true };
+      if (dep.later) return { id: dep.id, later: true };
       if (dep.inline) return { id: dep.id, inline: true, bytes: packer.add(dep.bytes!) };
       if (dep.fromStore) {
         const bytes = store.get(dep.id)!;
-        if (bytes.byteLength < PACK_LIMIT) return { id: dep.id, inline: false, bytes: packer.add(bytes) };
+        if (bytes.byteLength < PACK_LIMIT) return { id: dep.id, bytes: packer.add(bytes) };
         // The store keeps its bytes (peers fetch them): the thread gets a copy of its own, moved to it.
         const copy = Buffer.allocUnsafe(bytes.byteLength);
         copy.set(bytes);
-        return { id: dep.id, inline: false, owned: executor.owned.push(copy) - 1 };
+        return { id: dep.id, owned: executor.owned.push(copy) - 1 };
       }
-      return { id: dep.id, inline: false };
+      return { id: dep.id };
     });
     const args = task.args ? packer.add(task.args) : undefined;
-    executor.outbox.push({ id: task.id, seq: task.seq, op: task.op, args, argsId: task.argsId, deps });
-    executor.sent.set(`${task.id}#${task.seq}`, cost);
+    let op = executor.opIndex.get(task.op);
+    if (op === undefined) executor.opIndex.set(task.op, (op = executor.ops.push(task.op) - 1));
+    executor.outbox.push({ id: task.id, seq: task.seq, op, args, argsId: task.argsId, deps });
+    executor.sent.set(task.seq, { id: task.id, cost });
     executor.sentBytes += cost;
     storedSinceCheck += cost; // the thread keeps a copy: managed memory grew
     if (!dispatchScheduled) {
@@ -299,10 +301,14 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
     }
   }
 
-  /** A thread's batch of results, with each success's bytes out of the message. */
-  function resultEvents(message: FromThread): ResultEvent[] {
+  /** A thread's batch of results, each named by the id `executor` sent it with, a success's bytes out of the message. */
+  function resultEvents(message: FromThread, executor: Executor): ResultEvent[] {
     const { owned, packed } = message;
     return (JSON.parse(message.results) as ThreadResult[]).map((result) => {
+      const sent = executor.sent.get(result.seq);
+      if (!sent) throw new Error(`internal: executor thread reported task number ${result.seq}, which was not sent to it or was answered already`);
+      executor.sent.delete(result.seq);
+      executor.sentBytes -= sent.cost;
       let bytes: Uint8Array | undefined;
       if (result.ok && result.owned !== undefined) {
         // Large results came in their own buffer; small ones are copied out of the batch buffer (so it can be freed).
@@ -312,7 +318,7 @@ export async function startWorker(schedulerAddress: string, options: WorkerOptio
         bytes = Buffer.from(unpack(packed, result.bytes));
       }
       const error = result.error ? errorInfo({ kind: 'task', ...result.error, stack: result.error.stack ?? '', code: result.error.code ?? '' }) : undefined;
-      return { id: result.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, decode: result.decode, encode: result.encode, error };
+      return { id: sent.id, seq: result.seq, ok: result.ok, bytes, start: result.start, end: result.end, decode: result.decode, encode: result.encode, error };
     });
   }
 

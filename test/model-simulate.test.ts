@@ -65,6 +65,18 @@ describe('simulator: hand-computed makespans', () => {
     expect(simulate(g, costs({ dataPath: 'via-store', bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } }))).toBeCloseTo(1 + 0.001 + 2 * (0.002 + 1), 9);
   });
 
+  it("via a store: the store serves one write or fetch at a time, in the order they are asked for", () => {
+    const c = costs({ workers: 2, dataPath: 'via-store', bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } });
+    // a, b (1 s, 10 kB each) end together on two workers; their writes queue: a's 1.000–1.001,
+    // b's 1.001–1.002. c reads both: fetches 1.002–1.006, then 1 s.
+    const join: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 1e4, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [], [0, 1]], outputs: [2] };
+    expect(simulate(join, c)).toBeCloseTo(2.006, 9);
+    // a (1 s, 10 kB), written 1.000–1.001, read by b and c on two workers: b fetches
+    // 1.001–1.003, c waits for the store and fetches 1.003–1.005, then 1 s.
+    const fan: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(fan, c)).toBeCloseTo(2.005, 9);
+  });
+
   it('byte weights scale what a value costs to move, and the tally counts weighted bytes', () => {
     const g: ProfiledGraph = { seconds: [0, 1], bytes: [4000, 0], kinds: [2, 2], literal: [1, 0], deps: [[], [0]], outputs: [1], byteWeights: [0.25, 1] };
     const tally = emptyTally();

@@ -61,6 +61,20 @@ describe('schedlab calibrate', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/reusing/);
   }, 90_000);
+
+  it('sweeps the simplest pool last (this process warm by then) and writes the pools in the usual order', async () => {
+    const other = await mkdtemp(join(os.tmpdir(), 'schedlab-calibrate-order-'));
+    try {
+      const run = await runCli(['calibrate', '--schedulers', 'sync,threads', '--workers', '1', '--no-catalog', '--out-dir', other], { timeoutMs: 170_000 });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/\[1\/2\] threads×1: \d+ runs[\s\S]*\[2\/2\] sync: \d+ runs/);
+      const [file] = (await readdir(other)).filter((f) => f.startsWith('calibration-'));
+      const calibration = parseCalibration(JSON.parse(await readFile(join(other, file!), 'utf8')), file!);
+      expect(calibration.pools.map((p) => `${p.scheduler}×${p.workers}`)).toEqual(['sync×1', 'threads×1']);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe('schedlab advise', () => {

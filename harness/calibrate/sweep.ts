@@ -7,7 +7,7 @@
  * cost (`probePerTask`) so that each takes a fraction of a second whatever the scheduler:
  * - overhead: one empty task; two widths of independent empty tasks plus a reduction tree
  *   (fan-in 16), the wider also timed with every task's events observed, as the bench
- *   observes its samples (the cost of that is `observedTaskSeconds`);
+ *   observes its samples, in pairs with plain gets (the cost of that is `observedTaskSeconds`);
  * - bytes, for each kind of value (plain, shared, object) and each size (256 KiB and 2 MiB;
  *   16 MiB too in the full sweep, and for plain arrays' back and stages): "to" (tasks read a
  *   literal of that size), "back" (tasks return a value of that size), and "stages" (each
@@ -191,11 +191,8 @@ async function timeOnPool(
   keys: Key[],
   reps: number,
   settings: SweepSettings,
-  observe = false,
 ): Promise<{ samples: number[]; moved: CalibrationRun['moved'] }> {
-  const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(settings.runTimeoutSeconds * 1000), ...(settings.interrupt ? [settings.interrupt] : [])]);
-  // Observed as the bench observes its samples: every task's events, recorded for busy time.
-  const options = (): RunOptions => ({ signal: signal(), ...(observe ? { onEvent: new RunEventRecorder(performance.timeOrigin + performance.now(), false).onEvent } : {}) });
+  const options = (): RunOptions => runOptions(settings, false);
   const w0 = performance.now();
   await scheduler.get(graph, keys, options());
   const warm = (performance.now() - w0) / 1000;
@@ -218,6 +215,33 @@ async function timeOnPool(
   };
 }
 
+/** A get's options: the sweep's timeout and interrupt; `observe`: every task's events recorded, as the bench observes its samples. */
+function runOptions(settings: SweepSettings, observe: boolean): RunOptions {
+  const signal = AbortSignal.any([AbortSignal.timeout(settings.runTimeoutSeconds * 1000), ...(settings.interrupt ? [settings.interrupt] : [])]);
+  return { signal, ...(observe ? { onEvent: new RunEventRecorder(performance.timeOrigin + performance.now(), false).onEvent } : {}) };
+}
+
+/**
+ * Time `graph` with its events observed, in pairs with plain gets (one observed warm-up get
+ * first). Timed one after the other, the observed gets came last and paid for their own
+ * start: the first observed sample was the slowest of the three in 15 of 19 sweeps (65 ms
+ * against 30-32 ms plain for 17,068 tasks on sync, say), and the fitted cost of observing ranged 0-1.55 µs a task
+ * on sync over twelve calibrations, against 0.2 µs in an interleaved measurement.
+ */
+async function timeObserved(scheduler: Scheduler, graph: Graph, keys: Key[], settings: SweepSettings): Promise<{ plain: number[]; observed: number[] }> {
+  await scheduler.get(graph, keys, runOptions(settings, true));
+  const plain: number[] = [];
+  const observed: number[] = [];
+  for (let r = 0; r < OBSERVED_REPS; r++) {
+    for (const [observe, into] of [[false, plain], [true, observed]] as const) {
+      const t0 = performance.now();
+      await scheduler.get(graph, keys, runOptions(settings, observe));
+      into.push((performance.now() - t0) / 1000);
+    }
+  }
+  return { plain, observed };
+}
+
 /** Timed gets of a run: about this long in all, … */
 const SAMPLE_SECONDS = 1;
 /** … but at least this many (a get over a second excepted). */
@@ -228,7 +252,7 @@ function meanProfile(a: CalibrationRun['graph'], b: CalibrationRun['graph']): Ca
   return { ...a, seconds: a.seconds.map((x, i) => (x + b.seconds[i]!) / 2) };
 }
 
-/** Timed gets of the run observed with events (its difference with the plain run is all that is kept). */
+/** Pairs of plain and observed gets of the run observed with events (the difference is all the fit keeps of the observed ones). */
 const OBSERVED_REPS = 3;
 
 /** A run other processes crowded (measure/outside-load.ts `crowded`, the bench's rule too) is measured again, up to MAX_ATTEMPTS in all. */
@@ -296,9 +320,10 @@ export async function sweepPool(scheduler: Scheduler, workers: number, settings:
           // must see the same machine.
           const before = await profileWarm(built.graph, built.keys);
           const { samples, moved } = await timeOnPool(scheduler, built.graph, built.keys, reps, settings);
-          const observed = e.observe ? (await timeOnPool(scheduler, built.graph, built.keys, OBSERVED_REPS, settings, true)).samples : undefined;
+          // The plain gets paired with the observed ones are samples of the run too.
+          const paired = e.observe ? await timeObserved(scheduler, built.graph, built.keys, settings) : undefined;
           const after = await profileGraph(built.graph, built.keys);
-          return { graph: meanProfile(before.graph, after.graph), samples, moved, ...(observed ? { observedSamples: observed } : {}) };
+          return { graph: meanProfile(before.graph, after.graph), samples: [...samples, ...(paired?.plain ?? [])], moved, ...(paired ? { observedSamples: paired.observed } : {}) };
         },
         { meter, pool, cores, attempts: MAX_ATTEMPTS, stop: () => settings.interrupt?.aborted ?? false },
       );

@@ -28,16 +28,39 @@ import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { createScheduler as createCurrent, opRef, type Graph, type Scheduler, type SchedulerEvent, type SchedulerName } from '../schedulers/index.js';
 import { getWorkload, type SizeName } from '../workloads/index.js';
 import { repeatRuns } from '../harness/measure/warm-up.js';
 import { treeReductionGraph } from './measure-overhead.js';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+const USAGE =
+  'usage: node dist/scripts/measure-distributed-anchors.js [--runs 3] [--sizes quick,small] [--workloads matmul,shuffle,tree-reduce|none] ' +
+  '[--commands shape,independent,trivial] [--before DIR] [--no-dask] [--tasks 10000]';
+/** Strict: an unknown option (or --help) prints the usage instead of starting a run of several minutes. */
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        runs: { type: 'string', default: '3' },
+        sizes: { type: 'string', default: 'quick,small' },
+        workloads: { type: 'string', default: 'matmul,shuffle,tree-reduce' },
+        commands: { type: 'string', default: 'shape,independent,trivial' },
+        tasks: { type: 'string', default: '10000' },
+        before: { type: 'string' },
+        'no-dask': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
-const has = (name: string): boolean => process.argv.includes(`--${name}`);
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -162,14 +185,14 @@ async function daskPool(workers: number): Promise<Pool> {
 }
 
 async function main(): Promise<void> {
-  const runs = Number(flag('runs', '3'));
-  const sizes = flag('sizes', 'quick,small').split(',') as SizeName[];
-  const workloadList = flag('workloads', 'matmul,shuffle,tree-reduce');
+  const runs = Number(args.runs);
+  const sizes = args.sizes!.split(',') as SizeName[];
+  const workloadList = args.workloads!;
   const workloads = workloadList === 'none' ? [] : workloadList.split(',');
-  const kinds = new Set(flag('commands', 'shape,independent,trivial').split(','));
+  const kinds = new Set(args.commands!.split(','));
   for (const kind of kinds) if (!['shape', 'independent', 'trivial'].includes(kind)) throw new Error(`--commands: unknown command "${kind}"; valid: shape, independent, trivial`);
-  const tasks = Number(flag('tasks', '10000'));
-  const beforeDir = has('before') ? resolve(flag('before', '')) : undefined;
+  const tasks = Number(args.tasks);
+  const beforeDir = args.before ? resolve(args.before) : undefined;
   const pools: Pool[] = [];
   try {
     pools.push(await schedlabPool('processes×2', createCurrent, 'processes', 2));
@@ -181,7 +204,7 @@ async function main(): Promise<void> {
       pools.push(await schedlabPool('before distributed×1', before.createScheduler, 'distributed', 1));
       pools.push(await schedlabPool('before distributed×2', before.createScheduler, 'distributed', 2));
     }
-    if (!has('no-dask')) pools.push(await daskPool(2));
+    if (!args['no-dask']) pools.push(await daskPool(2));
 
     const commands: Array<{ id: string; command: Command; pools: Pool[] }> = [];
     const notThreads = pools.filter((p) => p.label !== 'threads×2');
@@ -218,7 +241,7 @@ async function main(): Promise<void> {
       const ratios = [
         `×2/×1 ${fmt(d2 / med(id, 'distributed×1'))}`,
         `×2/processes ${fmt(d2 / med(id, 'processes×2'))}`,
-        has('no-dask') ? '' : `dask/×2 ${fmt(med(id, 'dask distributed×2') / d2)}`,
+        args['no-dask'] ? '' : `dask/×2 ${fmt(med(id, 'dask distributed×2') / d2)}`,
         beforeDir ? `×2 after/before ${fmt(d2 / med(id, 'before distributed×2'))}, ×1 after/before ${fmt(med(id, 'distributed×1') / med(id, 'before distributed×1'))}` : '',
       ].filter(Boolean);
       console.log(`${id.padEnd(18)} ${cells.join(' | ')}\n${''.padEnd(18)} ${ratios.join(', ')}`);

@@ -98,7 +98,12 @@ export const poolCostsSchema = z.object({
    * files: 1.
    */
   stringWeight: estimateSchema.optional(),
-  /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
+  /**
+   * Via main: results no caller reads, with one consumer, go to it without a trip through main
+   * (threads' sealed values; simulate.ts `sealed`). Absent in older files: false.
+   */
+  seals: z.boolean().optional(),
+    /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
   outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */
   observations: z.number().int().nonnegative(),

@@ -59,6 +59,8 @@ export interface PoolRuns {
   scheduler: SchedulerName;
   workers: number;
   startupSeconds: number;
+  /** The pool hands results with one consumer on unread (`Scheduler.sealsResults`). */
+  seals?: boolean;
   runs: CalibrationRun[];
 }
 
@@ -73,7 +75,7 @@ export function fitPool(input: PoolRuns): PoolCosts {
   if (runs.length === 0) throw new Error(`${input.scheduler}×${workers}: no calibration runs to fit`);
   const dataPath = dataPathOf(runs, workers);
   const slots = dataPath === 'inline' ? 1 : workers;
-  const overhead = fitOverhead(runs.filter((r) => r.purpose === 'overhead'), slots, dataPath, workers);
+  const overhead = fitOverhead(runs.filter((r) => r.purpose === 'overhead'), slots, dataPath, workers, input.seals === true);
   const { efficiency, curve } = fitEfficiency(runs.filter((r) => r.purpose === 'compute'), slots, overhead);
   const costs: Omit<PoolCosts, 'relativeError' | 'metg'> = {
     scheduler: input.scheduler,
@@ -88,6 +90,7 @@ export function fitPool(input: PoolRuns): PoolCosts {
     ...outsideLoadOf(runs),
     ...observedTaskCostOf(runs),
     observations: runs.length,
+    ...(input.seals ? { seals: true } : {}),
   };
   const weight = stringWeightOf(runs.filter((r) => r.purpose === 'strings'), pointCosts(costs, 'value'));
   if (weight) costs.stringWeight = weight;
@@ -164,11 +167,11 @@ function intermediateBytes(r: CalibrationRun): number {
 }
 
 /** The bytes the simulator charges in one get of `graph` on a pool with this data path (placement with no byte costs). */
-export function chargedBytes(graph: ProfiledGraph, dataPath: DataPath, workers: number): ByteTally {
+export function chargedBytes(graph: ProfiledGraph, dataPath: DataPath, workers: number, seals = false): ByteTally {
   const tally = emptyTally();
   const free = { value: 0, low: 0, high: 0 };
   const zero = Object.fromEntries(VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, free]))])) as PoolCosts['byteSeconds'];
-  simulate(graph, pointCosts({ workers, dataPath, getSeconds: free, taskSeconds: free, byteSeconds: zero, efficiency: { value: 1, low: 1, high: 1 } }, 'value'), tally);
+  simulate(graph, pointCosts({ workers, dataPath, getSeconds: free, taskSeconds: free, byteSeconds: zero, efficiency: { value: 1, low: 1, high: 1 }, seals }, 'value'), tally);
   return tally;
 }
 
@@ -183,7 +186,7 @@ function zeroBytes(): PoolCosts['byteSeconds'] {
   return Object.fromEntries(VALUE_KINDS.map((k) => [k, Object.fromEntries(DIRECTIONS.map((d) => [d, zero()]))])) as PoolCosts['byteSeconds'];
 }
 
-function fitOverhead(all: readonly CalibrationRun[], slots: number, dataPath: DataPath, workers: number): OverheadFit {
+function fitOverhead(all: readonly CalibrationRun[], slots: number, dataPath: DataPath, workers: number, seals: boolean): OverheadFit {
   if (all.length < 3) throw new Error(`need at least 3 overhead runs to fit get and task costs, got ${all.length}`);
   const columns: Array<{ name: string; value: (r: CalibrationRun) => number; kind?: ValueKind; direction?: Direction }> = [
     { name: 'tasks', value: (r) => summarize(r.graph).tasks },
@@ -191,7 +194,7 @@ function fitOverhead(all: readonly CalibrationRun[], slots: number, dataPath: Da
   // Each run's bytes as the simulator charges them, so that the fitted cost per byte is the
   // one the simulator needs. Scalars that cross with every run (task results, a reduction's
   // inputs) are not a kind's payload: below MIN_PAYLOAD per get they stay with the per-task cost.
-  const charged = new Map(all.map((r) => [r, chargedBytes(r.graph, dataPath, workers)]));
+  const charged = new Map(all.map((r) => [r, chargedBytes(r.graph, dataPath, workers, seals)]));
   // A byte run whose bytes the pool does not charge (sync's: no boundary) says nothing about
   // the get or the task: its time is its tasks' allocations, and the difference between
   // their profile and the pool's run (milliseconds at 16 MiB) is noise on microseconds.
@@ -282,7 +285,7 @@ export function metgFromPoints(points: readonly MetgPoint[]): Pick<Metg, 'second
 
 /** One point of a pool's costs for the simulator: the fitted values, or the optimistic (low) or pessimistic (high) end of every interval. */
 export function pointCosts(
-  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve' | 'stringWeight'>,
+  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve' | 'stringWeight' | 'seals'>,
   end: 'value' | 'low' | 'high',
 ): SimulationCosts {
   const effEnd = end === 'low' ? 'high' : end === 'high' ? 'low' : 'value';
@@ -297,6 +300,7 @@ export function pointCosts(
     byteSeconds,
     ...efficiencyEnd(costs, effEnd),
     ...(costs.stringWeight ? { stringWeight: costs.stringWeight[end] } : {}),
+    ...(costs.seals ? { seals: true } : {}),
   };
 }
 

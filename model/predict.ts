@@ -19,7 +19,7 @@ import { comparePools, type PoolId } from '../common/cells.js';
 import { DIRECTIONS, VALUE_KINDS, type CalibrationFile, type PoolCosts } from './calibration.js';
 import { efficiencyEnd, pointCosts } from './fit.js';
 import type { ProfiledGraph } from './profile.js';
-import { chargedSize, efficiencyAt, simulate, type SimulationCosts } from './simulate.js';
+import { chargedSize, efficiencyAt, sealed, simulate, type SimulationCosts } from './simulate.js';
 
 export interface Prediction extends PoolId {
   /** Predicted seconds of one get (pool already started). */
@@ -109,8 +109,11 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
   let work = 0;
   let bytes = 0;
   const needed = new Uint8Array(graph.seconds.length);
-  for (const deps of graph.deps) for (const d of deps) needed[d] = 1;
-  for (const o of graph.outputs) needed[o] = 1;
+  const consumers = new Uint32Array(graph.seconds.length);
+  for (const deps of graph.deps) for (const d of deps) consumers[d]!++;
+  const requested = new Uint8Array(graph.seconds.length);
+  for (const o of graph.outputs) requested[o] = 1;
+  for (let i = 0; i < graph.seconds.length; i++) needed[i] = consumers[i]! > 0 || requested[i] ? 1 : 0;
   for (let i = 0; i < graph.seconds.length; i++) {
     const kind = kinds[graph.kinds[i]!]!;
     if (!graph.literal[i]) {
@@ -119,7 +122,7 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
     }
     if (!needed[i] || c.dataPath === 'inline') continue;
     if (graph.literal[i]) bytes += chargedSize(graph, i, c.stringWeight) * c.byteSeconds[kind].toWorkers;
-    else if (c.dataPath === 'via-main') bytes += chargedSize(graph, i, c.stringWeight) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
+    else if (c.dataPath === 'via-main' && !sealed(graph, c, i, consumers[i]!, requested[i] === 1)) bytes += chargedSize(graph, i, c.stringWeight) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
   }
   if (c.dataPath === 'peer-to-peer') for (const o of graph.outputs) bytes += chargedSize(graph, o, c.stringWeight) * c.byteSeconds[kinds[graph.kinds[o]!]!].fromWorkers;
   if (c.dataPath === 'via-store') {

@@ -63,6 +63,22 @@ export interface SimulationCosts {
   efficiencyCurve?: readonly EfficiencyPoint[];
   /** Factor on the byte weight of the profile's long strings (`ProfiledGraph.strings`); absent: 1. */
   stringWeight?: number;
+  /** Via main: a result no caller reads, with one consumer, goes to it unread, its memory moved (`sealed`). */
+  seals?: boolean;
+}
+
+/**
+ * Via main, on a pool that seals (threads: schedulers/threads/sealed-values.ts): a result the
+ * caller does not read and exactly one task consumes comes back sealed in a port that main
+ * hands on unread with the consumer's batch, its memory moved, not copied: it costs nothing
+ * beyond the tasks' per-task costs, on its way back (`fromWorkers`) or on to its consumer
+ * (`betweenWorkers`). Priced through main, the 30 intermediate 16 MB arrays of tree-reduce
+ * quick cost threads×2 about 250 ms of main's time, more than the whole run measured (219 ms).
+ * No calibration run has such values (the stages runs' values have two readers), so the fit
+ * is the same either way.
+ */
+export function sealed(g: ProfiledGraph, c: Pick<SimulationCosts, 'seals'>, node: number, consumers: number, requested: boolean): boolean {
+  return c.seals === true && !requested && consumers === 1 && !g.literal[node];
 }
 
 export interface EfficiencyPoint {
@@ -172,8 +188,9 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | u
       for (const d of g.deps[node]!) {
         readAt = Math.max(readAt, availableAt[d]!);
         if (viaMain) {
-          // Every input is sent from main: a literal (toWorkers) or a result that came back (betweenWorkers).
-          sendCost += byteCost(d, g.literal[d] ? 'toWorkers' : 'betweenWorkers');
+          // Every input is sent from main: a literal (toWorkers) or a result that came back
+          // (betweenWorkers); a sealed one is handed on unread, its memory moved, not copied.
+          if (!sealed(g, c, d, dependents[d]!.length, requested[d] === 1)) sendCost += byteCost(d, g.literal[d] ? 'toWorkers' : 'betweenWorkers');
           continue;
         }
         if (viaStore) {
@@ -218,7 +235,7 @@ function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | u
     lastEnd = Math.max(lastEnd, end);
     main = Math.max(main, end);
     if (viaMain) {
-      if (dependents[node]!.length > 0 || requested[node]) main += byteCost(node, 'fromWorkers');
+      if ((dependents[node]!.length > 0 || requested[node]) && !sealed(g, c, node, dependents[node]!.length, requested[node] === 1)) main += byteCost(node, 'fromWorkers');
       availableAt[node] = main;
     } else {
       holders[node]!.push(workerOf[node]!);

@@ -145,6 +145,12 @@ export interface Scheduler {
   readonly startupSeconds: number;
   /** The live dashboard's address, when it was asked for. */
   readonly dashboardUrl?: string;
+  /**
+   * True when a result that no caller asked for and exactly one task consumes goes to that
+   * task unread, its memory moved rather than copied (threads' sealed values). The cost model
+   * prices such values at nothing (model/simulate.ts `sealed`).
+   */
+  readonly sealsResults?: boolean;
   /** Compute `keys` of `graph`; resolves to their values in the same order. */
   get(graph: Graph, keys: Key[], options?: RunOptions): Promise<unknown[]>;
   /** Cumulative counters since creation. */

@@ -121,6 +121,15 @@ describe('threads: ownership transfer', { timeout: 60_000 }, () => {
       expect(x[N - 1]).toBe(copies * (N - 1));
     }
     expect(end).toBe(9 * SUM);
+    // It says so, for the cost model (model/simulate.ts `sealed`); the pools that copy through main do not.
+    expect(scheduler.sealsResults).toBe(true);
+    const processes = await createScheduler('processes', { workers: 1 });
+    try {
+      expect(processes.sealsResults).toBeUndefined();
+    } finally {
+      await processes.close();
+    }
+    expect((await createScheduler('sync')).sealsResults).toBeUndefined();
   });
 
   it('a failed or aborted run frees the sealed values it still held', async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { dataPathOf, fitPool, metgFromPoints, type CalibrationRun } from '../dist/model/fit.js';
 import { SMALL_VALUE_BYTES, efficiencyAt, emptyTally, simulate, type SimulationCosts } from '../dist/model/simulate.js';
-import { observedPool, pickOf, predictPool } from '../dist/model/predict.js';
+import { breakdown, observedPool, pickOf, predictPool } from '../dist/model/predict.js';
 import type { PoolCosts } from '../dist/model/calibration.js';
 import type { ProfiledGraph } from '../dist/model/profile.js';
 import { summarize } from '../dist/model/profile.js';
@@ -26,6 +26,25 @@ function costs(over: Partial<SimulationCosts> & { bytes?: Partial<Record<'toWork
 
 const independent = (n: number, seconds: number, bytes = 0): ProfiledGraph => independentProfile(n, seconds, bytes);
 
+/** A pool's fitted costs with every interval a point: those of `c`. */
+function poolOf(c: SimulationCosts): PoolCosts {
+  const point = (value: number) => ({ value, low: value, high: value });
+  return {
+    scheduler: 'threads',
+    workers: c.workers,
+    dataPath: c.dataPath,
+    startupSeconds: point(0),
+    getSeconds: point(c.getSeconds),
+    taskSeconds: point(c.taskSeconds),
+    byteSeconds: Object.fromEntries(KINDS.map((k) => [k, Object.fromEntries(Object.entries(c.byteSeconds[k]).map(([d, v]) => [d, point(v)]))])) as PoolCosts['byteSeconds'],
+    efficiency: point(c.efficiency),
+    relativeError: 0,
+    observations: 0,
+    metg: { seconds: null, bound: 'none', points: [] },
+    ...(c.seals ? { seals: true } : {}),
+  };
+}
+
 describe('simulator: hand-computed makespans', () => {
   it('four 1 s tasks on two workers: get 0.1 s, 0.01 s per task handed out', () => {
     // main: 0.1 get; t0 out at 0.11 (ends 1.11), t1 at 0.12 (ends 1.12); t2 out after t0 ends: 1.12 → 2.12; t3: 1.13 → 2.13.
@@ -38,6 +57,22 @@ describe('simulator: hand-computed makespans', () => {
     expect(simulate(g, costs({ bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 } }))).toBeCloseTo(2.003, 9);
     // The literal-input cost (toWorkers) is not the resend's.
     expect(simulate(g, costs({ bytes: { fromWorkers: 1e-7, toWorkers: 2e-7 } }))).toBeCloseTo(2.001, 9);
+  });
+
+  it('a pool that seals (threads) hands a one-consumer result on unread: nothing for its bytes; two readers or a requested value pay as before', () => {
+    const c = costs({ bytes: { fromWorkers: 1e-7, betweenWorkers: 2e-7 }, seals: true });
+    // a (1 s, 10 kB) → b (1 s): sealed, 2 s.
+    const chain: ProfiledGraph = { seconds: [1, 1], bytes: [1e4, 0], kinds: [0, 0], literal: [0, 0], deps: [[], [0]], outputs: [1] };
+    expect(simulate(chain, c)).toBeCloseTo(2, 9);
+    // a also requested: back 1 ms and out again 2 ms, as without sealing.
+    expect(simulate({ ...chain, outputs: [0, 1] }, c)).toBeCloseTo(2.003, 9);
+    // a read by b and c (one worker): back once (1 ms), out to each (2 ms each): 1 + 0.001 + 0.002 + 1 + 0.002 + 1.
+    const two: ProfiledGraph = { seconds: [1, 1, 1], bytes: [1e4, 0, 0], kinds: [0, 0, 0], literal: [0, 0, 0], deps: [[], [0], [0]], outputs: [1, 2] };
+    expect(simulate(two, c)).toBeCloseTo(3.005, 9);
+    // The breakdown agrees: nothing for the sealed value's bytes.
+    const pool = poolOf(c);
+    expect(breakdown(chain, pool).byteSeconds).toBe(0);
+    expect(breakdown(chain, { ...pool, seals: false }).byteSeconds).toBeCloseTo(0.003, 12);
   });
 
   it('peer-to-peer: a value read on another worker pays the between-workers cost; requested values come back at the end', () => {

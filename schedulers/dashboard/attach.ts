@@ -46,6 +46,7 @@ export async function withDashboard(scheduler: Scheduler, options: DashboardOpti
     workers: scheduler.workers,
     startupSeconds: scheduler.startupSeconds,
     dashboardUrl: server.url,
+    ...(scheduler.sealsResults ? { sealsResults: true } : {}),
     async get(graph: Graph, keys: Key[], runOptions?: RunOptions): Promise<unknown[]> {
       const run = `r${++runs}`;
       state.runStarted(run, []);

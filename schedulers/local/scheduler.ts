@@ -25,6 +25,7 @@ export function localScheduler(parts: LocalSchedulerParts): Scheduler {
     name: parts.name,
     workers: parts.workers,
     startupSeconds: parts.startupSeconds,
+    ...(parts.executor.seals ? { sealsResults: true } : {}),
     async get(graph: Graph, keys: Key[], options?: EngineOptions): Promise<unknown[]> {
       if (closing) throw new SchedulerClosedError(parts.name);
       try {

@@ -197,6 +197,27 @@ describe('fit: known costs are recovered', () => {
   ];
   const fitted = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs });
 
+  it('an inline pool (sync): its byte runs, which it does not charge, and its compute runs (their own profile) do not set its typical error', () => {
+    const sync = costs({ dataPath: 'inline', getSeconds: truth.getSeconds, taskSeconds: truth.taskSeconds });
+    const timed = (name: string, purpose: CalibrationRun['purpose'], graph: ProfiledGraph, factor = 1): CalibrationRun => {
+      const t = simulate(graph, sync) * factor;
+      return { name, purpose, graph, kind: graph.bytes.some((b) => b > 0) ? 'plain' : null, moved: { toWorkers: 0, fromWorkers: 0, betweenWorkers: 0 }, samples: [t, t, t] };
+    };
+    const syncRuns = [
+      timed('empty', 'overhead', independent(1, 0)),
+      timed('tasks×100', 'overhead', independent(100, 0), 1.1),
+      timed('tasks×400', 'overhead', independent(400, 0), 0.95),
+      // Allocations timed against their profile: 3x, 0.3x, 4x … off, as sync's 2-16 MiB byte runs are.
+      ...[3, 0.3, 4, 0.25, 2, 0.4].map((f, i) => timed(`back ${i} MB`, 'overhead', independent(4, 0.001, (i + 1) * 1e6), f)),
+      timed('compute 10 ms', 'compute', independent(40, 0.01)),
+      timed('compute 100 ms', 'compute', independent(8, 0.1)),
+    ];
+    const f = fitPool({ scheduler: 'sync', workers: 1, startupSeconds: 0, runs: syncRuns });
+    expect(f.dataPath).toBe('inline');
+    expect(f.relativeError).toBeLessThan(0.15); // the task runs' few per cent, not the byte runs' 70-300 %
+    expect(f.relativeError).toBeGreaterThan(0); // nor the compute runs' 0
+  });
+
   it("recovers a known stringWeight from a run of string literals, the other costs fitted first", () => {
     // Strings cost this pool 6× what their weight (0.05) says: the run is simulated at that truth.
     const text = (n: number, bytes: number): ProfiledGraph => {

@@ -103,7 +103,7 @@ export const poolCostsSchema = z.object({
    * (threads' sealed values; simulate.ts `sealed`). Absent in older files: false.
    */
   seals: z.boolean().optional(),
-    /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
+  /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
   outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */
   observations: z.number().int().nonnegative(),

@@ -105,7 +105,8 @@ export function fitPool(input: PoolRuns): PoolCosts {
   // the simpler sync was picked where threads×2 measured 1.4x faster. An inline pool's compute
   // runs test nothing either: their prediction is their own profile, run on the same thread
   // moments before (0 % error).
-  const explained = runs.filter((r) => (r.purpose === 'overhead' ? r.kind === null || chargesPayload(r, dataPath, workers, input.seals === true) : dataPath !== 'inline' || r.purpose !== 'compute'));
+  const fitted = new Set(overhead.runs);
+  const explained = runs.filter((r) => (r.purpose === 'overhead' ? fitted.has(r) : dataPath !== 'inline' || r.purpose !== 'compute'));
   const errors = (explained.length ? explained : runs).map((r) => Math.abs(simulate(r.graph, point) - median(r.samples)) / median(r.samples));
   return { ...costs, relativeError: median(errors), metg: metgOf(runs.filter((r) => r.purpose === 'compute'), slots) };
 }
@@ -186,14 +187,11 @@ export function chargedBytes(graph: ProfiledGraph, dataPath: DataPath, workers: 
   return tally;
 }
 
-/** True when the pool charges a byte run's payload: bytes of its kind, at least MIN_PAYLOAD in some direction. */
-function chargesPayload(r: CalibrationRun, dataPath: DataPath, workers: number, seals: boolean, tally = chargedBytes(r.graph, dataPath, workers, seals)): boolean {
-  return r.kind !== null && DIRECTIONS.some((d) => tally[r.kind!][d] >= MIN_PAYLOAD);
-}
-
 interface OverheadFit {
   get: Estimate;
   task: Estimate;
+  /** The overhead runs it was fitted on (a byte run whose bytes the pool does not charge is left out). */
+  runs: readonly CalibrationRun[];
   bytes: PoolCosts['byteSeconds'];
 }
 
@@ -214,7 +212,7 @@ function fitOverhead(all: readonly CalibrationRun[], slots: number, dataPath: Da
   // A byte run whose bytes the pool does not charge (sync's: no boundary) says nothing about
   // the get or the task: its time is its tasks' allocations, and the difference between
   // their profile and the pool's run (milliseconds at 16 MiB) is noise on microseconds.
-  const payload = (r: CalibrationRun): boolean => chargesPayload(r, dataPath, workers, seals, charged.get(r));
+  const payload = (r: CalibrationRun): boolean => r.kind !== null && DIRECTIONS.some((d) => charged.get(r)![r.kind!][d] >= MIN_PAYLOAD);
   const runs = all.filter((r) => r.kind === null || payload(r));
   for (const kind of VALUE_KINDS) {
     for (const direction of DIRECTIONS) {
@@ -246,7 +244,7 @@ function fitOverhead(all: readonly CalibrationRun[], slots: number, dataPath: Da
   columns.forEach((c, j) => {
     if (c.kind && c.direction) bytes[c.kind][c.direction] = estimate(j, scale[j]!);
   });
-  return { get: estimate(columns.length, 1), task: estimate(0, scale[0]!), bytes };
+  return { get: estimate(columns.length, 1), task: estimate(0, scale[0]!), bytes, runs };
 }
 
 function fitEfficiency(runs: readonly CalibrationRun[], slots: number, overhead: OverheadFit): { efficiency: Estimate; curve: EfficiencyPoint[] } {

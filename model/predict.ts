@@ -108,19 +108,17 @@ export function breakdown(graph: ProfiledGraph, pool: PoolCosts): Breakdown {
   let tasks = 0;
   let work = 0;
   let bytes = 0;
-  const needed = new Uint8Array(graph.seconds.length);
   const consumers = new Uint32Array(graph.seconds.length);
   for (const deps of graph.deps) for (const d of deps) consumers[d]!++;
   const requested = new Uint8Array(graph.seconds.length);
   for (const o of graph.outputs) requested[o] = 1;
-  for (let i = 0; i < graph.seconds.length; i++) needed[i] = consumers[i]! > 0 || requested[i] ? 1 : 0;
   for (let i = 0; i < graph.seconds.length; i++) {
     const kind = kinds[graph.kinds[i]!]!;
     if (!graph.literal[i]) {
       tasks++;
       work += graph.seconds[i]! / efficiencyAt(c, graph.seconds[i]!);
     }
-    if (!needed[i] || c.dataPath === 'inline') continue;
+    if ((!consumers[i] && !requested[i]) || c.dataPath === 'inline') continue;
     if (graph.literal[i]) bytes += chargedSize(graph, i, c.stringWeight) * c.byteSeconds[kind].toWorkers;
     else if (c.dataPath === 'via-main' && !sealed(graph, c, i, consumers[i]!, requested[i] === 1)) bytes += chargedSize(graph, i, c.stringWeight) * (c.byteSeconds[kind].fromWorkers + c.byteSeconds[kind].betweenWorkers);
   }

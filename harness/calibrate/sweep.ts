@@ -225,8 +225,9 @@ function runOptions(settings: SweepSettings, observe: boolean): RunOptions {
  * Time `graph` with its events observed, in pairs with plain gets (one observed warm-up get
  * first). Timed one after the other, the observed gets came last and paid for their own
  * start: the first observed sample was the slowest of the three in 15 of 19 sweeps (65 ms
- * against 30-32 ms plain for 17,068 tasks on sync, say), and the fitted cost of observing ranged 0-1.55 µs a task
- * on sync over twelve calibrations, against 0.2 µs in an interleaved measurement.
+ * against 30-32 ms plain for 17,068 tasks on sync, say), and the fitted cost of observing
+ * ranged 0-1.55 µs a task on sync over twelve calibrations, against 0.2 µs in an
+ * interleaved measurement.
  */
 async function timeObserved(scheduler: Scheduler, graph: Graph, keys: Key[], settings: SweepSettings): Promise<{ plain: number[]; observed: number[] }> {
   await scheduler.get(graph, keys, runOptions(settings, true));

@@ -103,6 +103,11 @@ export const poolCostsSchema = z.object({
    * (threads' sealed values; simulate.ts `sealed`). Absent in older files: false.
    */
   seals: z.boolean().optional(),
+  /**
+   * Cores of the machine it was fitted on: the simulator lets main's work take a core from
+   * workers that fill the machine (simulate.ts, "Cores"). Absent in older files: not modelled.
+   */
+  cores: z.number().int().positive().optional(),
   /** Mean share of a core that other processes used during this pool's runs (absent in older files). */
   outsideLoad: z.number().nonnegative().optional(),
   /** Calibration runs this pool was fitted on. */

@@ -63,6 +63,8 @@ export interface PoolRuns {
   startupSeconds: number;
   /** The pool hands results with one consumer on unread (`Scheduler.sealsResults`). */
   seals?: boolean;
+  /** Cores of the machine (os.availableParallelism()); absent: the simulator does not share them. */
+  cores?: number;
   runs: CalibrationRun[];
 }
 
@@ -93,6 +95,7 @@ export function fitPool(input: PoolRuns): PoolCosts {
     ...observedTaskCostOf(runs),
     observations: runs.length,
     ...(input.seals ? { seals: true } : {}),
+    ...(input.cores ? { cores: input.cores } : {}),
   };
   const weight = stringWeightOf(runs.filter((r) => r.purpose === 'strings'), pointCosts(costs, 'value'));
   if (weight) costs.stringWeight = weight;
@@ -299,7 +302,7 @@ export function metgFromPoints(points: readonly MetgPoint[]): Pick<Metg, 'second
 
 /** One point of a pool's costs for the simulator: the fitted values, or the optimistic (low) or pessimistic (high) end of every interval. */
 export function pointCosts(
-  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve' | 'stringWeight' | 'seals'>,
+  costs: Pick<PoolCosts, 'workers' | 'dataPath' | 'getSeconds' | 'taskSeconds' | 'byteSeconds' | 'efficiency' | 'efficiencyCurve' | 'stringWeight' | 'seals' | 'cores'>,
   end: 'value' | 'low' | 'high',
 ): SimulationCosts {
   const effEnd = end === 'low' ? 'high' : end === 'high' ? 'low' : 'value';
@@ -315,6 +318,7 @@ export function pointCosts(
     ...efficiencyEnd(costs, effEnd),
     ...(costs.stringWeight ? { stringWeight: costs.stringWeight[end] } : {}),
     ...(costs.seals ? { seals: true } : {}),
+    ...(costs.cores ? { cores: costs.cores } : {}),
   };
 }
 

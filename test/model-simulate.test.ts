@@ -161,6 +161,25 @@ describe('simulator: hand-computed makespans', () => {
     const g: ProfiledGraph = { seconds: [0, 1], bytes: [4000, 0], kinds: [2, 0], literal: [1, 0], deps: [[], [0]], outputs: [1] };
     expect(simulate(g, costs({ bytes: { toWorkers: 1e-6 } }))).toBeCloseTo(1.004, 9);
   });
+
+  it('cores: bytes main moves while every worker computes take a core from them, processor-sharing style', () => {
+    // Two 1 s tasks, each reading its own 1 MB literal (0.1 s each to send): t0 out at 0.1 (ends
+    // 1.1), t1 at 0.2 (ends 1.2). On 2 cores, 2 workers and main are 3 busy threads: compute is
+    // stretched by 1 + (main's byte share / makespan) × (2 + 1 − 2) / 2, over two more replays:
+    // 1 + 0.2 / 1.2 / 2 (makespan 1.28333), then 1 + 0.2 / 1.28333 / 2 (makespan 1.27792).
+    const g: ProfiledGraph = { seconds: [0, 0, 1, 1], bytes: [1e6, 1e6, 8, 8], kinds: [0, 0, 0, 0], literal: [1, 1, 0, 0], deps: [[], [], [0], [1]], outputs: [2, 3] };
+    const c = costs({ workers: 2, bytes: { toWorkers: 1e-7 } });
+    expect(simulate(g, c)).toBeCloseTo(1.2, 9);
+    const s1 = 1 + 0.2 / 1.2 / 2;
+    const s2 = 1 + 0.2 / (0.2 + s1) / 2;
+    expect(simulate(g, { ...c, cores: 2 })).toBeCloseTo(0.2 + s2, 9);
+    expect(0.2 + s2).toBeCloseTo(1.27792, 5);
+    // A core to spare (4 cores), or one worker on 2 cores: nothing is stretched.
+    expect(simulate(g, { ...c, cores: 4 })).toBeCloseTo(1.2, 9);
+    expect(simulate(g, { ...costs({ workers: 1, bytes: { toWorkers: 1e-7 } }), cores: 2 })).toBeCloseTo(2.2, 9);
+    // What main pays per task is in the calibrated efficiency curve already: it stretches nothing.
+    expect(simulate(independent(2, 1), { ...costs({ workers: 2, taskSeconds: 0.1 }), cores: 2 })).toBeCloseTo(1.2, 9);
+  });
 });
 
 describe('fit: known costs are recovered', () => {
@@ -273,6 +292,22 @@ describe('fit: known costs are recovered', () => {
     const seen = predictPool(g, observedPool(f));
     expect(seen.seconds - plain.seconds).toBeCloseTo(1000 * 3e-6, 6);
     expect(observedPool(fitted)).toBe(fitted);
+  });
+
+  it("keeps the machine's cores, and its predictions stretch compute that main's bytes overlap", () => {
+    expect(fitted.cores).toBeUndefined();
+    const f = fitPool({ scheduler: 'threads', workers: 2, startupSeconds: 0.05, runs, cores: 2 });
+    expect(f.cores).toBe(2);
+    // Eight 0.1 s tasks, each reading a 1 MB literal main sends: slower on a machine whose 2 cores the 2 workers fill.
+    const g: ProfiledGraph = {
+      seconds: [...Array(8).fill(0), ...Array(8).fill(0.1)],
+      bytes: [...Array(8).fill(1e6), ...Array(8).fill(8)],
+      kinds: Array(16).fill(0),
+      literal: [...Array(8).fill(1), ...Array(8).fill(0)],
+      deps: [...Array.from({ length: 8 }, () => []), ...Array.from({ length: 8 }, (_, i) => [i])],
+      outputs: Array.from({ length: 8 }, (_, i) => 8 + i),
+    };
+    expect(predictPool(g, f).seconds).toBeGreaterThan(predictPool(g, fitted).seconds);
   });
 
   it('keeps the mean outside load of the runs that measured it, and none when no run did', () => {

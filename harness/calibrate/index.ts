@@ -157,7 +157,7 @@ async function calibratePool(pool: PoolId, options: CalibrateOptions, spinRate: 
       note: options.note,
       interrupt: options.interrupt,
     });
-    return fitPool({ scheduler: pool.scheduler, workers: pool.workers, startupSeconds: scheduler.startupSeconds, runs, seals: scheduler.sealsResults === true });
+    return fitPool({ scheduler: pool.scheduler, workers: pool.workers, startupSeconds: scheduler.startupSeconds, runs, seals: scheduler.sealsResults === true, cores: os.availableParallelism() });
   } catch (err) {
     return { reason: `calibration failed (${(err as Error).message})` };
   } finally {

@@ -151,15 +151,21 @@ export function chargedSize(g: ProfiledGraph, i: number, stringWeight = 1): numb
   return bytes < SMALL_VALUE_BYTES ? 0 : bytes * (g.byteWeights?.[i] ?? 1) * (g.strings?.[i] ? stringWeight : 1);
 }
 
-/** Replays after the first that find the compute stretch of an oversubscribed machine. */
+/** Replays after the first that find the compute stretch of an oversubscribed machine, at most … */
 const STRETCH_PASSES = 2;
+/** … stopping once the stretch moves by less than this (relative): a replay would change the makespan by less. */
+const STRETCH_TOLERANCE = 1e-3;
 
 function simulatePool(g: ProfiledGraph, c: SimulationCosts, tally: ByteTally | undefined): number {
   const workers = Math.max(1, c.workers);
   const over = c.cores ? workers + 1 - c.cores : 0;
   let run = replay(g, c, tally, 1);
-  for (let pass = 0; over > 0 && run.finish > 0 && pass < STRETCH_PASSES; pass++) {
-    run = replay(g, c, undefined, 1 + (Math.min(1, run.busy / run.finish) * over) / workers);
+  let stretch = 1;
+  for (let pass = 0; over > 0 && run.busy > 0 && pass < STRETCH_PASSES; pass++) {
+    const next = 1 + (Math.min(1, run.busy / run.finish) * over) / workers;
+    if (Math.abs(next - stretch) < STRETCH_TOLERANCE * stretch) break; // the decision map's many byte-light cells stop here
+    stretch = next;
+    run = replay(g, c, undefined, stretch);
   }
   return run.finish;
 }

@@ -2,7 +2,7 @@
 // small plain data, v8 (structured clone) for everything else, and always an exact
 // structured-clone round trip.
 import { describe, expect, it } from 'vitest';
-import { decodeValue, encodeValue } from '../dist/schedulers/distributed/codec.js';
+import { decodeValue, encodeValue, encodeValuePieces, joinPieces, piecesLength } from '../dist/schedulers/distributed/codec.js';
 
 const V8 = 0xff;
 const RAW = 0xfe;
@@ -89,6 +89,25 @@ describe('distributed codec', () => {
       expect(back.buffer).toBeInstanceOf(ArrayBuffer);
     }
     expect(decodeValue(encodeValue(backing.subarray(1, 4)))).toStrictEqual(new Float64Array([1.5, -2, NaN]));
+  });
+
+  it('gives the same bytes in pieces, a plain typed array\'s data as a view of its own memory (uploads)', () => {
+    const shared = new Float64Array(new SharedArrayBuffer(40 * 8)).map((_, i) => i / 3);
+    const view = shared.subarray(3, 31); // at a byte offset, in shared memory
+    for (const value of [view, new Int16Array([-300, 300]), new Float64Array(0)]) {
+      const pieces = encodeValuePieces(value);
+      expect(pieces).toHaveLength(2);
+      expect(pieces[1]!.buffer).toBe(value.buffer); // no copy of the data
+      expect([pieces[1]!.byteOffset, pieces[1]!.byteLength]).toEqual([value.byteOffset, value.byteLength]);
+      expect(piecesLength(pieces)).toBe(encodeValue(value).byteLength);
+      expect(Buffer.from(joinPieces(pieces)).equals(Buffer.from(encodeValue(value)))).toBe(true);
+    }
+    expect((decodeValue(joinPieces(encodeValuePieces(view))) as Float64Array)).toStrictEqual(structuredClone(view));
+    for (const value of [1250025000, 'text', new Map([[1, 2]]), Buffer.from('a Buffer')]) {
+      const pieces = encodeValuePieces(value);
+      expect(pieces).toHaveLength(1);
+      expect(Buffer.from(pieces[0]!).equals(Buffer.from(encodeValue(value)))).toBe(true);
+    }
   });
 
   it('decodes a raw array in place when its data is aligned, and copies it when not', () => {

@@ -39,6 +39,11 @@ describe('encodeGraph', () => {
     const encoded = encodeGraph(graph, ['t'], 'c1', 2, new Map());
     expect(encoded.uploads.map((u) => u.node.key).sort()).toEqual(['big', 't']);
     for (const upload of encoded.uploads) expect(upload.node.payload.byteLength).toBe(0);
+    // A plain typed array is uploaded from its own memory: its header, then a view of it.
+    const bigUpload = encoded.uploads.find((u) => u.node.key === 'big')!;
+    expect(bigUpload.byteLength).toBe(8 + big.byteLength);
+    expect(bigUpload.pieces.map((p) => p.byteLength)).toEqual([8, big.byteLength]);
+    expect(bigUpload.pieces[1]!.buffer).toBe(big.buffer);
     expect([...encoded.uploaded.keys()].sort()).toEqual(['c1/2/big', 'c1/2/t\0args']);
   });
 

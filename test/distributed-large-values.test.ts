@@ -41,6 +41,16 @@ describe('large values', () => {
     expect(scheduler.stats().bytesToWorkers - before.bytesToWorkers).toBeGreaterThanOrEqual(SIZE);
   });
 
+  it('uploads a typed array from its own memory, shared and at an offset, in chunks that cut across its header', { timeout: 30_000 }, async () => {
+    // 2.4 MB: three chunks, the first one the 8-byte header and the start of the data.
+    const shared = new Float64Array(new SharedArrayBuffer(300_010 * 8)).map((_, i) => i * 0.5 - 7);
+    const view = shared.subarray(3, 300_006);
+    const [back] = (await scheduler.get({ v: { value: view }, same: { op: op('identity'), args: [{ $ref: 'v' }] } }, ['same'])) as [Float64Array];
+    expect(back).toBeInstanceOf(Float64Array);
+    expect(back.length).toBe(view.length);
+    expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(Buffer.from(view.buffer, view.byteOffset, view.byteLength))).toBe(true);
+  });
+
   it('fetches a 64 MiB input directly from the peer worker that holds it', { timeout: 60_000 }, async () => {
     // Large literals are uploaded round-robin, so `a` and `b` land on different workers and
     // whichever worker runs `both` must fetch the other one from its peer.

@@ -52,6 +52,27 @@ describe('ChunkAssembler', () => {
     expect(out.get('c')!.byteLength).toBe(0);
   });
 
+  it('sends a value given in pieces as the same chunks as its bytes in one buffer, a chunk taking the end of one piece and the start of the next', async () => {
+    const whole = pattern(2 * CHUNK_BYTES + 20);
+    const cuts = [0, 8, 8, CHUNK_BYTES - 3, CHUNK_BYTES + 5, whole.byteLength]; // an empty piece, a cut just before and after a chunk's end
+    const pieces = cuts.slice(1).map((end, i) => whole.subarray(cuts[i]!, end));
+    const sent: Chunk[] = [];
+    const stream = { write: (chunk: Chunk) => sent.push(chunk) > 0, once: () => undefined };
+    await writeChunks(stream, 'p', pieces, false);
+    const expected = await chunksOf([['p', whole]]);
+    expect(sent.map((c) => [c.data_id, c.total, c.offset, c.bytes.byteLength])).toEqual(expected.map((c) => [c.data_id, c.total, c.offset, c.bytes.byteLength]));
+    sent.forEach((chunk, i) => expect(Buffer.from(chunk.bytes).equals(Buffer.from(expected[i]!.bytes))).toBe(true));
+    // Framed, each chunk's frame carries the same bytes.
+    const heads: Buffer[] = [];
+    await writeChunks({ write: (head: Buffer) => heads.push(head) > 0, once: () => undefined }, 'p', pieces, true);
+    expect(heads).toHaveLength(expected.length);
+    heads.forEach((head, i) => expect(frameBytes(head).subarray(-expected[i]!.bytes.byteLength).equals(Buffer.from(expected[i]!.bytes))).toBe(true));
+    // An empty value in no pieces at all is one empty chunk.
+    const none: Chunk[] = [];
+    await writeChunks({ write: (chunk: Chunk) => none.push(chunk) > 0, once: () => undefined }, 'e', [], false);
+    expect(none.map((c) => [c.total, c.offset, c.bytes.byteLength])).toEqual([[0, 0, 0]]);
+  });
+
   it('never completes a value with bytes missing: repeated, skipped or interleaved chunks are errors', async () => {
     const [first, second, third] = await chunksOf([['v', pattern(3 * CHUNK_BYTES)]]);
     // A repeated chunk used to count twice, so the value "completed" with its first MiB

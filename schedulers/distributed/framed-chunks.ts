@@ -1,8 +1,9 @@
 /**
  * DataChunks written straight into the HTTP/2 stream they travel in, without copying their
  * bytes: a worker answering Fetch (to peers and to the client's gather) and the client's Put
- * (its uploads) send each chunk as a small head, then the chunk's bytes themselves (a view of
- * the stored or encoded value).
+ * (its uploads) send each chunk as a small head, then the chunk's bytes themselves (views of
+ * the stored or encoded value; an uploaded plain typed array's are its header and its own
+ * memory, `encodeValuePieces`).
  *
  * Why: grpc-js serializes a message (protobufjs: one copy of the chunk's bytes into a fresh
  * buffer) and then copies that buffer again behind the 5-byte gRPC length prefix (a server in
@@ -38,11 +39,12 @@ interface ChunkFields {
   data_id: string;
   total: number;
   offset: number;
-  bytes: Uint8Array;
+  /** Its bytes, or those bytes in pieces (written one after the other). */
+  bytes: Uint8Array | readonly Uint8Array[];
 }
 
-/** The bytes that follow each head `framedChunk` made. */
-const bodies = new WeakMap<object, Uint8Array>();
+/** The bytes that follow each head `framedChunk` made (or those bytes in pieces). */
+const bodies = new WeakMap<object, Uint8Array | readonly Uint8Array[]>();
 
 /** True for a head from `framedChunk` (a serializer passes it on as it is). */
 export const isFrameHead = (value: unknown): value is Buffer => typeof value === 'object' && value !== null && bodies.has(value);
@@ -66,7 +68,10 @@ function sendFramed(stream: CorkableStream | undefined, message: unknown, send: 
   try {
     const before = stream.writableLength;
     send();
-    if (stream.writableLength > before) stream.write(body);
+    if (stream.writableLength > before) {
+      if (body instanceof Uint8Array) stream.write(body);
+      else for (const piece of body) stream.write(piece);
+    }
   } finally {
     stream.uncork();
   }
@@ -135,7 +140,10 @@ function writeVarint(out: Buffer, at: number, n: number): number {
  */
 export function framedChunk(chunk: ChunkFields): Buffer {
   const idBytes = Buffer.byteLength(chunk.data_id);
-  const n = chunk.bytes.byteLength;
+  const body = chunk.bytes;
+  let n = 0;
+  if (body instanceof Uint8Array) n = body.byteLength;
+  else for (const piece of body) n += piece.byteLength;
   // Every field, as protobufjs writes a plain object with all four set (also those at their
   // default), and `pad` (field 5, 2 + padding bytes) right before `bytes`.
   const fields = 1 + varintSize(idBytes) + idBytes + 1 + varintSize(chunk.total) + 1 + varintSize(chunk.offset) + 1 + varintSize(n);
@@ -158,11 +166,12 @@ export function framedChunk(chunk: ChunkFields): Buffer {
   at += padding;
   out[at++] = 0x22; // field 4 (bytes), length-delimited
   writeVarint(out, at, n);
-  bodies.set(out, chunk.bytes);
+  bodies.set(out, body);
   return out;
 }
 
 /** The whole frame of a head from `framedChunk` (head and bytes), as the wire carries it; for tests. */
 export function frameBytes(head: Buffer): Buffer {
-  return Buffer.concat([head, bodies.get(head) ?? new Uint8Array(0)]);
+  const body = bodies.get(head) ?? [];
+  return Buffer.concat([head, ...(body instanceof Uint8Array ? [body] : body)]);
 }

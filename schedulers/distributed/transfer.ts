@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, CHUNK_BYTES, protocol, type DataChunk, type FetchRequest, type PutReply } from './protocol.js';
 import { callMetadata, channelCredentials, type SecurityOptions } from './security.js';
 import { CLIENT_FRAMES, framedChunk } from './framed-chunks.js';
+import { joinPieces, piecesLength } from './codec.js';
 
 interface ChunkWriter {
   write(chunk: DataChunk | Buffer): boolean;
@@ -18,20 +19,39 @@ interface ChunkWriter {
 }
 
 /**
- * Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. With
- * `framed` (its side's flag in `framed-chunks.ts`), chunks go out as heads followed by views of
- * `bytes`, which must then not change until they are written.
+ * Write one value as chunks, waiting for 'drain' whenever the stream's buffer is full. The
+ * value is `bytes`, or the concatenation of its pieces (`encodeValuePieces`: a chunk may take
+ * the end of one piece and the start of the next). With `framed` (its side's flag in
+ * `framed-chunks.ts`), chunks go out as heads followed by views of those bytes, which must
+ * then not change until they are written.
  */
-export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array, framed: boolean): Promise<void> {
-  const total = bytes.byteLength;
+export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array | readonly Uint8Array[], framed: boolean): Promise<void> {
+  const total = bytes instanceof Uint8Array ? bytes.byteLength : piecesLength(bytes);
   let offset = 0;
   do {
-    const piece = bytes.subarray(offset, Math.min(offset + CHUNK_BYTES, total));
-    const chunk: DataChunk = { data_id: dataId, total, offset, bytes: piece };
-    const more = stream.write(framed ? framedChunk(chunk) : chunk);
-    offset += piece.byteLength;
+    const end = Math.min(offset + CHUNK_BYTES, total);
+    const piece = bytes instanceof Uint8Array ? bytes.subarray(offset, end) : range(bytes, offset, end);
+    const more = stream.write(
+      framed
+        ? framedChunk({ data_id: dataId, total, offset, bytes: piece })
+        : { data_id: dataId, total, offset, bytes: piece instanceof Uint8Array ? piece : joinPieces(piece) },
+    );
+    offset = end;
     if (!more) await new Promise<void>((resolve) => stream.once('drain', resolve));
   } while (offset < total);
+}
+
+/** Bytes `from`..`to` of the concatenation of `pieces`: a view when they lie in one piece, else a view of each piece they span. */
+function range(pieces: readonly Uint8Array[], from: number, to: number): Uint8Array | Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (const piece of pieces) {
+    const end = start + piece.byteLength;
+    if (end > from && start < to) parts.push(piece.subarray(Math.max(0, from - start), Math.min(piece.byteLength, to - start)));
+    start = end;
+    if (start >= to) break;
+  }
+  return parts.length === 1 ? parts[0]! : parts;
 }
 
 /**
@@ -143,8 +163,8 @@ export class DataClients {
     });
   }
 
-  /** Upload values to the worker at `address`. */
-  put(address: string, items: { dataId: string; bytes: Uint8Array }[]): Promise<number> {
+  /** Upload values (their bytes, or those bytes in pieces: `encodeValuePieces`) to the worker at `address`. */
+  put(address: string, items: { dataId: string; bytes: Uint8Array | readonly Uint8Array[] }[]): Promise<number> {
     const client = this.client(address) as grpc.Client & {
       Put(md: grpc.Metadata, cb: (err: grpc.ServiceError | null, reply?: PutReply) => void): grpc.ClientWritableStream<DataChunk>;
     };

@@ -25,7 +25,7 @@ import { AbortedError, AuthError, ConnectionError, GraphError, NoWorkersError, S
 import type { Graph, Key, RunOptions, TaskPhases, TlsOptions, TransferStats } from '../../types.js';
 import { CHANNEL_OPTIONS, protocol, type ClientMessage, type ClientUpdate, type ErrorInfo, type RunProgress, type TaskPhases as WirePhases, type WorkerInfo } from '../protocol.js';
 import { callError, callMetadata, channelCredentials, type SecurityOptions } from '../security.js';
-import { encodeValue } from '../codec.js';
+import { encodeValuePieces, piecesLength } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { DataClients } from '../transfer.js';
 import { estimateSize } from '../../size-estimate.js';
@@ -378,10 +378,10 @@ export class Client {
   private async placeUploads(run: ClientRun, uploads: Upload[]): Promise<void> {
     if (!uploads.length) return;
     await this.waitForAWorker();
-    for (const { node, bytes } of uploads) {
+    for (const { node, byteLength } of uploads) {
       const worker = this.roster[this.nextUpload++ % this.roster.length]!;
       const dataId = node.op ? argsDataIdOf(this.clientId, run.run, node.key) : dataIdOf(this.clientId, run.run, node.key);
-      node.placed = { worker: worker.id, data_id: dataId, nbytes: bytes.byteLength };
+      node.placed = { worker: worker.id, data_id: dataId, nbytes: byteLength };
     }
     uploads.sort((a, b) => a.node.priority - b.node.priority);
   }
@@ -408,14 +408,14 @@ export class Client {
             if (!this.runs.has(run.run) || this.broken || this.closed) return;
             let bytes = 0;
             let end = next;
-            while (end < items.length && (end === next || bytes + items[end]!.bytes.byteLength <= UPLOAD_PUT_BYTES)) bytes += items[end++]!.bytes.byteLength;
+            while (end < items.length && (end === next || bytes + items[end]!.byteLength <= UPLOAD_PUT_BYTES)) bytes += items[end++]!.byteLength;
             const chunk = items.slice(next, end);
             try {
               if (!worker) throw new ConnectionError(`worker ${workerId} left before the upload`, workerId);
-              await this.data.put(worker.data_address, chunk.map(({ node, bytes }) => ({ dataId: node.placed!.data_id, bytes })));
+              await this.data.put(worker.data_address, chunk.map(({ node, pieces }) => ({ dataId: node.placed!.data_id, bytes: pieces })));
             } catch (err) {
               const failed = { worker: workerId, error: worker ? callError(err, worker.data_address, `worker ${worker.id}`) : err };
-              for (const { node, bytes } of items.slice(next)) await this.putAnywhere(run, node.placed!.data_id, bytes, failed);
+              for (const { node, pieces } of items.slice(next)) await this.putAnywhere(run, node.placed!.data_id, pieces, failed);
               return;
             }
             this.send({ uploaded: { run: run.run, placed: chunk.map(({ node }) => node.placed!) } });
@@ -433,7 +433,7 @@ export class Client {
   private async reupload(run: ClientRun, dataId: string): Promise<void> {
     if (!run.uploaded.has(dataId)) return;
     const value = run.uploaded.get(dataId);
-    await this.putAnywhere(run, dataId, encodeValue(value));
+    await this.putAnywhere(run, dataId, encodeValuePieces(value));
     this.counters.bytesToWorkers += estimateSize(value, false);
   }
 
@@ -441,7 +441,8 @@ export class Client {
    * Put one value on the first worker that takes it (trying each connected one once, except
    * `failed.worker`, which failed already) and report it stored; throws the last failure.
    */
-  private async putAnywhere(run: ClientRun, dataId: string, bytes: Uint8Array, failed?: { worker: string; error: unknown }): Promise<void> {
+  private async putAnywhere(run: ClientRun, dataId: string, pieces: Uint8Array[], failed?: { worker: string; error: unknown }): Promise<void> {
+    const nbytes = piecesLength(pieces);
     const tried = new Set<string>(failed ? [failed.worker] : []);
     let lastError = failed?.error;
     for (;;) {
@@ -451,12 +452,12 @@ export class Client {
       const worker = untried[this.nextUpload++ % untried.length]!;
       tried.add(worker.id);
       try {
-        await this.data.put(worker.data_address, [{ dataId, bytes }]);
+        await this.data.put(worker.data_address, [{ dataId, bytes: pieces }]);
       } catch (err) {
         lastError = callError(err, worker.data_address, `worker ${worker.id}`);
         continue;
       }
-      this.send({ uploaded: { run: run.run, placed: [{ worker: worker.id, data_id: dataId, nbytes: bytes.byteLength }] } });
+      this.send({ uploaded: { run: run.run, placed: [{ worker: worker.id, data_id: dataId, nbytes }] } });
       return;
     }
   }

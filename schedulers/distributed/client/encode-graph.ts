@@ -13,7 +13,7 @@ import { TaskError } from '../../errors.js';
 import { isTask, orderIndices, taskDependencies, validateGraph } from '../../graph.js';
 import type { Graph, Key } from '../../types.js';
 import { INLINE_PAYLOAD_BYTES, SUBMIT_PART_BYTES, type ExternalRef, type NodeSpec } from '../protocol.js';
-import { encodeValue } from '../codec.js';
+import { encodeValuePieces, joinPieces, piecesLength } from '../codec.js';
 import { argsDataIdOf, dataIdOf } from '../ids.js';
 import { estimateSize } from '../../size-estimate.js';
 
@@ -25,8 +25,12 @@ export interface EncodedNode extends NodeSpec {
 export interface EncodedGraph {
   /** Nodes to send (literals only if some task needs them); an upload's payload is empty until placed. */
   nodes: EncodedNode[];
-  /** Large payloads to put on a worker (`node.placed` is set before the graph is sent, the upload follows it). */
-  uploads: Array<{ node: EncodedNode; bytes: Uint8Array }>;
+  /**
+   * Large payloads to put on a worker (`node.placed` is set before the graph is sent, the
+   * upload follows it), in pieces (`encodeValuePieces`: a plain typed array's are views of its
+   * own memory) of `byteLength` bytes in all.
+   */
+  uploads: Array<{ node: EncodedNode; pieces: Uint8Array[]; byteLength: number }>;
   /** Requested keys the cluster computes (or holds, for externals). */
   wanted: Key[];
   externals: ExternalRef[];
@@ -87,9 +91,9 @@ export function encodeGraph(graph: Graph, keys: Key[], clientId: string, run: nu
     if (externalKeys.has(key)) continue;
     const node = index.nodes[i]!;
     const task = isTask(node);
-    let payload: Uint8Array;
+    let pieces: Uint8Array[];
     try {
-      payload = encodeValue(task ? node.args : node.value);
+      pieces = encodeValuePieces(task ? node.args : node.value);
     } catch (err) {
       const consumer = task ? key : index.keys.find((_, j) => index.deps[j]!.includes(i)) ?? key;
       throw new TaskError({
@@ -99,23 +103,24 @@ export function encodeGraph(graph: Graph, keys: Key[], clientId: string, run: nu
         errorMessage: `${task ? 'its arguments' : `the value of "${key}"`} cannot be serialized to send to the cluster (${(err as Error).message}); pass plain data, typed arrays or other structured-cloneable values`,
       });
     }
+    const byteLength = piecesLength(pieces);
+    const upload = byteLength > INLINE_PAYLOAD_BYTES;
     const spec: EncodedNode = {
       key,
       op: task ? node.op : '',
       op_index: 0,
-      payload,
+      payload: upload ? new Uint8Array(0) : joinPieces(pieces),
       inputs: index.deps[i]!.map((d) => position[d]!),
       priority: priority[i]!,
       placed: null,
     };
-    if (payload.byteLength > INLINE_PAYLOAD_BYTES) {
-      encoded.uploads.push({ node: spec, bytes: payload });
-      spec.payload = new Uint8Array(0);
+    if (upload) {
+      encoded.uploads.push({ node: spec, pieces, byteLength });
       encoded.uploaded.set(task ? argsDataIdOf(clientId, run, key) : dataIdOf(clientId, run, key), task ? node.args : node.value);
     }
     // Data the client ships, sized as the local schedulers size it: literal values, and args
     // large enough to carry data (small args are the task's description, counted nowhere).
-    if ((!task && usedByTask[i]) || (task && payload.byteLength > INLINE_PAYLOAD_BYTES)) {
+    if ((!task && usedByTask[i]) || (task && upload)) {
       encoded.bytesToWorkers += estimateSize(task ? node.args : node.value, false);
     }
     if (!task && requested.has(key)) encoded.local.set(key, node.value);

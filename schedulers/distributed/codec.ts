@@ -140,8 +140,12 @@ export function encodeValuePieces(value: unknown): Uint8Array[] {
   return [header, elementBytes(value as ArrayBufferView)];
 }
 
+/** Bytes in one buffer, or in pieces to be read one after the other (`encodeValuePieces`). */
+export type Pieces = Uint8Array | readonly Uint8Array[];
+
 /** The total length of `pieces`. */
-export const piecesLength = (pieces: readonly Uint8Array[]): number => pieces.reduce((n, piece) => n + piece.byteLength, 0);
+export const piecesLength = (pieces: Pieces): number =>
+  pieces instanceof Uint8Array ? pieces.byteLength : pieces.reduce((n, piece) => n + piece.byteLength, 0);
 
 /** The bytes of `pieces` in one buffer (a copy, unless there is one piece). */
 export const joinPieces = (pieces: readonly Uint8Array[]): Uint8Array => (pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));

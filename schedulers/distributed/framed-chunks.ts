@@ -33,6 +33,7 @@
 import { BaseServerInterceptingCall } from '@grpc/grpc-js/build/src/server-interceptors.js';
 import { CompressionFilter } from '@grpc/grpc-js/build/src/compression-filter.js';
 import { Http2SubchannelCall } from '@grpc/grpc-js/build/src/subchannel-call.js';
+import { piecesLength, type Pieces } from './codec.js';
 
 /** A DataChunk's fields (protocol.ts's `DataChunk`, typed here by shape: protocol.ts imports this module). */
 interface ChunkFields {
@@ -40,11 +41,11 @@ interface ChunkFields {
   total: number;
   offset: number;
   /** Its bytes, or those bytes in pieces (written one after the other). */
-  bytes: Uint8Array | readonly Uint8Array[];
+  bytes: Pieces;
 }
 
 /** The bytes that follow each head `framedChunk` made (or those bytes in pieces). */
-const bodies = new WeakMap<object, Uint8Array | readonly Uint8Array[]>();
+const bodies = new WeakMap<object, Pieces>();
 
 /** True for a head from `framedChunk` (a serializer passes it on as it is). */
 export const isFrameHead = (value: unknown): value is Buffer => typeof value === 'object' && value !== null && bodies.has(value);
@@ -140,10 +141,7 @@ function writeVarint(out: Buffer, at: number, n: number): number {
  */
 export function framedChunk(chunk: ChunkFields): Buffer {
   const idBytes = Buffer.byteLength(chunk.data_id);
-  const body = chunk.bytes;
-  let n = 0;
-  if (body instanceof Uint8Array) n = body.byteLength;
-  else for (const piece of body) n += piece.byteLength;
+  const n = piecesLength(chunk.bytes);
   // Every field, as protobufjs writes a plain object with all four set (also those at their
   // default), and `pad` (field 5, 2 + padding bytes) right before `bytes`.
   const fields = 1 + varintSize(idBytes) + idBytes + 1 + varintSize(chunk.total) + 1 + varintSize(chunk.offset) + 1 + varintSize(n);
@@ -166,7 +164,7 @@ export function framedChunk(chunk: ChunkFields): Buffer {
   at += padding;
   out[at++] = 0x22; // field 4 (bytes), length-delimited
   writeVarint(out, at, n);
-  bodies.set(out, body);
+  bodies.set(out, chunk.bytes);
   return out;
 }
 

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, CHUNK_BYTES, protocol, type DataChunk, type FetchRequest, type PutReply } from './protocol.js';
 import { callMetadata, channelCredentials, type SecurityOptions } from './security.js';
 import { CLIENT_FRAMES, framedChunk } from './framed-chunks.js';
-import { joinPieces, piecesLength } from './codec.js';
+import { joinPieces, piecesLength, type Pieces } from './codec.js';
 
 interface ChunkWriter {
   write(chunk: DataChunk | Buffer): boolean;
@@ -25,8 +25,8 @@ interface ChunkWriter {
  * `framed-chunks.ts`), chunks go out as heads followed by views of those bytes, which must
  * then not change until they are written.
  */
-export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Uint8Array | readonly Uint8Array[], framed: boolean): Promise<void> {
-  const total = bytes instanceof Uint8Array ? bytes.byteLength : piecesLength(bytes);
+export async function writeChunks(stream: ChunkWriter, dataId: string, bytes: Pieces, framed: boolean): Promise<void> {
+  const total = piecesLength(bytes);
   let offset = 0;
   do {
     const end = Math.min(offset + CHUNK_BYTES, total);
@@ -164,7 +164,7 @@ export class DataClients {
   }
 
   /** Upload values (their bytes, or those bytes in pieces: `encodeValuePieces`) to the worker at `address`. */
-  put(address: string, items: { dataId: string; bytes: Uint8Array | readonly Uint8Array[] }[]): Promise<number> {
+  put(address: string, items: { dataId: string; bytes: Pieces }[]): Promise<number> {
     const client = this.client(address) as grpc.Client & {
       Put(md: grpc.Metadata, cb: (err: grpc.ServiceError | null, reply?: PutReply) => void): grpc.ClientWritableStream<DataChunk>;
     };
